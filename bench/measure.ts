@@ -1,0 +1,156 @@
+// Measures one cell of the results: one workload against one contender. Starts the server, warms
+// it up with a short unmeasured run, runs the measured repeats, and stops the server by its pid.
+import { startServer, type Contender, type RunningServer } from './contenders.js';
+import { runLoadgen, type LoadgenResult } from './loadgen.js';
+import { disturbance, interference, rssKiB, snapshot, waitForQuiet } from './proc_stats.js';
+import { sleep } from './processes.js';
+import { loadgenArgs, type Workload } from './workloads.js';
+
+export interface MeasureOptions {
+  duration: number; // seconds per measured run
+  warmup: number; // seconds of the unmeasured run before them
+  repeats: number;
+  waitQuiet: number; // seconds to wait for other processes to go quiet before each run (0: no wait)
+}
+
+/** One measured run, reduced to the figures the report shows. */
+export interface Run {
+  value: number; // the workload's metric (msg/s, MB/s, conn/s or KiB/conn)
+  p50Us: number;
+  p99Us: number;
+  cpuPerMsgUs: number | null; // server utime+stime / messages, µs
+  serverCpu: number; // server CPU / wall time over the interval (1.0 = one core)
+  loadgenCpu: number; // the same for the load generator
+  disturbed?: string;
+  raw: LoadgenResult & { rssBeforeKiB?: number; rssAfterKiB?: number };
+}
+
+export interface Cell {
+  contender: string;
+  status: 'ok' | 'unavailable' | 'failed';
+  reason?: string;
+  runs: Run[];
+  /** Per-figure medians over the runs. */
+  median?: Omit<Run, 'raw' | 'disturbed'>;
+  notes: string[];
+}
+
+const FD_LIMIT = 65_536;
+const IDLE_WARMUP_CONNS = 200;
+
+export async function measureCell(w: Workload, c: Contender, o: MeasureOptions, progress: (what: string) => void): Promise<Cell> {
+  const cell: Cell = { contender: c.name, status: 'ok', runs: [], notes: [] };
+  let server: RunningServer | undefined;
+  try {
+    for (let i = 0; i < o.repeats; i++) {
+      if (!server || w.freshServerPerRepeat) {
+        await stop(server, cell);
+        const started = await startServer(c, w.server, FD_LIMIT);
+        if (typeof started === 'string') return { ...cell, status: i === 0 ? 'unavailable' : 'failed', reason: started };
+        server = started;
+        progress('warm-up');
+        await warmUp(w, server, o.warmup);
+      }
+      if (o.waitQuiet > 0) await waitForQuiet(o.waitQuiet, [server.pid], (why) => progress(`waiting for a quiet machine: ${why}`));
+      progress(`run ${i + 1}/${o.repeats}`);
+      const run = w.loadgen.mode === 'idle' ? await idleRun(w, server) : await loadRun(w, server, o.duration);
+      if (!run.raw.ok) return failed(cell, server, `broken: ${run.raw.first_error || 'no message was echoed'}`);
+      cell.runs.push(run);
+    }
+  } catch (err) {
+    return failed(cell, server, (err as Error).message);
+  } finally {
+    await stop(server, cell);
+  }
+  cell.median = medians(cell.runs);
+  return cell;
+}
+
+async function warmUp(w: Workload, server: RunningServer, seconds: number): Promise<void> {
+  const args = w.loadgen.mode === 'idle' ? ['--mode', 'idle', '--conns', String(IDLE_WARMUP_CONNS), '--hold', '0'] : loadgenArgs(w);
+  const r = await runLoadgen(args, { port: server.port, serverPid: server.pid, duration: seconds });
+  if (!r.ok) throw new Error(`broken in warm-up: ${r.first_error || 'no message was echoed'}`);
+}
+
+/** A timed run: throughput, latency and server CPU over the load generator's interval. */
+async function loadRun(w: Workload, server: RunningServer, duration: number): Promise<Run> {
+  const before = snapshot();
+  const raw = await runLoadgen(loadgenArgs(w), { port: server.port, serverPid: server.pid, duration });
+  const after = snapshot();
+  checkAlive(server);
+  const value = w.metric === 'mb' ? raw.mb_per_s : raw.msgs_per_s;
+  return summarize(raw, value, raw.elapsed_s, before, after, server);
+}
+
+/** Idle memory: RSS before, open every connection, RSS once they are all open and idle. */
+async function idleRun(w: Workload, server: RunningServer): Promise<Run> {
+  await sleep(300); // let the warm-up's closes finish
+  const rssBeforeKiB = rssKiB(server.pid);
+  let rssAfterKiB: number | undefined;
+  const before = snapshot();
+  const raw = await runLoadgen(loadgenArgs(w), {
+    port: server.port,
+    serverPid: server.pid,
+    duration: 1,
+    onReady: async () => {
+      await sleep(500); // give the server time to finish with the last connections
+      rssAfterKiB = rssKiB(server.pid);
+    },
+  });
+  const after = snapshot();
+  checkAlive(server);
+  if (rssBeforeKiB === undefined || rssAfterKiB === undefined) throw new Error('could not read the server RSS');
+  const perConn = (rssAfterKiB - rssBeforeKiB) / w.loadgen.conns;
+  return summarize({ ...raw, rssBeforeKiB, rssAfterKiB }, perConn, raw.connect_s, before, after, server);
+}
+
+function summarize(raw: Run['raw'], value: number, seconds: number, before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>, server: RunningServer): Run {
+  const serverSeconds = raw.server_cpu_ticks >= 0 ? raw.server_cpu_ticks / raw.clk_tck : NaN;
+  const disturbed = disturbance(interference(before, after, [server.pid], raw.loadgen_cpu_total_s));
+  return {
+    value,
+    p50Us: raw.lat_us.p50,
+    p99Us: raw.lat_us.p99,
+    cpuPerMsgUs: raw.messages > 0 && serverSeconds >= 0 ? (serverSeconds * 1e6) / raw.messages : null,
+    serverCpu: seconds > 0 ? serverSeconds / seconds : NaN,
+    loadgenCpu: seconds > 0 ? raw.loadgen_cpu_s / seconds : NaN,
+    ...(disturbed ? { disturbed } : {}),
+    raw,
+  };
+}
+
+function checkAlive(server: RunningServer): void {
+  const why = server.exitReason();
+  if (why) throw new Error(`server ${why}`);
+}
+
+async function failed(cell: Cell, server: RunningServer | undefined, reason: string): Promise<Cell> {
+  await stop(server, cell);
+  return { ...cell, status: 'failed', reason };
+}
+
+async function stop(server: RunningServer | undefined, cell: Cell): Promise<void> {
+  if (!server || server.exitReason()) return;
+  const how = await server.stop();
+  if (how === 'kill') cell.notes.push('server ignored SIGTERM and was killed');
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function medians(runs: Run[]): Cell['median'] {
+  if (runs.length === 0) return undefined;
+  const of = (f: (r: Run) => number) => median(runs.map(f));
+  const cpu = runs.map((r) => r.cpuPerMsgUs).filter((x): x is number => x !== null);
+  return {
+    value: of((r) => r.value),
+    p50Us: of((r) => r.p50Us),
+    p99Us: of((r) => r.p99Us),
+    cpuPerMsgUs: cpu.length ? median(cpu) : null,
+    serverCpu: of((r) => r.serverCpu),
+    loadgenCpu: of((r) => r.loadgenCpu),
+  };
+}

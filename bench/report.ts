@@ -1,0 +1,130 @@
+// Turns the measured cells into the text table (stdout), the Markdown table and the JSON file.
+import { C_REFERENCE, NODE_REFERENCE, type Contender } from './contenders.js';
+import type { Cell } from './measure.js';
+import type { machineInfo } from './proc_stats.js';
+import { higherIsBetter, type Workload } from './workloads.js';
+
+export interface WorkloadResults {
+  workload: Workload;
+  cells: Cell[];
+}
+
+export interface Results {
+  date: string;
+  quick: boolean;
+  options: { duration: number; warmup: number; repeats: number; waitQuiet: number; only: string[]; contenders: string[] };
+  machine: ReturnType<typeof machineInfo> & { pinned: string; disturbedBeforeStart?: string };
+  contenders: Pick<Contender, 'name' | 'label' | 'color'>[];
+  workloads: WorkloadResults[];
+}
+
+/** Performance of a cell relative to a reference contender: > 1 is better, whatever the metric. */
+export function relative(wr: WorkloadResults, cell: Cell, refName: string): number | undefined {
+  const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
+  const value = cell.median?.value;
+  if (ref === undefined || value === undefined || ref <= 0 || value <= 0) return undefined;
+  return higherIsBetter(wr.workload) ? value / ref : ref / value;
+}
+
+const group = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function formatValue(w: Workload, v: number): string {
+  if (w.metric === 'rss') return `${v.toFixed(2)} ${w.unit}`;
+  return `${group(v, v >= 1000 ? 0 : 1)} ${w.unit}`;
+}
+
+const time = (us: number) => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
+const ratio = (x: number | undefined) => (x === undefined ? '-' : x >= 10 || x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
+
+const HEADER = ['workload', 'contender', 'result', 'p50', 'p99', 'server CPU', 'srv CPU%', 'gen CPU%', 'vs node:net', 'vs C', 'notes'];
+
+function rows(r: Results): string[][] {
+  const label = (name: string) => r.contenders.find((c) => c.name === name)?.label ?? name;
+  const out: string[][] = [];
+  for (const wr of r.workloads) {
+    const w = wr.workload;
+    for (const cell of wr.cells) {
+      const m = cell.median;
+      const notes = [...cell.notes];
+      if (cell.status !== 'ok') notes.unshift(`${cell.status}: ${cell.reason}`);
+      const disturbed = cell.runs.filter((run) => run.disturbed);
+      if (disturbed.length) notes.push(`disturbed ${disturbed.length}/${cell.runs.length}: ${disturbed[0]!.disturbed}`);
+      if (cell.runs.length > 1 && m && m.value > 0) {
+        const values = cell.runs.map((run) => run.value);
+        notes.push(`spread ${(((Math.max(...values) - Math.min(...values)) / m.value) * 100).toFixed(1)}%`);
+      }
+      out.push([
+        w.name,
+        label(cell.contender),
+        m ? formatValue(w, m.value) : cell.status,
+        m ? time(m.p50Us) : '',
+        m ? time(m.p99Us) : '',
+        m?.cpuPerMsgUs != null ? `${m.cpuPerMsgUs.toFixed(2)} µs/${w.perWhat}` : '',
+        m ? pct(m.serverCpu) : '',
+        m ? pct(m.loadgenCpu) : '',
+        m ? ratio(relative(wr, cell, NODE_REFERENCE)) : '',
+        m ? ratio(relative(wr, cell, C_REFERENCE)) : '',
+        notes.join('; '),
+      ]);
+    }
+  }
+  return out;
+}
+
+/** The plain-text table for the terminal. */
+export function textTable(r: Results): string {
+  const all = [HEADER, ...rows(r)];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(HEADER), widths.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+/**
+ * One line per workload saying whether the load generator could have been the limit: it must
+ * drive the C server faster than any other contender.
+ */
+export function loadgenCheck(r: Results): string[] {
+  const out: string[] = [];
+  for (const wr of r.workloads) {
+    if (!higherIsBetter(wr.workload)) continue;
+    const c = wr.cells.find((cell) => cell.contender === C_REFERENCE)?.median;
+    const others = wr.cells.filter((cell) => cell.contender !== C_REFERENCE && cell.median);
+    if (!c || others.length === 0) continue;
+    const best = others.reduce((a, b) => (b.median!.value > a.median!.value ? b : a));
+    const ok = c.value > best.median!.value;
+    const gen = `loadgen CPU ${pct(c.loadgenCpu)}`;
+    out.push(
+      `${wr.workload.name}: loadgen drove C at ${formatValue(wr.workload, c.value)} (${gen}), ` +
+        (ok
+          ? `${(c.value / best.median!.value).toFixed(2)}x the best other contender (${best.contender}): it is not their bottleneck`
+          : `NOT faster than ${best.contender} (${formatValue(wr.workload, best.median!.value)}): the load generator or the round-trip latency may be the limit`),
+    );
+  }
+  return out;
+}
+
+/** The Markdown page (bench/results/latest.md). */
+export function markdown(r: Results, svgName: string): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const m = r.machine;
+  return [
+    `# wakeloop bench, ${r.date}${r.quick ? ' (quick)' : ''}`,
+    '',
+    `${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, node ${m.node}; ${m.pinned}. ` +
+      `${r.options.repeats} run(s) of ${r.options.duration} s per cell after a ${r.options.warmup} s warm-up, median shown.`,
+    ...(m.disturbedBeforeStart ? ['', `Machine busy before the start: ${m.disturbedBeforeStart}.`] : []),
+    '',
+    `![relative to C](${svgName})`,
+    '',
+    `| ${HEADER.join(' | ')} |`,
+    `|${HEADER.map(() => '---').join('|')}|`,
+    ...rows(r).map((row) => `| ${row.map(esc).join(' | ')} |`),
+    '',
+    ...loadgenCheck(r).map((l) => `- ${l}`),
+    '',
+    '"vs" columns: performance relative to that contender, > 1 is better (for idle memory: its KiB/conn divided by ours).',
+    'server CPU: server utime+stime over the measured interval divided by what was echoed.',
+    '',
+  ].join('\n');
+}

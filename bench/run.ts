@@ -1,0 +1,139 @@
+// `npm run bench`: every selected workload against every selected contender, in turn, in one run.
+//
+//   node dist/bench/run.js [--quick] [--only NAME[,NAME]]... [--contenders a,b] [--duration S]
+//                          [--repeats N] [--warmup S] [--wait-quiet S]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildC } from './build_c.js';
+import { contenders } from './contenders.js';
+import { measureCell } from './measure.js';
+import { resultsDir } from './paths.js';
+import { disturbance, interference, machineInfo, snapshot } from './proc_stats.js';
+import { installCleanup, pinning, sleep, stopAll } from './processes.js';
+import { loadgenCheck, markdown, textTable, type Results } from './report.js';
+import { svgChart } from './svg_chart.js';
+import { workloads } from './workloads.js';
+
+const USAGE = `usage: node dist/bench/run.js [options]
+  --quick              short smoke run: 2 s per cell, 0.5 s warm-up, 1 repeat
+  --only NAME          workloads to run (repeatable or comma list): ${workloads.map((w) => w.name).join(', ')}
+  --contenders A,B     contenders to run: ${contenders.map((c) => c.name).join(', ')}
+  --duration S         seconds per measured run (default 5, quick 2)
+  --repeats N          measured runs per cell, the median is reported (default 3, quick 1)
+  --warmup S           seconds of unmeasured warm-up per server (default 1, quick 0.5)
+  --wait-quiet S       before each run, wait up to S seconds for other processes to go quiet
+                       (default 0: do not wait; a disturbed run is flagged either way)`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true, default: [] },
+      contenders: { type: 'string' },
+      duration: { type: 'string' },
+      repeats: { type: 'string' },
+      warmup: { type: 'string' },
+      'wait-quiet': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const number = (s: string | undefined, fallback: number, name: string) => {
+    const n = s === undefined ? fallback : Number(s);
+    if (!(n > 0)) fail(`--${name} must be a positive number`);
+    return n;
+  };
+  const only = list(values.only);
+  const names = list(values.contenders ? [values.contenders] : []);
+  for (const n of only) if (!workloads.some((w) => w.name === n)) fail(`unknown workload "${n}"`);
+  for (const n of names) if (!contenders.some((c) => c.name === n)) fail(`unknown contender "${n}"`);
+  return {
+    quick: values.quick,
+    only,
+    contenders: names,
+    duration: number(values.duration, values.quick ? 2 : 5, 'duration'),
+    repeats: Math.round(number(values.repeats, values.quick ? 1 : 3, 'repeats')),
+    warmup: number(values.warmup, values.quick ? 0.5 : 1, 'warmup'),
+    waitQuiet: values['wait-quiet'] === undefined ? 0 : number(values['wait-quiet'], 0, 'wait-quiet'),
+  };
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const fmtTime = (s: number) => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`);
+
+async function main(): Promise<void> {
+  const o = options();
+  installCleanup();
+  const selectedWorkloads = o.only.length ? workloads.filter((w) => o.only.includes(w.name)) : workloads;
+  const selectedContenders = o.contenders.length ? contenders.filter((c) => o.contenders.includes(c.name)) : contenders;
+
+  for (const name of ['loadgen', 'epoll_echo']) {
+    const b = buildC(name);
+    if (!b.ok && name === 'loadgen') fail(b.error);
+    if (!b.ok) console.error(`bench: ${b.error}\n(the C contender will be unavailable)`);
+  }
+
+  // Is the machine busy before we start? Half a second of looking, reported, not fatal.
+  const quiet0 = snapshot();
+  await sleep(500);
+  const busy = disturbance(interference(quiet0, snapshot(), [], 0));
+  if (busy) console.error(`bench: warning: the machine is busy before the start: ${busy}`);
+
+  const machine = {
+    ...machineInfo(),
+    pinned: pinning.enabled ? `server on CPU ${pinning.server}, load generator on CPU ${pinning.loadgen} (taskset)` : 'not pinned (one CPU or no taskset)',
+    ...(busy ? { disturbedBeforeStart: busy } : {}),
+  };
+  const date = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const results: Results = {
+    date,
+    quick: o.quick,
+    options: { duration: o.duration, warmup: o.warmup, repeats: o.repeats, waitQuiet: o.waitQuiet, only: o.only, contenders: o.contenders },
+    machine,
+    contenders: selectedContenders.map(({ name, label, color }) => ({ name, label, color })),
+    workloads: selectedWorkloads.map((workload) => ({ workload, cells: [] })),
+  };
+
+  // Progress: planned seconds per cell, scaled by how the finished cells compared to their plan.
+  const plan = (idle: boolean) => (idle ? o.repeats * (o.warmup + 4) : 1 + o.warmup + o.repeats * (o.duration + 0.3));
+  const steps = results.workloads.flatMap((wr) => selectedContenders.map((c) => ({ wr, c, planned: plan(wr.workload.loadgen.mode === 'idle') })));
+  const start = performance.now();
+  let plannedDone = 0;
+  for (const [i, { wr, c, planned }] of steps.entries()) {
+    const elapsed = (performance.now() - start) / 1000;
+    const plannedLeft = steps.slice(i).reduce((s, x) => s + x.planned, 0);
+    const left = plannedDone > 0 ? plannedLeft * (elapsed / plannedDone) : plannedLeft;
+    const progress = (what: string) =>
+      process.stderr.write(`[${i + 1}/${steps.length}] ${wr.workload.name} · ${c.label} · ${what} · about ${fmtTime(left)} left\n`);
+    const cell = await measureCell(wr.workload, c, o, progress);
+    if (cell.status !== 'ok') process.stderr.write(`[${i + 1}/${steps.length}] ${wr.workload.name} · ${c.label} · ${cell.status}: ${cell.reason}\n`);
+    wr.cells.push(cell);
+    plannedDone += planned;
+  }
+
+  console.log(`\n${textTable(results)}\n`);
+  for (const line of loadgenCheck(results)) console.log(line);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const svg = svgChart(results);
+  writeFileSync(join(resultsDir, `${date}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(resultsDir, `${date}.svg`), svg);
+  writeFileSync(join(resultsDir, 'latest.svg'), svg);
+  writeFileSync(join(resultsDir, 'latest.md'), markdown(results, 'latest.svg'));
+  console.log(`\nwrote bench/results/${date}.json, ${date}.svg, latest.svg, latest.md`);
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`bench: ${(err as Error).stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,429 @@
+// The N-API glue only: the IoBlocker class, the syscall functions, argument checks, and the
+// one place where an errno becomes a JS Error. Per-environment state lives in the Addon
+// instance (several worker threads load this addon at once).
+#include <napi.h>
+#include <signal.h>
+#include <uv.h>
+
+#include <climits>
+#include <string>
+
+#include "io_blocker.h"
+#include "js_args.h"
+#include "lookup.h"
+#include "registry.h"
+#include "signals.h"
+#include "sys_net.h"
+#include "uv_watch.h"
+
+namespace iob {
+namespace {
+
+using Napi::CallbackInfo;
+
+// An Error for a failed syscall, with Node's usual `code` ('EMFILE') and negative `errno`.
+Napi::Error errno_error(Napi::Env env, int err, const std::string& context) {
+  Napi::Error e = Napi::Error::New(env, context + ": " + net::strerror(-err));
+  e.Set("code", uv_err_name(err));  // libuv error codes are -errno on Unix
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+Napi::Value number(Napi::Env env, double n) { return Napi::Number::New(env, n); }
+
+// ---------------------------------------------------------------------------------------------
+// IoBlocker
+
+class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "IoBlocker",
+                       {InstanceAccessor<&BlockerWrap::Backend>("backend"),
+                        InstanceAccessor<&BlockerWrap::PollFd>("pollFd"),
+                        InstanceAccessor<&BlockerWrap::RegistryId>("registryId"),
+                        InstanceMethod<&BlockerWrap::Register>("register"),
+                        InstanceMethod<&BlockerWrap::Modify>("modify"),
+                        InstanceMethod<&BlockerWrap::Deregister>("deregister"),
+                        InstanceMethod<&BlockerWrap::Block>("block"),
+                        InstanceMethod<&BlockerWrap::Notify>("notify"),
+                        InstanceMethod<&BlockerWrap::Close>("close"),
+                        InstanceMethod<&BlockerWrap::Attach>("attach"),
+                        InstanceMethod<&BlockerWrap::Detach>("detach"),
+                        InstanceMethod<&BlockerWrap::Ref>("ref")});
+  }
+
+  explicit BlockerWrap(const CallbackInfo& info) : Napi::ObjectWrap<BlockerWrap>(info) {
+    Napi::Env env = info.Env();
+    events_array(env, info[0], "IoBlocker: events");
+    events_ = Napi::Persistent(info[0].As<Napi::Object>());
+    std::string backend = native_backend_name();
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+      if (!info[1].IsObject()) js::throw_type_error(env, "IoBlocker: options must be an object");
+      Napi::Value b = info[1].As<Napi::Object>().Get("backend");
+      if (!b.IsUndefined()) {
+        if (!b.IsString()) js::throw_type_error(env, "IoBlocker: options.backend must be a string");
+        backend = b.As<Napi::String>().Utf8Value();
+        if (backend != "epoll" && backend != "poll") {
+          js::throw_type_error(env, "IoBlocker: unknown backend '" + backend +
+                                        "' (expected 'epoll' or 'poll')");
+        }
+      }
+    }
+    int err = core_.open(backend.c_str());
+    if (err == -EINVAL) {
+      throw Napi::Error::New(env, "IoBlocker: the " + backend + " backend is not available here");
+    }
+    if (err < 0) throw errno_error(env, err, "IoBlocker: cannot open the " + backend + " backend");
+    backend_ = backend;
+    registry_id_ = core_.registry_id();
+  }
+
+  ~BlockerWrap() override { close(); }
+
+ private:
+  // The [eventId, signals] array, checked again on every block(): user code may detach it.
+  static js::Bytes events_array(Napi::Env env, napi_value value, const char* what) {
+    js::Bytes b = js::typed_array(env, value, napi_int32_array, what, "Int32Array");
+    if (b.length < 2) {
+      js::throw_type_error(env, std::string(what) +
+                                    " must have room for one [eventId, signals] pair (length >= 2)");
+    }
+    return b;
+  }
+
+  void ensure_open(Napi::Env env, const char* method) {
+    if (core_.is_open()) return;
+    Napi::Error e = Napi::Error::New(env, std::string("IoBlocker.") + method +
+                                              "(): the blocker is closed");
+    e.Set("code", "ERR_BLOCKER_CLOSED");
+    throw e;
+  }
+
+  void close() {
+    if (watch_ != nullptr) watch_->stop();  // clears watch_
+    core_.close();
+  }
+
+  Napi::Value Backend(const CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
+  Napi::Value PollFd(const CallbackInfo& info) { return number(info.Env(), core_.poll_fd()); }
+  Napi::Value RegistryId(const CallbackInfo& info) { return number(info.Env(), registry_id_); }
+
+  // fd, eventId, interest: the checks register and modify share.
+  struct Source {
+    int fd;
+    int32_t event_id;
+    uint32_t interest;
+  };
+  Source source_args(const CallbackInfo& info, const char* fn) {
+    ensure_open(info.Env(), fn);
+    return Source{js::fd(info, 0, fn), js::int32(info, 1, {fn, "eventId"}),
+                  static_cast<uint32_t>(js::integer(info, 2, {fn, "interest"}, 0, INTEREST_ALL))};
+  }
+
+  Napi::Value Register(const CallbackInfo& info) {
+    Source s = source_args(info, "register");
+    return number(info.Env(), core_.register_fd(s.fd, s.event_id, s.interest));
+  }
+
+  Napi::Value Modify(const CallbackInfo& info) {
+    Source s = source_args(info, "modify");
+    return number(info.Env(), core_.modify(s.fd, s.event_id, s.interest));
+  }
+
+  Napi::Value Deregister(const CallbackInfo& info) {
+    ensure_open(info.Env(), "deregister");
+    return number(info.Env(), core_.deregister(js::fd(info, 0, "deregister")));
+  }
+
+  Napi::Value Block(const CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_open(env, "block");
+    double timeout_ms = js::number(info, 0, {"block", "timeoutMs"});
+    // Re-read pointer and length now: nothing cached survives a detach or a GC.
+    js::Bytes events = events_array(env, events_.Value(), "block: the events array");
+    size_t pairs = events.length / 2;
+    int capacity = pairs > INT_MAX ? INT_MAX : static_cast<int>(pairs);
+    return number(env, core_.block(timeout_ms, static_cast<Event*>(events.data), capacity));
+  }
+
+  void Notify(const CallbackInfo& info) {
+    ensure_open(info.Env(), "notify");
+    core_.notify();
+  }
+
+  void Close(const CallbackInfo&) { close(); }
+
+  void Attach(const CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ensure_open(env, "attach");
+    if (core_.poll_fd() < 0) throw Napi::Error::New(env, "attach needs the epoll backend");
+    if (!info[0].IsFunction()) js::throw_type_error(env, "attach: onReady must be a function");
+    if (watch_ != nullptr) {
+      if (!watch_->set_callback(info[0])) throw Napi::Error::New(env, "attach: N-API failed");
+      return;
+    }
+    const char* error = "";
+    watch_ = UvWatch::start(env, core_.poll_fd(), info[0], keep_alive_, &watch_, &error);
+    if (watch_ == nullptr) throw Napi::Error::New(env, std::string("attach: ") + error);
+  }
+
+  void Detach(const CallbackInfo&) {
+    if (watch_ != nullptr) watch_->stop();
+  }
+
+  void Ref(const CallbackInfo& info) {
+    ensure_open(info.Env(), "ref");
+    keep_alive_ = js::boolean(info, 0, {"ref", "keepAlive"});
+    if (watch_ != nullptr) watch_->ref(keep_alive_);
+  }
+
+  IoBlocker core_;
+  Napi::ObjectReference events_;  // the Int32Array from the constructor
+  std::string backend_;           // kept after close for the `backend` property
+  int32_t registry_id_ = 0;       // kept after close: notifyBlocker(id) then returns false
+  UvWatch* watch_ = nullptr;      // non-null while attached; UvWatch clears it when it stops
+  bool keep_alive_ = true;        // ref() state, applied to the next attach too
+};
+
+// ---------------------------------------------------------------------------------------------
+// The module: syscall shims, lookups, signals
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports,
+                {InstanceValue("IoBlocker", BlockerWrap::Define(env), napi_enumerable),
+                 InstanceMethod<&Addon::NotifyBlocker>("notifyBlocker", napi_enumerable),
+                 InstanceMethod<&Addon::Socket>("socket", napi_enumerable),
+                 InstanceMethod<&Addon::Bind>("bind", napi_enumerable),
+                 InstanceMethod<&Addon::Listen>("listen", napi_enumerable),
+                 InstanceMethod<&Addon::Accept>("accept", napi_enumerable),
+                 InstanceMethod<&Addon::Connect>("connect", napi_enumerable),
+                 InstanceMethod<&Addon::Read>("read", napi_enumerable),
+                 InstanceMethod<&Addon::Write>("write", napi_enumerable),
+                 InstanceMethod<&Addon::Writev>("writev", napi_enumerable),
+                 InstanceMethod<&Addon::Shutdown>("shutdown", napi_enumerable),
+                 InstanceMethod<&Addon::Close>("close", napi_enumerable),
+                 InstanceMethod<&Addon::SocketError>("socketError", napi_enumerable),
+                 InstanceMethod<&Addon::SetNoDelay>("setNoDelay", napi_enumerable),
+                 InstanceMethod<&Addon::SetReuseAddr>("setReuseAddr", napi_enumerable),
+                 InstanceMethod<&Addon::SetReusePort>("setReusePort", napi_enumerable),
+                 InstanceMethod<&Addon::SetNonBlocking>("setNonBlocking", napi_enumerable),
+                 InstanceMethod<&Addon::LocalAddress>("localAddress", napi_enumerable),
+                 InstanceMethod<&Addon::PeerAddress>("peerAddress", napi_enumerable),
+                 InstanceMethod<&Addon::OpenReserveFd>("openReserveFd", napi_enumerable),
+                 InstanceValue("somaxconn", number(env, net::somaxconn()), napi_enumerable),
+                 InstanceMethod<&Addon::Strerror>("strerror", napi_enumerable),
+                 InstanceMethod<&Addon::LookupStart>("lookupStart", napi_enumerable),
+                 InstanceMethod<&Addon::LookupTake>("lookupTake", napi_enumerable),
+                 InstanceMethod<&Addon::LookupCancel>("lookupCancel", napi_enumerable),
+                 InstanceMethod<&Addon::SignalWatch>("signalWatch", napi_enumerable),
+                 InstanceMethod<&Addon::SignalUnwatch>("signalUnwatch", napi_enumerable),
+                 InstanceMethod<&Addon::SignalCount>("signalCount", napi_enumerable)});
+  }
+
+ private:
+  Napi::Value NotifyBlocker(const CallbackInfo& info) {
+    double id = js::integer(info, 0, {"notifyBlocker", "registryId"}, -9007199254740991.0,
+                            9007199254740991.0);
+    bool ok = id > 0 && id <= INT32_MAX && registry::notify(static_cast<int32_t>(id));
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+
+  Napi::Value Socket(const CallbackInfo& info) {
+    double family = js::integer(info, 0, {"socket", "family"}, 4, 6);
+    if (family == 5) js::throw_range_error(info.Env(), "socket: family must be 4 or 6");
+    return number(info.Env(), net::socket(static_cast<int>(family)));
+  }
+
+  // fd, address, port: the checks bind and connect share.
+  struct Endpoint {
+    int fd;
+    std::string address;
+    int port;
+  };
+  static Endpoint endpoint_args(const CallbackInfo& info, const char* fn) {
+    return Endpoint{js::fd(info, 0, fn), js::string(info, 1, {fn, "address"}),
+                    static_cast<int>(js::integer(info, 2, {fn, "port"}, 0, 65535))};
+  }
+
+  Napi::Value Bind(const CallbackInfo& info) {
+    Endpoint e = endpoint_args(info, "bind");
+    return number(info.Env(), net::bind(e.fd, e.address, e.port));
+  }
+
+  Napi::Value Connect(const CallbackInfo& info) {
+    Endpoint e = endpoint_args(info, "connect");
+    return number(info.Env(), net::connect(e.fd, e.address, e.port));
+  }
+
+  Napi::Value Listen(const CallbackInfo& info) {
+    int fd = js::fd(info, 0, "listen");
+    return number(info.Env(), net::listen(fd, js::int32(info, 1, {"listen", "backlog"})));
+  }
+
+  Napi::Value Accept(const CallbackInfo& info) {
+    return number(info.Env(), net::accept(js::fd(info, 0, "accept")));
+  }
+
+  // buf, offset, length: a checked byte range of a Uint8Array.
+  static js::Bytes range_args(const CallbackInfo& info, const char* fn) {
+    js::Bytes buf = js::uint8_array(info, 1, {fn, "buf"});
+    double offset = js::integer(info, 2, {fn, "offset"}, 0, static_cast<double>(buf.length));
+    double length =
+        js::integer(info, 3, {fn, "length"}, 0, static_cast<double>(buf.length) - offset);
+    return js::Bytes{static_cast<uint8_t*>(buf.data) + static_cast<size_t>(offset),
+                     static_cast<size_t>(length)};
+  }
+
+  Napi::Value Read(const CallbackInfo& info) {
+    int fd = js::fd(info, 0, "read");
+    js::Bytes b = range_args(info, "read");
+    return number(info.Env(), static_cast<double>(net::read(fd, b.data, b.length)));
+  }
+
+  Napi::Value Write(const CallbackInfo& info) {
+    int fd = js::fd(info, 0, "write");
+    js::Bytes b = range_args(info, "write");
+    return number(info.Env(), static_cast<double>(net::write(fd, b.data, b.length)));
+  }
+
+  Napi::Value Writev(const CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = js::fd(info, 0, "writev");
+    if (!info[1].IsArray()) js::throw_type_error(env, "writev: bufs must be an array");
+    Napi::Array bufs = info[1].As<Napi::Array>();
+    // More buffers than IOV_MAX: write the first IOV_MAX; a short count is normal anyway.
+    uint32_t count = bufs.Length();
+    if (count > static_cast<uint32_t>(net::max_iov())) count = net::max_iov();
+    struct iovec iov[IOV_MAX];
+    for (uint32_t i = 0; i < count; i++) {
+      std::string what = "writev: bufs[" + std::to_string(i) + "]";
+      js::Bytes b = js::typed_array(env, bufs.Get(i), napi_uint8_array, what, "Uint8Array");
+      iov[i].iov_base = b.data;
+      iov[i].iov_len = b.length;
+    }
+    return number(env, static_cast<double>(net::writev(fd, iov, static_cast<int>(count))));
+  }
+
+  Napi::Value Shutdown(const CallbackInfo& info) {
+    int fd = js::fd(info, 0, "shutdown");
+    int how = static_cast<int>(js::integer(info, 1, {"shutdown", "how"}, 0, 2));
+    return number(info.Env(), net::shutdown(fd, how));
+  }
+
+  Napi::Value Close(const CallbackInfo& info) {
+    return number(info.Env(), net::close(js::fd(info, 0, "close")));
+  }
+
+  Napi::Value SocketError(const CallbackInfo& info) {
+    return number(info.Env(), net::socket_error(js::fd(info, 0, "socketError")));
+  }
+
+  // fd, on: the shape of every boolean socket option.
+  template <int (*Set)(int, bool)>
+  static Napi::Value flag(const CallbackInfo& info, const char* fn) {
+    int fd = js::fd(info, 0, fn);
+    return number(info.Env(), Set(fd, js::boolean(info, 1, {fn, "on"})));
+  }
+  Napi::Value SetNoDelay(const CallbackInfo& i) { return flag<net::set_no_delay>(i, "setNoDelay"); }
+  Napi::Value SetReuseAddr(const CallbackInfo& i) { return flag<net::set_reuse_addr>(i, "setReuseAddr"); }
+  Napi::Value SetReusePort(const CallbackInfo& i) { return flag<net::set_reuse_port>(i, "setReusePort"); }
+  Napi::Value SetNonBlocking(const CallbackInfo& i) {
+    return flag<net::set_non_blocking>(i, "setNonBlocking");
+  }
+
+  static Napi::Value address(Napi::Env env, int err, const net::Address& a) {
+    if (err < 0) return number(env, err);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("address", a.address);
+    o.Set("family", a.family);
+    o.Set("port", a.port);
+    return o;
+  }
+  Napi::Value LocalAddress(const CallbackInfo& info) {
+    net::Address a;
+    int err = net::local_address(js::fd(info, 0, "localAddress"), &a);
+    return address(info.Env(), err, a);
+  }
+  Napi::Value PeerAddress(const CallbackInfo& info) {
+    net::Address a;
+    int err = net::peer_address(js::fd(info, 0, "peerAddress"), &a);
+    return address(info.Env(), err, a);
+  }
+
+  Napi::Value OpenReserveFd(const CallbackInfo& info) { return number(info.Env(), net::open_reserve_fd()); }
+
+  Napi::Value Strerror(const CallbackInfo& info) {
+    int32_t err = js::int32(info, 0, {"strerror", "errno"});
+    // -errno is what every shim returns, so take either sign.
+    return Napi::String::New(info.Env(), net::strerror(err == INT32_MIN ? 0 : (err < 0 ? -err : err)));
+  }
+
+  Napi::Value LookupStart(const CallbackInfo& info) {
+    std::string host = js::string(info, 0, {"lookupStart", "host"});
+    if (host.find('\0') != std::string::npos) {
+      js::throw_type_error(info.Env(), "lookupStart: host must not contain NUL characters");
+    }
+    int32_t registry_id = js::int32(info, 1, {"lookupStart", "registryId"});
+    return number(info.Env(), lookups_.start(host, registry_id));
+  }
+
+  Napi::Value LookupTake(const CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int32_t id = js::int32(info, 0, {"lookupTake", "requestId"});
+    LookupResult r;
+    switch (lookups_.take(id, &r)) {
+      case LookupTable::Status::kUnknown:
+        js::throw_range_error(env, "lookupTake: no lookup request " + std::to_string(id) +
+                                       " (never started, already taken or cancelled)");
+      case LookupTable::Status::kPending:
+        return env.Undefined();
+      case LookupTable::Status::kDone:
+        break;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    if (!r.error.empty()) {
+      result.Set("error", r.error);
+      result.Set("message", r.message);
+    }
+    Napi::Array list = Napi::Array::New(env, r.addresses.size());
+    for (size_t i = 0; i < r.addresses.size(); i++) {
+      Napi::Object a = Napi::Object::New(env);
+      a.Set("address", r.addresses[i].address);
+      a.Set("family", r.addresses[i].family);
+      list.Set(static_cast<uint32_t>(i), a);
+    }
+    result.Set("addresses", list);
+    return result;
+  }
+
+  void LookupCancel(const CallbackInfo& info) {
+    lookups_.cancel(js::int32(info, 0, {"lookupCancel", "requestId"}));
+  }
+
+  static int signum_arg(const CallbackInfo& info, const char* fn) {
+    return static_cast<int>(js::integer(info, 0, {fn, "signum"}, 1, NSIG - 1));
+  }
+  Napi::Value SignalWatch(const CallbackInfo& info) {
+    int signum = signum_arg(info, "signalWatch");
+    int32_t id = js::int32(info, 1, {"signalWatch", "registryId"});
+    return number(info.Env(), signals::watch(signum, id));
+  }
+  Napi::Value SignalUnwatch(const CallbackInfo& info) {
+    int signum = signum_arg(info, "signalUnwatch");
+    int32_t id = js::int32(info, 1, {"signalUnwatch", "registryId"});
+    return number(info.Env(), signals::unwatch(signum, id));
+  }
+  Napi::Value SignalCount(const CallbackInfo& info) {
+    return number(info.Env(), signals::count(signum_arg(info, "signalCount")));
+  }
+
+  LookupTable lookups_;  // this environment's name lookups
+};
+
+}  // namespace
+}  // namespace iob
+
+using WakeloopAddon = iob::Addon;  // the macro pastes the name into an identifier
+NODE_API_ADDON(WakeloopAddon)

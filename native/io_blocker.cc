@@ -1,0 +1,127 @@
+// Policy shared by every backend: EINTR retry with the remaining time, timeouts that never end
+// early, notify coalescing, and the blocker's place in the process-wide registry.
+#include "io_blocker.h"
+
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "registry.h"
+
+namespace iob {
+
+namespace {
+// Longer waits are clamped to this (~292 years would overflow int64 nanoseconds anyway).
+constexpr int64_t kMaxTimeoutNs = INT64_C(1) << 62;
+}  // namespace
+
+int64_t monotonic_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int round_up_ms(int64_t timeout_ns) {
+  if (timeout_ns < 0) return -1;
+  int64_t ms = (timeout_ns + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+int IoBlocker::open(const char* backend) {
+  if (backend_) return -EALREADY;
+  std::unique_ptr<Backend> b;
+  if (std::strcmp(backend, "poll") == 0) {
+    b = make_poll_backend();
+  } else if (std::strcmp(backend, native_backend_name()) == 0) {
+    b = make_native_backend();
+  } else {
+    return -EINVAL;
+  }
+  int err = b->open();
+  if (err != 0) return err;
+  wake_fd_ = b->wake_fd();
+  backend_ = std::move(b);
+  int32_t id = registry::add(this);
+  if (id < 0) {
+    close();
+    return id;
+  }
+  registry_id_ = id;
+  return 0;
+}
+
+int IoBlocker::register_fd(int fd, int32_t event_id, uint32_t interest) {
+  return backend_ ? backend_->register_fd(fd, event_id, interest) : -EBADF;
+}
+
+int IoBlocker::modify(int fd, int32_t event_id, uint32_t interest) {
+  return backend_ ? backend_->modify(fd, event_id, interest) : -EBADF;
+}
+
+int IoBlocker::deregister(int fd) { return backend_ ? backend_->deregister(fd) : -EBADF; }
+
+int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
+  if (!backend_) return -EBADF;
+  int64_t timeout_ns;
+  if (timeout_ms < 0) {
+    timeout_ns = -1;
+  } else {
+    double ns = std::ceil(timeout_ms * 1e6);
+    timeout_ns = ns >= static_cast<double>(kMaxTimeoutNs) ? kMaxTimeoutNs : static_cast<int64_t>(ns);
+  }
+  const int64_t deadline = timeout_ns > 0 ? monotonic_ns() + timeout_ns : 0;
+  int64_t remaining = timeout_ns;
+  for (;;) {
+    bool woken = false;
+    int n = backend_->wait(remaining, out, capacity, &woken);
+    if (woken) {
+      // Drain first, then clear the flag: a notify() landing in between finds the flag still
+      // set and skips its write, but its effect is visible to the JS that runs after we
+      // return. The other order could leave the flag set with nothing left in the wake fd,
+      // and every later notify() would be swallowed.
+      backend_->drain_wake();
+      notified_.store(false);
+    }
+    // epoll_wait(2) and poll(2) fail with EINTR after any signal handler ran on this thread,
+    // SA_RESTART or not (signal(7)): wait again for the time that is left.
+    if (n == -EINTR) {
+      if (timeout_ns == 0) continue;  // a poll: just ask again
+      n = 0;
+    } else if (n < 0) {
+      return n;
+    }
+    if (n > 0 || woken || timeout_ns == 0) return n;
+    if (timeout_ns > 0) {
+      // Millisecond kernel timeouts round and hrtimers have slack: never return early.
+      remaining = deadline - monotonic_ns();
+      if (remaining <= 0) return 0;
+    }
+  }
+}
+
+void IoBlocker::notify() {
+  // Coalescing: only the first notify() after a drain writes; the rest see the flag set.
+  if (wake_fd_ < 0 || notified_.exchange(true)) return;
+  uint64_t one = 1;
+  // Non-blocking: EAGAIN means the counter or pipe is full, so a wake is pending anyway.
+  ssize_t ignored = write(wake_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
+void IoBlocker::close() {
+  if (registry_id_ > 0) {
+    registry::remove(registry_id_);  // from here on no other thread writes to wake_fd_
+    registry_id_ = 0;
+  }
+  if (backend_) {
+    backend_->close();
+    backend_.reset();
+  }
+  wake_fd_ = -1;
+}
+
+}  // namespace iob

@@ -1,0 +1,114 @@
+// The backend contract (open · register · modify · deregister · block · notify · close) and the
+// IoBlocker that puts the shared policy on top of one backend. No N-API in here.
+#ifndef WAKELOOP_IO_BLOCKER_H_
+#define WAKELOOP_IO_BLOCKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace iob {
+
+// Signal bits reported per event; the same numbers as src/_binding.ts.
+constexpr int32_t READABLE = 1;
+constexpr int32_t WRITABLE = 2;
+constexpr int32_t READ_CLOSED = 4;
+constexpr int32_t WRITE_CLOSED = 8;
+constexpr int32_t ERROR = 16;
+
+// Interest bits passed to register/modify.
+constexpr uint32_t INTEREST_READ = 1;
+constexpr uint32_t INTEREST_WRITE = 2;
+constexpr uint32_t INTEREST_ALL = INTEREST_READ | INTEREST_WRITE;
+
+// One reported event. Written straight into the JS Int32Array as an [eventId, signals] pair.
+struct Event {
+  int32_t id;
+  int32_t signals;
+};
+static_assert(sizeof(Event) == 2 * sizeof(int32_t), "Event must match two Int32Array slots");
+
+// The most events one backend wait collects; a bigger JS array just gets them over more calls.
+constexpr int kMaxEventsPerWait = 4096;
+
+// Timeout policy shared by backends: a millisecond kernel timeout from nanoseconds, rounded
+// up so a wait never ends early (-1 stays -1 = forever, 0 stays 0 = poll).
+int round_up_ms(int64_t timeout_ns);
+
+// Monotonic clock in nanoseconds (CLOCK_MONOTONIC, the clock performance.now() uses).
+int64_t monotonic_ns();
+
+// What every mechanism implements. Backend code never throws and never retries EINTR: it
+// returns -errno and IoBlocker decides. Only the owning thread calls these, except wake_fd(),
+// which is fixed between open() and close().
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Creates the kernel objects (all close-on-exec). 0 or -errno.
+  virtual int open() = 0;
+  // `register` is a C++ keyword, hence register_fd. 0 or -errno (-EEXIST, -EPERM, ...).
+  virtual int register_fd(int fd, int32_t event_id, uint32_t interest) = 0;
+  virtual int modify(int fd, int32_t event_id, uint32_t interest) = 0;
+  virtual int deregister(int fd) = 0;
+  // Waits once: timeout_ns -1 = forever, 0 = poll. Writes up to `capacity` events (never the
+  // wake fd, which only sets *woken) and returns their count, or -errno (including -EINTR).
+  virtual int wait(int64_t timeout_ns, Event* out, int capacity, bool* woken) = 0;
+  // Empties the wake fd after wait() reported it.
+  virtual void drain_wake() = 0;
+  // The fd notify() and the signal handler write 8 bytes (a uint64_t 1) to.
+  virtual int wake_fd() const = 0;
+  // The fd that is readable while events are pending (-1 when there is none, as for poll).
+  virtual int poll_fd() const = 0;
+  // Closes every fd the backend owns. Idempotent.
+  virtual void close() = 0;
+};
+
+// The platform's native backend (epoll on Linux), compiled in by binding.gyp conditions.
+std::unique_ptr<Backend> make_native_backend();
+const char* native_backend_name();
+// Portable poll(2), compiled on every POSIX system and chosen at run time.
+std::unique_ptr<Backend> make_poll_backend();
+
+// One blocker: a backend plus the policy every backend shares (EINTR retry with the remaining
+// time, never-early timeouts, notify coalescing) and its entry in the process-wide registry.
+// Invariant: only the thread that owns the JS object calls anything but notify().
+class IoBlocker {
+ public:
+  IoBlocker() = default;
+  IoBlocker(const IoBlocker&) = delete;
+  IoBlocker& operator=(const IoBlocker&) = delete;
+  ~IoBlocker() { close(); }
+
+  // backend: "poll" or native_backend_name(). 0, -EINVAL for an unknown name, or -errno.
+  int open(const char* backend);
+  int register_fd(int fd, int32_t event_id, uint32_t interest);
+  int modify(int fd, int32_t event_id, uint32_t interest);
+  int deregister(int fd);
+  // Blocks up to timeout_ms (negative = forever, fractions allowed) and returns the number of
+  // events written to `out`, 0 on timeout or notify, or -errno. Never returns -EINTR.
+  int block(double timeout_ms, Event* out, int capacity);
+  // Wakes a blocked or the next block(). Thread-safe, coalesced, never an event.
+  void notify();
+  // Leaves the registry (no thread or signal handler touches the wake fd afterwards), then
+  // closes the backend. Idempotent.
+  void close();
+
+  bool is_open() const { return backend_ != nullptr; }
+  const char* backend_name() const { return backend_ ? backend_->name() : "closed"; }
+  int poll_fd() const { return backend_ ? backend_->poll_fd() : -1; }
+  int wake_fd() const { return wake_fd_; }
+  int32_t registry_id() const { return registry_id_; }
+
+ private:
+  std::unique_ptr<Backend> backend_;
+  // Set by the first notify() after a wake; later notifies skip the write until block() has
+  // drained the wake fd. Invariant: true => a wake write is pending or in flight.
+  std::atomic<bool> notified_{false};
+  int wake_fd_ = -1;        // copy of backend_->wake_fd(), read by other threads
+  int32_t registry_id_ = 0; // > 0 while registered
+};
+
+}  // namespace iob
+
+#endif  // WAKELOOP_IO_BLOCKER_H_

@@ -1,0 +1,109 @@
+// Argument checks for the N-API glue: each either returns a checked C++ value or throws a
+// TypeError (wrong type) or RangeError (right type, value out of range) naming the function.
+#ifndef WAKELOOP_JS_ARGS_H_
+#define WAKELOOP_JS_ARGS_H_
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace iob {
+namespace js {
+
+[[noreturn]] inline void throw_type_error(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+
+[[noreturn]] inline void throw_range_error(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, message);
+}
+
+// Where an error message comes from: "read: offset".
+struct Arg {
+  const char* fn;
+  const char* name;
+  std::string what() const { return std::string(fn) + ": " + name; }
+};
+
+// A JS number, not NaN. One N-API call; undefined and non-numbers are a TypeError.
+inline double number(const Napi::CallbackInfo& info, size_t i, Arg arg) {
+  double d;
+  if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok || std::isnan(d)) {
+    throw_type_error(info.Env(), arg.what() + " must be a number");
+  }
+  return d;
+}
+
+// An integral JS number in [min, max].
+inline double integer(const Napi::CallbackInfo& info, size_t i, Arg arg, double min, double max) {
+  double d = number(info, i, arg);
+  if (std::isinf(d) || d != std::trunc(d)) {
+    throw_type_error(info.Env(), arg.what() + " must be an integer");
+  }
+  if (d < min || d > max) {
+    throw_range_error(info.Env(), arg.what() + " must be between " +
+                                      std::to_string(static_cast<int64_t>(min)) + " and " +
+                                      std::to_string(static_cast<int64_t>(max)) + ", got " +
+                                      std::to_string(static_cast<int64_t>(d)));
+  }
+  return d;
+}
+
+inline int32_t int32(const Napi::CallbackInfo& info, size_t i, Arg arg) {
+  return static_cast<int32_t>(integer(info, i, arg, INT32_MIN, INT32_MAX));
+}
+
+// A file descriptor: a non-negative int32.
+inline int fd(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  return static_cast<int>(integer(info, i, Arg{fn, "fd"}, 0, INT32_MAX));
+}
+
+inline bool boolean(const Napi::CallbackInfo& info, size_t i, Arg arg) {
+  bool b;
+  if (napi_get_value_bool(info.Env(), info[i], &b) != napi_ok) {
+    throw_type_error(info.Env(), arg.what() + " must be a boolean");
+  }
+  return b;
+}
+
+inline std::string string(const Napi::CallbackInfo& info, size_t i, Arg arg) {
+  if (!info[i].IsString()) throw_type_error(info.Env(), arg.what() + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// The bytes of a typed array of the given type (Buffer counts as a Uint8Array). A detached
+// array is a TypeError: its length reads as 0, which would otherwise look like valid input.
+struct Bytes {
+  void* data;
+  size_t length;  // in elements
+};
+
+inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type want,
+                         const std::string& what, const char* type_name) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != want) {
+    throw_type_error(env, what + " must be a " + type_name);
+  }
+  if (length == 0) {
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, buffer, &detached);
+    if (detached) throw_type_error(env, what + " is detached");
+  }
+  return Bytes{data, length};
+}
+
+inline Bytes uint8_array(const Napi::CallbackInfo& info, size_t i, Arg arg) {
+  return typed_array(info.Env(), info[i], napi_uint8_array, arg.what(), "Uint8Array");
+}
+
+}  // namespace js
+}  // namespace iob
+
+#endif  // WAKELOOP_JS_ARGS_H_

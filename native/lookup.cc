@@ -1,0 +1,146 @@
+// getaddrinfo(3) on a detached helper thread per request. The result lives in a shared_ptr the
+// thread co-owns, and completion wakes the blocker by registry id, which is safe if the
+// blocker (or the whole environment) is gone by then.
+#include "lookup.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "registry.h"
+
+namespace iob {
+
+struct LookupTable::Request {
+  std::string host;
+  int32_t registry_id;
+  std::mutex mu;
+  bool done = false;       // guarded by mu
+  bool cancelled = false;  // guarded by mu
+  LookupResult result;     // written by the helper thread before done is set
+};
+
+namespace {
+
+const char* gai_error_name(int code) {
+  switch (code) {
+    case EAI_AGAIN: return "EAI_AGAIN";
+    case EAI_BADFLAGS: return "EAI_BADFLAGS";
+    case EAI_FAIL: return "EAI_FAIL";
+    case EAI_FAMILY: return "EAI_FAMILY";
+    case EAI_MEMORY: return "EAI_MEMORY";
+    case EAI_NONAME: return "EAI_NONAME";
+    case EAI_SERVICE: return "EAI_SERVICE";
+    case EAI_SOCKTYPE: return "EAI_SOCKTYPE";
+    case EAI_SYSTEM: return "EAI_SYSTEM";
+#ifdef EAI_NODATA
+    case EAI_NODATA: return "EAI_NODATA";
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+#endif
+    default: return "EAI_UNKNOWN";
+  }
+}
+
+LookupResult resolve(const std::string& host) {
+  LookupResult result;
+  struct addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;        // both families, in the resolver's preferred order
+  hints.ai_socktype = SOCK_STREAM;    // one entry per address instead of one per socktype
+  struct addrinfo* list = nullptr;
+  int code = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (code != 0) {
+    result.error = gai_error_name(code);
+    result.message = code == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(code);
+    return result;
+  }
+  for (struct addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    char text[INET6_ADDRSTRLEN];
+    int family;
+    if (ai->ai_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<struct sockaddr_in*>(ai->ai_addr)->sin_addr, text,
+                sizeof text);
+      family = 4;
+    } else if (ai->ai_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<struct sockaddr_in6*>(ai->ai_addr)->sin6_addr, text,
+                sizeof text);
+      family = 6;
+    } else {
+      continue;
+    }
+    bool seen = false;
+    for (const auto& e : result.addresses) seen = seen || (e.family == family && e.address == text);
+    if (!seen) result.addresses.push_back({text, family});
+  }
+  freeaddrinfo(list);
+  return result;
+}
+
+void run(std::shared_ptr<LookupTable::Request> request) {
+  LookupResult result = resolve(request->host);
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(request->mu);
+    request->result = std::move(result);
+    request->done = true;
+    wake = !request->cancelled;
+  }
+  // The registry checks the generation: a blocker closed meanwhile is simply not found.
+  if (wake) registry::notify(request->registry_id);
+}
+
+}  // namespace
+
+LookupTable::~LookupTable() {
+  for (auto& entry : requests_) {
+    std::lock_guard<std::mutex> lock(entry.second->mu);
+    entry.second->cancelled = true;
+  }
+}
+
+int32_t LookupTable::start(const std::string& host, int32_t registry_id) {
+  auto request = std::make_shared<Request>();
+  request->host = host;
+  request->registry_id = registry_id;
+  try {
+    std::thread(run, request).detach();
+  } catch (const std::system_error& e) {
+    return e.code().value() > 0 ? -e.code().value() : -EAGAIN;
+  }
+  int32_t id = next_id_;
+  next_id_ = next_id_ == INT32_MAX ? 1 : next_id_ + 1;
+  requests_[id] = std::move(request);
+  return id;
+}
+
+LookupTable::Status LookupTable::take(int32_t request_id, LookupResult* out) {
+  auto it = requests_.find(request_id);
+  if (it == requests_.end()) return Status::kUnknown;
+  {
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    if (!it->second->done) return Status::kPending;
+    *out = std::move(it->second->result);
+  }
+  requests_.erase(it);
+  return Status::kDone;
+}
+
+void LookupTable::cancel(int32_t request_id) {
+  auto it = requests_.find(request_id);
+  if (it == requests_.end()) return;
+  {
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    it->second->cancelled = true;
+  }
+  requests_.erase(it);
+}
+
+}  // namespace iob

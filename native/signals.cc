@@ -1,0 +1,145 @@
+// Process-wide sigaction handler for watched signals. Why not signalfd: it only sees signals
+// blocked in every thread, and Node's own threads do not block SIGINT/SIGTERM, so the kernel
+// would deliver the signal to one of them with the default action and kill the process.
+#include "signals.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "io_blocker.h"
+#include "registry.h"
+
+namespace iob {
+namespace signals {
+namespace {
+
+static_assert(std::atomic<int>::is_always_lock_free, "the handler needs lock-free atomics");
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "the handler needs lock-free atomics");
+
+struct Watcher {
+  std::atomic<int> wake_fd{-1};  // read by the handler; -1 = empty
+  int32_t registry_id = 0;       // guarded by registry::mutex()
+};
+
+struct SignalState {
+  Watcher watchers[kMaxWatchers];
+  std::atomic<uint64_t> count{0};
+  int watching = 0;               // guarded by registry::mutex()
+  struct sigaction previous = {};  // saved at install, restored by the last unwatch
+};
+
+// Fixed-size and constant-initialized, so the handler never sees it being built or freed.
+SignalState g_signals[NSIG];
+// Handlers currently between reading a wake fd and writing to it (see wait_for_handlers).
+std::atomic<int> g_handlers_running{0};
+
+// Runs on whatever thread the kernel picked; only async-signal-safe work: lock-free atomics
+// and write(2). The wake fds are non-blocking, so a full pipe just drops the byte (a wake is
+// already pending then).
+void on_signal(int signum) {
+  int saved_errno = errno;
+  g_handlers_running.fetch_add(1);
+  SignalState& s = g_signals[signum];
+  s.count.fetch_add(1);
+  for (Watcher& w : s.watchers) {
+    int fd = w.wake_fd.load();
+    if (fd < 0) continue;
+    uint64_t one = 1;
+    ssize_t ignored = write(fd, &one, sizeof one);
+    (void)ignored;
+  }
+  g_handlers_running.fetch_sub(1);
+  errno = saved_errno;
+}
+
+bool refused(int signum) {
+  // SIGKILL/SIGSTOP cannot be caught; a handler that returns from a fault signal would re-run
+  // the faulting instruction forever, and V8 uses SIGSEGV for its WebAssembly trap handler.
+  return signum == SIGKILL || signum == SIGSTOP || signum == SIGSEGV || signum == SIGBUS ||
+         signum == SIGFPE || signum == SIGILL;
+}
+
+int install(int signum, SignalState& s) {
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigfillset(&sa.sa_mask);    // as libuv: no nested handlers
+  sa.sa_flags = SA_RESTART;   // do not turn other threads' syscalls into EINTR
+  if (sigaction(signum, &sa, &s.previous) != 0) return -errno;
+  return 0;
+}
+
+void remove_watcher_locked(int signum, SignalState& s, Watcher& w) {
+  w.wake_fd.store(-1);
+  w.registry_id = 0;
+  if (--s.watching == 0) sigaction(signum, &s.previous, nullptr);
+}
+
+}  // namespace
+
+bool in_range(int signum) { return signum > 0 && signum < NSIG; }
+
+int watch(int signum, int32_t registry_id) {
+  if (!in_range(signum) || refused(signum)) return -EINVAL;
+  std::lock_guard<std::mutex> lock(registry::mutex());
+  IoBlocker* blocker = registry::find_locked(registry_id);
+  if (blocker == nullptr) return -ESRCH;
+  SignalState& s = g_signals[signum];
+  Watcher* free_watcher = nullptr;
+  for (Watcher& w : s.watchers) {
+    if (w.registry_id == registry_id) return -EEXIST;
+    if (w.registry_id == 0 && free_watcher == nullptr) free_watcher = &w;
+  }
+  if (free_watcher == nullptr) return -ENOSPC;
+  if (s.watching == 0) {
+    int err = install(signum, s);
+    if (err != 0) return err;
+  }
+  s.watching++;
+  free_watcher->registry_id = registry_id;
+  free_watcher->wake_fd.store(blocker->wake_fd());
+  return 0;
+}
+
+int unwatch(int signum, int32_t registry_id) {
+  if (!in_range(signum)) return -EINVAL;
+  std::lock_guard<std::mutex> lock(registry::mutex());
+  SignalState& s = g_signals[signum];
+  for (Watcher& w : s.watchers) {
+    if (registry_id > 0 && w.registry_id == registry_id) {
+      remove_watcher_locked(signum, s, w);
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+double count(int signum) {
+  if (!in_range(signum)) return 0;
+  return static_cast<double>(g_signals[signum].count.load());
+}
+
+void forget_locked(int32_t registry_id) {
+  for (int signum = 1; signum < NSIG; signum++) {
+    SignalState& s = g_signals[signum];
+    if (s.watching == 0) continue;
+    for (Watcher& w : s.watchers) {
+      if (w.registry_id == registry_id) remove_watcher_locked(signum, s, w);
+    }
+  }
+}
+
+void wait_for_handlers() {
+  // Dekker-style with the handler: it counts itself in before loading a wake fd, and the
+  // watch list was cleared before this load, so once this reads 0 no handler can still
+  // write to a wake fd that was removed. seq_cst atomics on both sides.
+  while (g_handlers_running.load() != 0) sched_yield();
+}
+
+}  // namespace signals
+}  // namespace iob

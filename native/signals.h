@@ -1,0 +1,33 @@
+// Signals for blockers: a process-wide sigaction handler that only counts the signal and
+// writes to the wake fds of the blockers watching it (what libuv's uv_signal does).
+#ifndef WAKELOOP_SIGNALS_H_
+#define WAKELOOP_SIGNALS_H_
+
+#include <cstdint>
+
+namespace iob {
+namespace signals {
+
+// The most blockers that can watch one signal at once.
+constexpr int kMaxWatchers = 32;
+
+// True for a signal number this module accepts at all (1 .. NSIG-1).
+bool in_range(int signum);
+// Adds a blocker (by registry id) to the wakers of `signum`, installing the handler on the
+// first watcher. 0, or -ESRCH (no such blocker), -EEXIST, -ENOSPC, -EINVAL (SIGKILL, SIGSTOP,
+// and the fault signals SIGSEGV/SIGBUS/SIGFPE/SIGILL that Node and V8 own), or -errno.
+int watch(int signum, int32_t registry_id);
+// Removes it; the last watcher restores the disposition saved at install. 0 or -ENOENT.
+int unwatch(int signum, int32_t registry_id);
+// Deliveries of `signum` counted since the handler was first installed (never reset).
+double count(int signum);
+
+// For registry.cc, holding registry::mutex(): drops every watch of a closing blocker.
+void forget_locked(int32_t registry_id);
+// Waits until no handler is between reading a wake fd and writing to it.
+void wait_for_handlers();
+
+}  // namespace signals
+}  // namespace iob
+
+#endif  // WAKELOOP_SIGNALS_H_

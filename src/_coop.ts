@@ -1,0 +1,24 @@
+// Per-thread state shared by futures and the executor that polls them, kept apart from
+// executor.ts so low-level modules do not import it (and no import cycle forms).
+import type { Future } from './future.js';
+
+/** Polls a task may make in one turn before it must let the others run. */
+export const TASK_BUDGET = 128;
+
+/** The running executor's hooks, filled in while it polls a task. */
+export const coop = {
+  /** Steps left for the task being polled; futures that are always ready spend it. */
+  budget: TASK_BUDGET,
+  /**
+   * Spends one unit of the polling task's budget. I/O futures that would produce a value call it
+   * first; when it is spent they wake their task and return PENDING, so a connection that is
+   * always ready cannot starve the others (epoll(7), "possible pitfalls").
+   */
+  proceed(): boolean {
+    return --coop.budget >= 0;
+  },
+  /** Runs a dropped future's awaiting cleanup (a cancelled task's `finally`) to completion. */
+  finishDropped(future: Future<unknown>): void {
+    throw new Error(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);
+  },
+};

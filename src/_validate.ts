@@ -1,0 +1,40 @@
+// Argument checks shared by the public API: each throws a TypeError or RangeError that names
+// the function, the argument and what it got.
+import { describe } from './task.js';
+
+/** Throws a TypeError unless `value` is an integer (a number with no fraction). */
+export function checkInteger(where: string, name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${where}: ${name} must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`${where}: ${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is a finite number >= 0 (milliseconds). */
+export function checkDuration(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`${where}: ${name} must be a number of milliseconds, got ${describe(value)}`);
+  }
+  if (value < 0 || !Number.isFinite(value)) {
+    throw new RangeError(`${where}: ${name} must be finite and >= 0, got ${value}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is a Uint8Array (a Buffer is one). */
+export function checkBytes(where: string, name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`${where}: ${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks an (offset, length) window of `buf`, defaulting to the whole rest of it. */
+export function checkRange(where: string, buf: Uint8Array, offset: unknown, length: unknown): [number, number] {
+  const off = offset === undefined ? 0 : checkInteger(where, 'offset', offset, 0, buf.length);
+  const len = length === undefined ? buf.length - off : checkInteger(where, 'length', length, 0, buf.length - off);
+  return [off, len];
+}

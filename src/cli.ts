@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The `wakeloop` command: runs the demos. Each lives in examples/ as a small readable module
+// exporting `main(argv)`, loaded only when asked for.
+type Main = (argv: string[]) => number | Promise<number>;
+
+const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
+  'echo-server': { about: 'echo every byte on every connection (--host, --port)', load: () => import('../examples/echo_server.js') },
+  'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
+  handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.about}`);
+  return `usage: wakeloop <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`wakeloop: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const { main } = await command.load();
+  return main(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`wakeloop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,483 @@
+// The executor: a run queue of tasks, each polled until it is pending, and a loop that blocks in
+// the kernel (through the reactor) only when no task is ready.
+import { coop, TASK_BUDGET } from './_coop.js';
+import { CancelledError, ClosedError } from './errors.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { Reactor, EVENT_CAPACITY } from './reactor.js';
+import { GenFuture, toFuture, type Awaitable } from './task.js';
+import { TimerHeap } from './time/_timer_heap.js';
+import { checkDuration } from './_validate.js';
+
+/** What to do with an error thrown by a spawned task that nobody joins. */
+export type UnhandledErrorPolicy = 'throw' | 'warn' | ((error: unknown) => void);
+
+/** Options for `new Executor()`. */
+export interface ExecutorOptions {
+  /** 'epoll' (Linux) or the portable 'poll'; default: `WAKELOOP_BACKEND` or 'epoll'. */
+  backend?: 'epoll' | 'poll';
+  /**
+   * An error in a spawned task whose JoinHandle was never awaited is, by default, thrown out of
+   * `blockOn`/`turn` as an `UnhandledTaskError` (failing the program, like an unhandled
+   * rejection). 'warn' prints it with its stack and goes on; a function receives it.
+   */
+  onUnhandledError?: UnhandledErrorPolicy;
+}
+
+/**
+ * A spawned task failed and no one awaited its JoinHandle. `cause` is the task's error.
+ *
+ * @example
+ * ```ts
+ * try { blockOn(main()); } catch (e) { if (e instanceof UnhandledTaskError) console.error(e.cause); }
+ * ```
+ */
+export class UnhandledTaskError extends Error {
+  override name = 'UnhandledTaskError';
+  readonly code = 'ERR_UNHANDLED_TASK_ERROR';
+  constructor(cause: unknown) {
+    super(`a spawned task failed and nobody joined it: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
+class TaskCell<T> implements Waker, Context {
+  readonly waker: Waker = this;
+  /** The root future; null once the task completed. */
+  future: Future<T> | null;
+  queued = false;
+  done = false;
+  /** Cancellation was requested; the result will be a CancelledError unless cleanup throws. */
+  cancelled = false;
+  failed = false;
+  result: unknown = undefined;
+  /** The task awaiting the JoinHandle. */
+  joinWaker: Waker | null = null;
+  /** Someone polled the JoinHandle: a failure is theirs to handle, not "unhandled". */
+  observed = false;
+
+  constructor(
+    readonly executor: Executor,
+    future: Future<T>,
+  ) {
+    this.future = future;
+  }
+
+  wake(): void {
+    if (!this.queued && !this.done) {
+      this.queued = true;
+      this.executor._schedule(this);
+    }
+  }
+}
+
+/**
+ * A handle to a spawned task: a future of its result, and the way to cancel it. Dropping the
+ * handle detaches the task (it keeps running).
+ *
+ * @example
+ * ```ts
+ * const handle = spawn(worker());
+ * const value = yield* handle;   // the task's value, or its error thrown here
+ * ```
+ */
+export class JoinHandle<T> extends Future<T> {
+  readonly #task: TaskCell<T>;
+
+  /** @internal */
+  constructor(task: TaskCell<T>) {
+    super();
+    this.#task = task;
+  }
+
+  /** True once the task completed (returned, threw, or finished cancelling). */
+  get finished(): boolean {
+    return this.#task.done;
+  }
+
+  poll(cx: Context): Poll<T> {
+    const task = this.#task;
+    task.observed = true;
+    if (!task.done) {
+      task.joinWaker = cx.waker;
+      return PENDING;
+    }
+    if (task.failed) throw task.result;
+    return task.result as T;
+  }
+
+  override drop(): void {
+    if (this.#task.joinWaker !== null) this.#task.joinWaker = null;
+  }
+
+  /**
+   * Cancels the task: drops the future it awaits and runs its `finally` blocks. A `finally` that
+   * awaits runs to completion first. Awaiting the handle afterwards throws `CancelledError`.
+   * Cancelling a finished task does nothing.
+   */
+  cancel(): void {
+    this.#task.executor._cancel(this.#task);
+  }
+}
+
+/** The executor polling tasks on this thread right now, if any. */
+let running: Executor | null = null;
+
+/**
+ * Runs tasks on one thread. `blockOn` drives it until a main task completes; `turn` runs one
+ * iteration for hosts that drive the loop themselves.
+ *
+ * While `blockOn` runs, Node's own loop does not: no Promise continuations, Node timers or
+ * callbacks run until it returns. wakeloop provides its own timers, I/O and signals.
+ *
+ * @example
+ * ```ts
+ * const executor = new Executor();
+ * const answer = executor.blockOn(function* () { yield* sleep(10); return 42; }());
+ * ```
+ */
+export class Executor {
+  /** @internal */
+  readonly reactor: Reactor;
+  /** @internal */
+  readonly timers = new TimerHeap();
+  readonly #onUnhandled: UnhandledErrorPolicy;
+  #queue: Array<TaskCell<unknown>> = [];
+  #head = 0;
+  #live = new Set<TaskCell<unknown>>();
+  #unhandled: Array<TaskCell<unknown>> = [];
+  #current: TaskCell<unknown> | null = null;
+  #pendingCancel: TaskCell<unknown> | null = null;
+  #inTurn = false;
+  #closed = false;
+  /** A full events array means more may be waiting: poll again without blocking. */
+  #moreEvents = false;
+  /** Called when a task is woken while no turn runs (the attached mode schedules one). */
+  #onWakeOutsideTurn: (() => void) | null = null;
+
+  constructor(options: ExecutorOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('new Executor(options): options must be an object');
+    }
+    const { backend, onUnhandledError = 'throw' } = options;
+    if (backend !== undefined && backend !== 'epoll' && backend !== 'poll') {
+      throw new TypeError(`new Executor(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
+    }
+    if (onUnhandledError !== 'throw' && onUnhandledError !== 'warn' && typeof onUnhandledError !== 'function') {
+      throw new TypeError("new Executor(): onUnhandledError must be 'throw', 'warn' or a function");
+    }
+    this.reactor = new Reactor(backend);
+    this.#onUnhandled = onUnhandledError;
+  }
+
+  /** The executor polling a task on this thread; throws outside one. */
+  static current(): Executor {
+    if (running === null) {
+      throw new Error('no wakeloop executor is running on this thread: call this from a task (blockOn or spawn)');
+    }
+    return running;
+  }
+
+  /** The executor polling a task on this thread, or null. */
+  static tryCurrent(): Executor | null {
+    return running;
+  }
+
+  /** 'epoll' or 'poll'. */
+  get backend(): string {
+    return this.reactor.blocker.backend;
+  }
+
+  /** Tasks spawned and not yet completed. */
+  get taskCount(): number {
+    return this.#live.size;
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts a task; it runs when the executor next turns.
+   *
+   * @example
+   * ```ts
+   * const handle = executor.spawn(serve(stream));
+   * ```
+   */
+  spawn<T>(task: Awaitable<T>): JoinHandle<T> {
+    if (this.#closed) throw new ClosedError('Executor');
+    const cell = new TaskCell<T>(this, toFuture(task));
+    this.#live.add(cell);
+    cell.wake();
+    return new JoinHandle(cell);
+  }
+
+  /**
+   * Runs `main` to completion, with every task it spawns, and returns its value (or throws its
+   * error). Owns the thread meanwhile.
+   *
+   * @example
+   * ```ts
+   * executor.blockOn(main());
+   * ```
+   */
+  blockOn<T>(main: Awaitable<T>): T {
+    if (this.#inTurn || running !== null) {
+      throw new Error('blockOn() cannot be called from inside a running task: use yield* or spawn()');
+    }
+    const root = new TaskCell<T>(this, toFuture(main));
+    root.observed = true;
+    this.#live.add(root);
+    root.wake();
+    for (;;) {
+      this.#enter();
+      try {
+        this.#runReady();
+        if (root.done) break;
+        this.#reportUnhandled();
+        const timeout = this.#nextTimeout(-1);
+        if (timeout === -1 && !this.reactor.hasWaiters) {
+          throw new Error(
+            'blockOn(): the main task is pending, but nothing can wake it (no ready task, timer, I/O or signal)',
+          );
+        }
+        this.#wait(timeout);
+      } finally {
+        this.#leave();
+      }
+    }
+    this.#reportUnhandled();
+    if (root.failed) throw root.result;
+    return root.result as T;
+  }
+
+  /**
+   * One iteration of the loop: runs the tasks ready now, waits for I/O up to `timeoutMs` (0 = do
+   * not block, -1 = until something happens; shortened by timers and by tasks left ready), then
+   * wakes what the events and timers concern. Returns true if tasks remain.
+   *
+   * @example
+   * ```ts
+   * while (executor.turn(0)) {} // run until every task is done or waiting
+   * ```
+   */
+  turn(timeoutMs = 0): boolean {
+    if (timeoutMs !== -1) checkDuration('Executor.turn()', 'timeoutMs', timeoutMs);
+    if (this.#inTurn || running !== null) throw new Error('Executor.turn() cannot be called from inside a task');
+    if (this.#closed) throw new ClosedError('Executor');
+    this.#enter();
+    try {
+      this.#runReady();
+      this.#reportUnhandled();
+      this.#wait(this.#nextTimeout(timeoutMs));
+    } finally {
+      this.#leave();
+    }
+    return this.#live.size > 0;
+  }
+
+  /** True if a task is queued to run. */
+  get hasReadyTasks(): boolean {
+    return this.#queue.length > this.#head;
+  }
+
+  /** The next timer deadline (performance.now() ms), or Infinity. */
+  get nextDeadline(): number {
+    return this.timers.nextDeadline;
+  }
+
+  /**
+   * Cancels every task (running their `finally` blocks), then closes the blocker. Tasks whose
+   * cleanup still awaits after the ready ones ran are abandoned.
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#inTurn) throw new Error('Executor.close() cannot be called from inside a task');
+    for (const task of [...this.#live]) this._cancel(task);
+    this.#enter();
+    try {
+      for (let i = 0; i < 100 && this.hasReadyTasks; i++) {
+        this.#runReady();
+        this.#wait(0);
+      }
+    } finally {
+      this.#leave();
+    }
+    this.#closed = true;
+    this.#live.clear();
+    this.reactor.close();
+  }
+
+  /** @internal The attached mode learns of wakes that happen outside a turn. */
+  _setWakeHook(hook: (() => void) | null): void {
+    this.#onWakeOutsideTurn = hook;
+  }
+
+  /** @internal Queues a woken task. */
+  _schedule(task: TaskCell<unknown>): void {
+    this.#queue.push(task);
+    if (!this.#inTurn) this.#onWakeOutsideTurn?.();
+  }
+
+  /** @internal */
+  _cancel(task: TaskCell<unknown>): void {
+    if (task.done || task.cancelled) return;
+    if (task === this.#current) {
+      this.#pendingCancel = task; // a task cancelling itself: done once its poll returns
+      return;
+    }
+    task.cancelled = true;
+    const future = task.future!;
+    try {
+      if (future instanceof GenFuture) {
+        if (future.beginCancel()) {
+          task.wake(); // its finally awaits: keep polling it to the end
+          return;
+        }
+      } else {
+        future.drop();
+      }
+    } catch (error) {
+      this.#complete(task, error, true);
+      return;
+    }
+    this.#complete(task, undefined, false);
+  }
+
+  #enter(): void {
+    this.#inTurn = true;
+    running = this;
+    coop.finishDropped = (future) => void this.spawn(future);
+  }
+
+  #leave(): void {
+    this.#inTurn = false;
+    running = null;
+  }
+
+  /** Runs the tasks queued when it starts; tasks woken meanwhile wait for the next turn. */
+  #runReady(): void {
+    const end = this.#queue.length;
+    while (this.#head < end) {
+      const task = this.#queue[this.#head++];
+      task.queued = false;
+      if (!task.done) this.#runTask(task);
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #runTask(task: TaskCell<unknown>): void {
+    coop.budget = TASK_BUDGET;
+    this.#current = task;
+    let value: unknown;
+    try {
+      value = task.future!.poll(task);
+    } catch (error) {
+      this.#current = null;
+      this.#complete(task, error, true);
+      return;
+    }
+    this.#current = null;
+    if (value !== PENDING) {
+      this.#complete(task, value, false);
+    } else if (this.#pendingCancel === task) {
+      this.#pendingCancel = null;
+      this._cancel(task);
+    }
+  }
+
+  #complete(task: TaskCell<unknown>, value: unknown, failed: boolean): void {
+    if (this.#pendingCancel === task) this.#pendingCancel = null;
+    if (task.cancelled && !failed) {
+      value = new CancelledError();
+      failed = true;
+    }
+    task.done = true;
+    task.future = null;
+    task.failed = failed;
+    task.result = value;
+    this.#live.delete(task);
+    const joiner = task.joinWaker;
+    if (joiner !== null) {
+      task.joinWaker = null;
+      joiner.wake();
+    } else if (failed && !task.observed && !(value instanceof CancelledError)) {
+      this.#unhandled.push(task);
+    }
+  }
+
+  #reportUnhandled(): void {
+    if (this.#unhandled.length === 0) return;
+    const failures = this.#unhandled.filter((t) => !t.observed);
+    this.#unhandled.length = 0;
+    for (const task of failures) {
+      const policy = this.#onUnhandled;
+      if (policy === 'throw') throw new UnhandledTaskError(task.result);
+      if (policy === 'warn') {
+        const error = task.result;
+        process.stderr.write(
+          `wakeloop: a spawned task failed and nobody joined it:\n${error instanceof Error ? error.stack : String(error)}\n`,
+        );
+      } else {
+        policy(task.result);
+      }
+    }
+  }
+
+  /** The block() timeout: 0 if tasks are ready, else up to the next timer, capped by `limit`. */
+  #nextTimeout(limit: number): number {
+    if (this.hasReadyTasks || this.#moreEvents) return 0;
+    const deadline = this.timers.nextDeadline;
+    if (deadline === Infinity) return limit;
+    const untilTimer = Math.max(0, deadline - performance.now());
+    return limit === -1 ? untilTimer : Math.min(limit, untilTimer);
+  }
+
+  #wait(timeoutMs: number): void {
+    const n = this.reactor.block(timeoutMs);
+    this.#moreEvents = n === EVENT_CAPACITY;
+    if (this.timers.size > 0) this.timers.fire(performance.now());
+  }
+}
+
+let defaultExecutor: Executor | null = null;
+
+/** This thread's default executor, made on first use. */
+export function defaultExecutorForThread(): Executor {
+  if (defaultExecutor === null || defaultExecutor.closed) defaultExecutor = new Executor();
+  return defaultExecutor;
+}
+
+/**
+ * Runs `main` on this thread's default executor until it completes; returns its value or throws
+ * its error. While it runs, Node's loop does not (see the README).
+ *
+ * @example
+ * ```ts
+ * blockOn(function* () { yield* sleep(100); console.log('done'); }());
+ * ```
+ */
+export function blockOn<T>(main: Awaitable<T>): T {
+  return defaultExecutorForThread().blockOn(main);
+}
+
+/**
+ * Spawns a task on the running executor (or this thread's default one) and returns its handle.
+ *
+ * @example
+ * ```ts
+ * const handle = spawn(serve(stream));
+ * ```
+ */
+export function spawn<T>(task: Awaitable<T>): JoinHandle<T> {
+  return (running ?? defaultExecutorForThread()).spawn(task);
+}

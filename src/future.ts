@@ -1,0 +1,164 @@
+// Poll-based futures, as in Rust: a future does a step of work each time it is polled and either
+// returns its value or PENDING after arranging for `cx.waker.wake()` to be called.
+
+/**
+ * The value `poll` returns when the future cannot finish yet. A sentinel, so a poll allocates
+ * nothing.
+ *
+ * @example
+ * ```ts
+ * const v = fut.poll(cx);
+ * if (v === PENDING) return PENDING;
+ * ```
+ */
+export const PENDING: unique symbol = Symbol('wakeloop.PENDING');
+
+/** What `Future.poll` returns: the value, or `PENDING`. */
+export type Poll<T> = T | typeof PENDING;
+
+/**
+ * Wakes the task that polled a future, so the executor polls it again. Waking a task that is
+ * already queued does nothing; spurious wakes are allowed (a woken future always re-checks).
+ *
+ * @example
+ * ```ts
+ * const waker = cx.waker; // keep it, call waker.wake() when progress is possible
+ * ```
+ */
+export interface Waker {
+  wake(): void;
+}
+
+/**
+ * What a future gets when it is polled: the waker of the task polling it.
+ *
+ * @example
+ * ```ts
+ * poll(cx: Context) { this.#waker = cx.waker; return PENDING; }
+ * ```
+ */
+export interface Context {
+  readonly waker: Waker;
+}
+
+/**
+ * A value that is not ready yet. Subclasses implement `poll`; `drop` releases whatever a pending
+ * poll registered (wakers, timers, interest) and is called when the future is cancelled.
+ *
+ * A future is its own one-shot iterator, so a generator task awaits it with `yield*` and gets
+ * its typed value back: the first `next()` yields the future to the executor, the second
+ * returns the value the executor polled out of it. (A generator method here would allocate a
+ * generator object on every await.)
+ *
+ * @example
+ * ```ts
+ * class Ready<T> extends Future<T> {
+ *   constructor(private value: T) { super(); }
+ *   poll() { return this.value; }
+ * }
+ * function* task(): Task<number> { return (yield* new Ready(42)) + 1; }
+ * ```
+ */
+export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown> {
+  /** Invariant: false until the awaiting generator received the future, true afterwards. */
+  protected awaited = false;
+
+  /** Makes progress; returns the value or `PENDING` (after storing `cx.waker`). May throw. */
+  abstract poll(cx: Context): Poll<T>;
+
+  /** Cancellation: releases wakers, timers and registrations taken by a pending poll. */
+  drop(): void {}
+
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return this;
+  }
+
+  /** @internal The `yield*` protocol: first hand the future to the executor, then its value. */
+  next(value?: unknown): IteratorResult<Future<unknown>, T> {
+    if (!this.awaited) {
+      this.awaited = true;
+      YIELDED.value = this;
+      return YIELDED;
+    }
+    RETURNED.value = value as T;
+    return RETURNED as IteratorReturnResult<T>;
+  }
+
+  /** @internal An error the executor got from `poll` surfaces at the `yield*`. */
+  throw(error?: unknown): IteratorResult<Future<unknown>, T> {
+    throw error;
+  }
+
+  /** @internal Cancelling the awaiting generator passes through. */
+  return(value?: unknown): IteratorResult<Future<unknown>, T> {
+    RETURNED.value = value as T;
+    return RETURNED as IteratorReturnResult<T>;
+  }
+}
+
+// `yield*` reads an iterator result's fields at once and keeps nothing, so one shared result
+// object per kind serves every await without allocating.
+const YIELDED: IteratorYieldResult<Future<unknown>> = { done: false, value: undefined! };
+const RETURNED: IteratorReturnResult<unknown> = { done: true, value: undefined };
+
+/**
+ * A future made from a poll function, for small one-off futures.
+ *
+ * @example
+ * ```ts
+ * let n = 0;
+ * const third = pollFn((cx) => (++n < 3 ? (cx.waker.wake(), PENDING) : n));
+ * ```
+ */
+export function pollFn<T>(poll: (cx: Context) => Poll<T>, drop?: () => void): Future<T> {
+  if (typeof poll !== 'function') throw new TypeError('pollFn(poll): poll must be a function');
+  if (drop !== undefined && typeof drop !== 'function') {
+    throw new TypeError('pollFn(poll, drop): drop must be a function');
+  }
+  return new PollFn(poll, drop);
+}
+
+class PollFn<T> extends Future<T> {
+  constructor(
+    private readonly pollImpl: (cx: Context) => Poll<T>,
+    private readonly dropImpl: (() => void) | undefined,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<T> {
+    return this.pollImpl(cx);
+  }
+  override drop(): void {
+    this.dropImpl?.();
+  }
+}
+
+/**
+ * A future that is ready at once with `value`.
+ *
+ * @example
+ * ```ts
+ * const five = yield* ready(5);
+ * ```
+ */
+export function ready<T>(value: T): Future<T> {
+  return new PollFn(() => value, undefined);
+}
+
+/**
+ * Gives other tasks a turn: pending once (waking itself at once), then ready.
+ *
+ * @example
+ * ```ts
+ * for (const item of work) { process(item); yield* yieldNow(); }
+ * ```
+ */
+export function yieldNow(): Future<void> {
+  let yielded = false;
+  return new PollFn<void>((cx) => {
+    if (yielded) return undefined;
+    yielded = true;
+    cx.waker.wake();
+    return PENDING;
+  }, undefined);
+}

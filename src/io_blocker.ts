@@ -1,0 +1,143 @@
+// The public face of the native IoBlocker, for programs that drive readiness themselves.
+import { binding, INTEREST_READ, INTEREST_WRITE, type NativeBlocker } from './_binding.js';
+import { ClosedError, IoError } from './errors.js';
+import { defaultBackend } from './reactor.js';
+import { checkInteger } from './_validate.js';
+
+/** Options for `new IoBlocker()`. */
+export interface IoBlockerOptions {
+  /** 'epoll' (Linux, edge-triggered) or the portable 'poll'; default `WAKELOOP_BACKEND` or 'epoll'. */
+  backend?: 'epoll' | 'poll';
+  /** How many events one `block()` can deliver; default 1024. */
+  capacity?: number;
+}
+
+/** One event: the id given at registration and the signal bits (READABLE = 1, WRITABLE = 2, ...). */
+export interface BlockerEvent {
+  eventId: number;
+  signals: number;
+}
+
+/**
+ * Registers interest in fds and blocks until the kernel reports readiness. Events are written
+ * into `events` as `[eventId, signals]` pairs by one native call.
+ *
+ * @example
+ * ```ts
+ * const blocker = new IoBlocker();
+ * blocker.register(fd, 7, { readable: true });
+ * const n = blocker.block(1000);          // events.subarray(0, 2 * n) holds [7, 1]
+ * blocker.deregister(fd); blocker.close();
+ * ```
+ */
+export class IoBlocker {
+  /** READABLE, WRITABLE, READ_CLOSED, WRITE_CLOSED, ERROR: the signal bits. */
+  static readonly READABLE = 1;
+  static readonly WRITABLE = 2;
+  static readonly READ_CLOSED = 4;
+  static readonly WRITE_CLOSED = 8;
+  static readonly ERROR = 16;
+
+  /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */
+  readonly events: Int32Array;
+  readonly #native: NativeBlocker;
+  #closed = false;
+
+  constructor(options: IoBlockerOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('new IoBlocker(options): options must be an object');
+    const capacity = checkInteger('new IoBlocker()', 'capacity', options.capacity ?? 1024, 1, 1 << 20);
+    const backend = options.backend ?? defaultBackend();
+    if (backend !== 'epoll' && backend !== 'poll') {
+      throw new TypeError(`new IoBlocker(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
+    }
+    this.events = new Int32Array(capacity * 2);
+    this.#native = new binding.IoBlocker(this.events, { backend });
+  }
+
+  /** 'epoll' or 'poll'. */
+  get backend(): string {
+    return this.#native.backend;
+  }
+
+  /** The id another thread passes to `notifyBlocker()` to wake this blocker. */
+  get registryId(): number {
+    return this.#native.registryId;
+  }
+
+  /**
+   * Registers `fd` under `eventId` (a non-negative int32). epoll registers both directions
+   * edge-triggered whatever `interest` says; poll reports only the directions asked for, once.
+   */
+  register(fd: number, eventId: number, interest: { readable?: boolean; writable?: boolean } = { readable: true }): void {
+    this.#call('register', this.#native.register(this.#fd(fd), this.#id(eventId), this.#interest(interest)), fd);
+  }
+
+  /** Changes the directions (and event id) of a registered fd. */
+  modify(fd: number, eventId: number, interest: { readable?: boolean; writable?: boolean }): void {
+    this.#call('modify', this.#native.modify(this.#fd(fd), this.#id(eventId), this.#interest(interest)), fd);
+  }
+
+  /** Deregisters `fd`: do this before closing it. */
+  deregister(fd: number): void {
+    this.#call('deregister', this.#native.deregister(this.#fd(fd)), fd);
+  }
+
+  /** Blocks up to `timeoutMs` (-1 = forever); returns how many events `events` now holds. */
+  block(timeoutMs: number): number {
+    this.#open();
+    if (timeoutMs !== -1) checkInteger('IoBlocker.block()', 'timeoutMs', Math.ceil(timeoutMs), 0, 2 ** 31 - 1);
+    return this.#native.block(timeoutMs);
+  }
+
+  /** The events of the last `block()` as objects (a convenience; allocates). */
+  eventList(n: number): BlockerEvent[] {
+    const list: BlockerEvent[] = [];
+    for (let i = 0; i < n; i++) list.push({ eventId: this.events[2 * i], signals: this.events[2 * i + 1] });
+    return list;
+  }
+
+  /** Wakes a blocked (or the next) `block()`; callable from any thread through `registryId`. */
+  notify(): void {
+    this.#open();
+    this.#native.notify();
+  }
+
+  /** Closes the blocker; deregister fds first. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#native.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('IoBlocker');
+  }
+  #fd(fd: number): number {
+    this.#open();
+    return checkInteger('IoBlocker', 'fd', fd, 0, 2 ** 31 - 1);
+  }
+  #id(eventId: number): number {
+    return checkInteger('IoBlocker', 'eventId', eventId, 0, 2 ** 31 - 1);
+  }
+  #interest(i: { readable?: boolean; writable?: boolean }): number {
+    if (typeof i !== 'object' || i === null) throw new TypeError('IoBlocker: interest must be { readable?, writable? }');
+    return (i.readable ? INTEREST_READ : 0) | (i.writable ? INTEREST_WRITE : 0);
+  }
+  #call(what: string, rc: number, fd: number): void {
+    if (rc < 0) throw new IoError(what, rc, `fd ${fd}`);
+  }
+}
+
+/**
+ * Wakes the IoBlocker (or executor) with this registry id from any thread. Returns false if it
+ * is gone. Safe against fd reuse: the id carries a generation.
+ *
+ * @example
+ * ```ts
+ * // in a worker, given the id posted by the main thread:
+ * notifyBlocker(id);
+ * ```
+ */
+export function notifyBlocker(registryId: number): boolean {
+  checkInteger('notifyBlocker()', 'registryId', registryId, 0, 2 ** 31 - 1);
+  return binding.notifyBlocker(registryId);
+}

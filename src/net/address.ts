@@ -1,0 +1,123 @@
+// Socket addresses: parsing 'host:port' forms, and resolving host names without blocking the
+// loop (getaddrinfo runs on a native helper thread and completes through notify()).
+import { isIP } from 'node:net';
+import { binding } from '../_binding.js';
+import { Executor } from '../executor.js';
+import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { describe } from '../task.js';
+import { checkInteger } from '../_validate.js';
+
+/**
+ * A numeric socket address.
+ *
+ * @example
+ * ```ts
+ * const { address, port } = listener.localAddress; // { address: '127.0.0.1', port: 7000, family: 4 }
+ * ```
+ */
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** An address to bind or connect to: `'host:port'`, `'[::1]:port'`, or `{ host, port }`. */
+export type AddressInput = string | { host?: string; port: number };
+
+/**
+ * A host name that could not be resolved. `code` is 'ENOTFOUND' (no such name) or the
+ * getaddrinfo error name.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof ResolveError) console.error(e.hostname, e.code); }
+ * ```
+ */
+export class ResolveError extends Error {
+  override name = 'ResolveError';
+  constructor(
+    readonly hostname: string,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`cannot resolve '${hostname}': ${detail} (${code})`);
+  }
+}
+
+/** Splits and validates an address input. Throws TypeError/RangeError with the caller's name. */
+export function parseAddress(where: string, input: unknown): { host: string; port: number } {
+  if (typeof input === 'object' && input !== null) {
+    const { host = '127.0.0.1', port } = input as { host?: unknown; port?: unknown };
+    if (typeof host !== 'string' || host === '') throw new TypeError(`${where}: host must be a non-empty string`);
+    return { host, port: checkInteger(where, 'port', port, 0, 65535) };
+  }
+  if (typeof input !== 'string') {
+    throw new TypeError(`${where}: address must be 'host:port' or { host, port }, got ${describe(input)}`);
+  }
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(input);
+  if (match === null) {
+    throw new TypeError(`${where}: address must look like 'host:port' or '[ipv6]:port', got '${input}'`);
+  }
+  const host = match[1] ?? match[2];
+  if (host === '') throw new TypeError(`${where}: address '${input}' has no host`);
+  if (match[1] !== undefined && isIP(host) !== 6) throw new TypeError(`${where}: '${host}' is not an IPv6 address`);
+  return { host, port: checkInteger(where, 'port', Number(match[3]), 0, 65535) };
+}
+
+/** A resolved address: numeric, with its family. */
+export interface ResolvedHost {
+  address: string;
+  family: 4 | 6;
+}
+
+/**
+ * Resolves a host name to its addresses, in the order getaddrinfo returns them. A numeric
+ * address is returned as it is, without a lookup.
+ *
+ * @example
+ * ```ts
+ * const addrs = yield* resolve('localhost'); // [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }]
+ * ```
+ */
+export function resolve(host: string): Future<ResolvedHost[]> {
+  if (typeof host !== 'string' || host === '') throw new TypeError('resolve(): host must be a non-empty string');
+  return new Lookup(host);
+}
+
+class Lookup extends Future<ResolvedHost[]> {
+  #request = -1;
+  #waker: Context['waker'] | null = null;
+  constructor(private readonly host: string) {
+    super();
+  }
+
+  poll(cx: Context): Poll<ResolvedHost[]> {
+    const family = isIP(this.host);
+    if (family !== 0) return [{ address: this.host, family: family as 4 | 6 }];
+    const reactor = Executor.current().reactor;
+    if (this.#request === -1) this.#request = binding.lookupStart(this.host, reactor.blocker.registryId);
+    const result = binding.lookupTake(this.#request);
+    if (result === undefined) {
+      this.#waker = cx.waker;
+      reactor.waitNotify(cx.waker);
+      return PENDING;
+    }
+    this.#request = -1;
+    if (result.error !== undefined) {
+      throw new ResolveError(this.host, result.error, result.message ?? 'lookup failed');
+    }
+    if (result.addresses.length === 0) throw new ResolveError(this.host, 'ENOTFOUND', 'no addresses');
+    return result.addresses;
+  }
+
+  override drop(): void {
+    if (this.#request !== -1) binding.lookupCancel(this.#request);
+    this.#request = -1;
+    if (this.#waker !== null) Executor.tryCurrent()?.reactor.forgetNotify(this.#waker);
+  }
+}
+
+/** Formats an address for people: '127.0.0.1:7000' or '[::1]:7000'. */
+export function formatAddress(a: SocketAddress): string {
+  return a.family === 6 ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

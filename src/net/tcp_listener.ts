@@ -1,0 +1,240 @@
+// A listening TCP socket: accepts connections through the reactor.
+import { constants } from 'node:os';
+import { binding } from '../_binding.js';
+import { coop } from '../_coop.js';
+import { ClosedError, IoError } from '../errors.js';
+import { Executor } from '../executor.js';
+import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
+import { checkInteger } from '../_validate.js';
+import { parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
+import { socketAddress, TcpStream } from './tcp_stream.js';
+
+const { EAGAIN, EMFILE, ENFILE, ECONNABORTED, EINTR, EPROTO, ENOBUFS, ENOMEM } = constants.errno;
+
+/** Options for `TcpListener.bind()`. */
+export interface ListenOptions {
+  /** SO_REUSEPORT, so several executors (threads) can accept on one port. Default false. */
+  reusePort?: boolean;
+  /** The listen backlog; default SOMAXCONN. */
+  backlog?: number;
+}
+
+/**
+ * One fd kept open so that, when accept() fails with EMFILE, it can be released to accept the
+ * pending connection and close it at once; otherwise the edge-triggered listener would stay
+ * ready with nobody able to take the connection (libuv's trick).
+ */
+let reserveFd = -1;
+
+/**
+ * A TCP socket listening for connections.
+ *
+ * @example
+ * ```ts
+ * const listener = yield* TcpListener.bind('127.0.0.1:7000');
+ * for (;;) spawn(serve(yield* listener.accept()));
+ * ```
+ */
+export class TcpListener implements Disposable {
+  #closed = false;
+  #emfile = 0;
+
+  private constructor(
+    /** @internal */ readonly source: IoSource,
+    /** @internal */ readonly reactor: Reactor,
+  ) {}
+
+  /**
+   * Binds and listens on `address` (`'127.0.0.1:7000'`, `'[::1]:0'`, `'localhost:8088'` or
+   * `{ host, port }`; port 0 picks a free port). SO_REUSEADDR is set; the backlog is SOMAXCONN.
+   *
+   * @example
+   * ```ts
+   * const listener = yield* TcpListener.bind({ host: '127.0.0.1', port: 0 });
+   * console.log(listener.localAddress.port);
+   * ```
+   */
+  static bind(address: AddressInput, options: ListenOptions = {}): Future<TcpListener> {
+    const { host, port } = parseAddress('TcpListener.bind()', address);
+    if (typeof options !== 'object' || options === null) throw new TypeError('TcpListener.bind(): options must be an object');
+    const backlog = checkInteger('TcpListener.bind()', 'backlog', options.backlog ?? binding.somaxconn, 1, 2 ** 31 - 1);
+    const reusePort = options.reusePort === true;
+    return new BindFuture(host, port, backlog, reusePort);
+  }
+
+  /** @internal Creates, binds and registers a listening socket on a numeric address. */
+  static _listen(reactor: Reactor, addr: ResolvedHost, port: number, backlog: number, reusePort: boolean): TcpListener {
+    if (reserveFd === -1) reserveFd = binding.openReserveFd();
+    const fd = binding.socket(addr.family);
+    if (fd < 0) throw new IoError('socket', fd);
+    const fail = (call: string, rc: number): never => {
+      binding.close(fd);
+      throw new IoError(call, rc, `${addr.family === 6 ? `[${addr.address}]` : addr.address}:${port}`);
+    };
+    let rc = binding.setReuseAddr(fd, true);
+    if (rc < 0) fail('setsockopt SO_REUSEADDR', rc);
+    if (reusePort && (rc = binding.setReusePort(fd, true)) < 0) fail('setsockopt SO_REUSEPORT', rc);
+    if ((rc = binding.bind(fd, addr.address, port)) < 0) fail('bind', rc);
+    if ((rc = binding.listen(fd, backlog)) < 0) fail('listen', rc);
+    try {
+      return new TcpListener(reactor.register(fd), reactor);
+    } catch (error) {
+      binding.close(fd);
+      throw error;
+    }
+  }
+
+  /** The bound address (with the real port when bound to port 0). */
+  get localAddress(): SocketAddress {
+    this.#checkOpen('localAddress');
+    return socketAddress('getsockname', binding.localAddress(this.source.fd));
+  }
+
+  /** The listening socket's fd. */
+  get fd(): number {
+    return this.source.fd;
+  }
+
+  /** How many connections were accepted and closed at once because the process ran out of fds. */
+  get droppedForFdLimit(): number {
+    return this.#emfile;
+  }
+
+  /**
+   * Waits for the next connection. Cancel-safe: dropping it loses no connection.
+   *
+   * @example
+   * ```ts
+   * const stream = yield* listener.accept();
+   * ```
+   */
+  accept(): Future<TcpStream> {
+    this.#checkOpen('accept');
+    return new AcceptFuture(this);
+  }
+
+  /** @internal One accept attempt: a stream, PENDING, or an error thrown. */
+  _pollAccept(cx: Context): Poll<TcpStream> {
+    this.#checkOpen('accept');
+    const source = this.source;
+    if (!coop.proceed()) {
+      cx.waker.wake();
+      return PENDING;
+    }
+    for (;;) {
+      if (!(source.readiness & READ_READY)) {
+        this.reactor.waitReadable(source, cx.waker);
+        return PENDING;
+      }
+      const fd = binding.accept(source.fd);
+      if (fd >= 0) {
+        try {
+          return new TcpStream(fd, this.reactor);
+        } catch (error) {
+          binding.close(fd);
+          throw error;
+        }
+      }
+      if (fd === -EAGAIN) {
+        source.clear(READABLE);
+        continue;
+      }
+      if (fd === -ECONNABORTED || fd === -EINTR || fd === -EPROTO) continue; // that peer gave up
+      if ((fd === -EMFILE || fd === -ENFILE) && this.#shedOne()) continue;
+      if (fd === -ENOBUFS || fd === -ENOMEM || fd === -EMFILE || fd === -ENFILE) {
+        // Out of resources with no reserve to shed: wait for the next edge rather than spin.
+        source.clear(READABLE);
+        this.reactor.waitReadable(source, cx.waker);
+        return PENDING;
+      }
+      throw new IoError('accept', fd);
+    }
+  }
+
+  /** Out of fds: accept the waiting connection with the reserve fd's slot and close it. */
+  #shedOne(): boolean {
+    if (reserveFd < 0) return false;
+    binding.close(reserveFd);
+    reserveFd = -1;
+    const fd = binding.accept(this.source.fd);
+    if (fd >= 0) binding.close(fd);
+    reserveFd = binding.openReserveFd();
+    if (fd < 0) return false;
+    if (this.#emfile++ === 0) {
+      process.stderr.write(
+        `wakeloop: listener fd ${this.source.fd} is out of file descriptors (EMFILE); closing new connections until some are freed\n`,
+      );
+    }
+    return true;
+  }
+
+  /** Deregisters and closes the listening socket. Closing twice throws `ClosedError`. */
+  close(): void {
+    this.#checkOpen('close');
+    this.#closed = true;
+    this.reactor.deregister(this.source);
+    binding.close(this.source.fd);
+  }
+
+  /** Closes the listener if it is open (for `using`). */
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new ClosedError(`TcpListener (${what})`);
+  }
+}
+
+class AcceptFuture extends Future<TcpStream> {
+  #waker: Context['waker'] | null = null;
+  constructor(private readonly listener: TcpListener) {
+    super();
+  }
+  poll(cx: Context): Poll<TcpStream> {
+    const v = this.listener._pollAccept(cx);
+    this.#waker = v === PENDING ? cx.waker : null;
+    return v;
+  }
+  override drop(): void {
+    if (this.#waker !== null) this.listener.reactor.forget(this.listener.source, this.#waker, 1);
+    this.#waker = null;
+  }
+}
+
+/** Resolves the host, then binds the first address that works. */
+class BindFuture extends Future<TcpListener> {
+  #lookup: Future<ResolvedHost[]> | null = null;
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly backlog: number,
+    private readonly reusePort: boolean,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<TcpListener> {
+    this.#lookup ??= resolve(this.host);
+    const addresses = this.#lookup.poll(cx);
+    if (addresses === PENDING) return PENDING;
+    const reactor = Executor.current().reactor;
+    let lastError: unknown;
+    for (const addr of addresses) {
+      try {
+        return TcpListener._listen(reactor, addr, this.port, this.backlog, this.reusePort);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+  override drop(): void {
+    this.#lookup?.drop();
+  }
+}

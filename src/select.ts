@@ -1,0 +1,280 @@
+// select / join: combinators that poll several futures inside one task. Each child gets its own
+// small waker, so a poll of the combinator re-polls only the children that were woken.
+import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { describe, toFuture, type Awaitable } from './task.js';
+
+/** The value an awaitable completes with. */
+export type OutputOf<A> = A extends Future<infer T> ? T : A extends Generator<unknown, infer T, unknown> ? T : never;
+
+/** A tuple index as a number literal ('1' -> 1); `number` for an array of unknown length. */
+type IndexOf<K> = K extends `${infer N extends number}` ? N : number;
+
+/**
+ * What `select` resolves with: which child finished first and its value, as a union over the
+ * positions, so checking `index` narrows `value`.
+ */
+export type Selected<A extends readonly unknown[]> = {
+  [K in keyof A]: { readonly index: IndexOf<K>; readonly value: OutputOf<A[K]> };
+}[number];
+
+/** What `join` resolves with: each child's value at its position. */
+export type Joined<A extends readonly unknown[]> = { -readonly [K in keyof A]: OutputOf<A[K]> };
+
+/** One child's waker: marks the child woken, then wakes the task polling the combinator. */
+class ChildWaker implements Waker, Context {
+  readonly waker: Waker = this;
+  /** Invariant: true exactly while `index` is in the owner's ready list. */
+  woken = true;
+  constructor(
+    readonly owner: Combinator<unknown>,
+    readonly index: number,
+  ) {}
+  wake(): void {
+    if (!this.woken) {
+      this.woken = true;
+      this.owner.ready.push(this.index);
+    }
+    this.owner.parent?.wake();
+  }
+}
+
+/** Shared state: the children, their wakers and the list of children woken since the last poll. */
+abstract class Combinator<T> extends Future<T> {
+  readonly children: Array<Future<unknown> | null>;
+  readonly cxs: ChildWaker[];
+  /** Indices of woken children, in wake order; every child is woken before the first poll. */
+  ready: number[];
+  #spare: number[] = [];
+  /** The waker of the task polling us; null once finished (late child wakes go nowhere). */
+  parent: Waker | null = null;
+  #done = false;
+
+  constructor(where: string, futures: ArrayLike<unknown>) {
+    super();
+    const n = futures.length;
+    this.children = new Array(n);
+    this.cxs = new Array(n);
+    this.ready = new Array(n);
+    for (let i = 0; i < n; i++) {
+      this.children[i] = childFuture(where, futures[i], i);
+      this.cxs[i] = new ChildWaker(this as Combinator<unknown>, i);
+      this.ready[i] = i;
+    }
+  }
+
+  /** Takes the woken list (leaving an empty one for wakes that happen while polling it). */
+  protected takeReady(): number[] {
+    const batch = this.ready;
+    this.ready = this.#spare;
+    this.#spare = batch;
+    return batch;
+  }
+
+  /** Polls child `i` once; the caller checks PENDING. Clears its woken mark first. */
+  protected pollChild(i: number): Poll<unknown> {
+    this.cxs[i].woken = false;
+    return this.children[i]!.poll(this.cxs[i]);
+  }
+
+  protected checkLive(what: string, cx: Context): void {
+    if (this.#done) throw new Error(`${what} polled after it completed`);
+    this.parent = cx.waker;
+  }
+
+  /**
+   * Marks the combinator finished and drops every child still running (a generator's finally
+   * blocks run). All are dropped even if one drop throws; the first such error is returned.
+   */
+  protected finish(): unknown {
+    this.#done = true;
+    this.parent = null;
+    this.#spare.length = 0;
+    this.ready.length = 0;
+    let failure: unknown = undefined;
+    for (let i = 0; i < this.children.length; i++) {
+      const child = this.children[i];
+      if (child === null) continue;
+      this.children[i] = null;
+      try {
+        child.drop();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    return failure;
+  }
+
+  /** Finishes with an error: drops the others; the child's error wins over a drop's error. */
+  protected fail(error: unknown): never {
+    this.finish();
+    throw error;
+  }
+
+  override drop(): void {
+    if (this.#done) return;
+    const failure = this.finish();
+    if (failure !== undefined) throw failure;
+  }
+}
+
+function childFuture(where: string, value: unknown, i: number): Future<unknown> {
+  try {
+    return toFuture(value as Awaitable<unknown>);
+  } catch {
+    throw new TypeError(
+      `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describe(value)}`,
+    );
+  }
+}
+
+class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
+  /** Rotates the first child polled (fair mode); -1 when polling in argument order. */
+  #start: number;
+
+  constructor(futures: A, fair: boolean) {
+    const where = fair ? 'selectFair()' : 'select()';
+    if (futures.length === 0) throw new TypeError(`${where}: needs at least one future (an empty select never completes)`);
+    super(where, futures);
+    this.#start = fair ? Math.floor(Math.random() * futures.length) : -1;
+  }
+
+  poll(cx: Context): Poll<Selected<A>> {
+    this.checkLive('select()', cx);
+    const batch = this.takeReady();
+    if (batch.length === 0) return PENDING;
+    if (batch.length > 1) this.#order(batch);
+    for (let k = 0; k < batch.length; k++) {
+      const i = batch[k];
+      let value: unknown;
+      try {
+        value = this.pollChild(i);
+      } catch (error) {
+        this.children[i] = null; // it completed, with an error: nothing to drop
+        this.fail(error);
+      }
+      if (value === PENDING) continue;
+      this.children[i] = null; // the winner is complete: nothing to drop
+      const failure = this.finish();
+      if (failure !== undefined) throw failure;
+      return { index: i, value } as unknown as Selected<A>;
+    }
+    batch.length = 0;
+    return PENDING;
+  }
+
+  /** Sorts the woken children into polling order: by index, from the rotating start if fair. */
+  #order(batch: number[]): void {
+    const n = this.children.length;
+    const start = this.#start;
+    if (start < 0) {
+      batch.sort((a, b) => a - b);
+      return;
+    }
+    batch.sort((a, b) => ((a - start + n) % n) - ((b - start + n) % n));
+    this.#start = (start + 1) % n;
+  }
+}
+
+class Join<T> extends Combinator<T[]> {
+  readonly #values: unknown[];
+  #remaining: number;
+
+  constructor(where: string, futures: ArrayLike<unknown>) {
+    super(where, futures);
+    this.#values = new Array(futures.length);
+    this.#remaining = futures.length;
+  }
+
+  poll(cx: Context): Poll<T[]> {
+    this.checkLive('join()', cx);
+    const batch = this.takeReady();
+    for (let k = 0; k < batch.length; k++) {
+      const i = batch[k];
+      if (this.children[i] === null) continue; // a stale wake of a child that already finished
+      let value: unknown;
+      try {
+        value = this.pollChild(i);
+      } catch (error) {
+        this.children[i] = null; // it completed, with an error: nothing to drop
+        this.fail(error);
+      }
+      if (value === PENDING) continue;
+      this.#values[i] = value;
+      this.children[i] = null;
+      this.#remaining--;
+    }
+    batch.length = 0;
+    if (this.#remaining > 0) return PENDING;
+    this.finish();
+    return this.#values as T[];
+  }
+}
+
+/**
+ * Waits for the first of several futures (or generator tasks) to finish and resolves with its
+ * position and value; all the others are dropped (a generator's `finally` blocks run). If a
+ * child throws first, the others are dropped and the error propagates.
+ *
+ * Biased: when several children are ready in the same poll, the one passed first wins (as
+ * tokio's `biased;`); `selectFair` rotates instead. After the first poll only the children that
+ * were woken are polled again. A child that is not cancel-safe loses what it held when it is
+ * dropped: see the cancellation-safety table in the README.
+ *
+ * @example
+ * ```ts
+ * const r = yield* select(reader.readFrame(), rx.recv(), sleep(1000));
+ * if (r.index === 0) handleFrame(r.value); // r.value is typed by r.index
+ * ```
+ */
+export function select<A extends readonly Awaitable<unknown>[]>(...futures: A): Future<Selected<A>> {
+  return new Select(futures, false);
+}
+
+/**
+ * `select` without the bias: the child polled first starts at a random position and rotates
+ * with every poll, so a child that is always ready cannot starve the others.
+ *
+ * @example
+ * ```ts
+ * const r = yield* selectFair(a.recv(), b.recv()); // neither channel starves the other
+ * ```
+ */
+export function selectFair<A extends readonly Awaitable<unknown>[]>(...futures: A): Future<Selected<A>> {
+  return new Select(futures, true);
+}
+
+/**
+ * Waits for all the futures (or generator tasks), polled concurrently in this task, and resolves
+ * with their values as a tuple. On the first error the others are dropped and it is thrown.
+ * With no arguments it resolves at once with `[]`.
+ *
+ * @example
+ * ```ts
+ * const [user, posts] = yield* join(fetchUser(id), fetchPosts(id));
+ * ```
+ */
+export function join<A extends readonly Awaitable<unknown>[]>(...futures: A): Future<Joined<A>> {
+  return new Join('join()', futures) as unknown as Future<Joined<A>>;
+}
+
+/**
+ * `join` for an array (or any iterable) of futures of one type: resolves with the values in
+ * order. On the first error the others are dropped and it is thrown.
+ *
+ * @example
+ * ```ts
+ * const sizes = yield* joinAll(paths.map((p) => fileSize(p)));
+ * ```
+ */
+export function joinAll<T>(futures: Iterable<Awaitable<T>>): Future<T[]> {
+  // A future or a generator is iterable too: catch `joinAll(task())` meant as `join(task())`.
+  if (
+    futures === null ||
+    typeof futures !== 'object' ||
+    typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function' ||
+    typeof (futures as Partial<Iterator<unknown>>).next === 'function'
+  ) {
+    throw new TypeError(`joinAll(): expected an array of futures, got ${describe(futures)}`);
+  }
+  return new Join<T>('joinAll()', Array.isArray(futures) ? futures : [...futures]);
+}

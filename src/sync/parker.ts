@@ -1,0 +1,434 @@
+// Parker / Unparker: a one-token blocking handshake between threads, over one shared Int32Array
+// cell and Atomics.wait/notify (the futex parker of Rust's std and crossbeam, ported).
+import { performance } from 'node:perf_hooks';
+import { ParkerBusyError, ParkerClosedError, checkSharedForm, checkTimeoutMs } from './_thread_errors.js';
+
+// Cell layout of the shared buffer: [state, magic].
+const STATE = 0;
+const MAGIC_CELL = 1;
+const CELLS = 2;
+/** Marks a buffer as a parker's ('PRK1'), so another primitive's buffer is refused. */
+const MAGIC = 0x50524b31;
+
+// The state cell. Invariant: only the thread parked on the parker moves it to or from PARKED;
+// unpark() only moves it to NOTIFIED; close() moves it to CLOSED, which is final.
+/** No token, nobody parked. */
+const EMPTY = 0;
+/** A token is waiting to be taken by the next park. */
+const NOTIFIED = 1;
+/** A thread is (about to be) blocked in Atomics.wait; unpark must notify it. */
+const PARKED = -1;
+/** The parker was closed: park and unpark throw ParkerClosedError. */
+const CLOSED = 2;
+
+const PARKER_KIND = 'wakeloop.Parker';
+const UNPARKER_KIND = 'wakeloop.Unparker';
+
+/** Set by the static `from()` methods just before `new`: the shared cells to adopt. */
+let adopting: Int32Array | undefined;
+
+/** Takes the cells `from()` left for the constructor, if any. */
+function takeAdopted(): Int32Array | undefined {
+  const cells = adopting;
+  adopting = undefined;
+  return cells;
+}
+
+/**
+ * The plain, structured-cloneable form of a {@link Parker}: post it to a worker
+ * (`worker.postMessage(form)` or `workerData`) and rebuild it there with `Parker.from(form)`.
+ * The buffer is shared, not copied, so both ends see the same token.
+ *
+ * @example
+ * ```ts
+ * import { Parker, type ParkerForm } from './parker.js';
+ *
+ * const form: ParkerForm = new Parker().toCloneable();
+ * console.log(form.kind, form.sab.byteLength); // wakeloop.Parker 8
+ * ```
+ */
+export interface ParkerForm {
+  readonly kind: typeof PARKER_KIND;
+  readonly sab: SharedArrayBuffer;
+}
+
+/**
+ * The plain, structured-cloneable form of an {@link Unparker}: post it to another thread and
+ * rebuild it there with `Unparker.from(form)`.
+ *
+ * @example
+ * ```ts
+ * import { Parker, type UnparkerForm } from './parker.js';
+ *
+ * const form: UnparkerForm = new Parker().unparker().toCloneable();
+ * console.log(form.kind); // wakeloop.Unparker
+ * ```
+ */
+export interface UnparkerForm {
+  readonly kind: typeof UNPARKER_KIND;
+  readonly sab: SharedArrayBuffer;
+}
+
+/**
+ * Blocks the current thread until another thread hands it a token through the matching
+ * {@link Unparker}. Token semantics: an `unpark()` that comes before `park()` makes the next
+ * `park()` return at once; tokens do not add up (two unparks, then two parks: the second park
+ * blocks). One thread parks on a parker at a time ({@link ParkerBusyError} otherwise).
+ *
+ * Crossing threads: class instances lose their `#private` state in `postMessage`, so post
+ * `parker.toCloneable()` (or `parker.unparker().toCloneable()`) and rebuild with
+ * `Parker.from()` / `Unparker.from()` on the other side.
+ *
+ * Closing (`close()` or `using`): later `park()`/`unpark()` calls throw
+ * {@link ParkerClosedError}, and a thread parked at that moment wakes up and throws it.
+ *
+ * Atomics.wait blocks the whole thread, Node's event loop included (allowed on Node's main
+ * thread, not in a browser's).
+ *
+ * @example
+ * ```ts
+ * import { Worker } from 'node:worker_threads';
+ * import { Parker } from './parker.js';
+ *
+ * const parker = new Parker();
+ * const url = new URL('./parker.js', import.meta.url).href;
+ * const worker = new Worker(
+ *   `(async () => {
+ *      const { workerData } = await import('node:worker_threads');
+ *      const { Unparker } = await import(${JSON.stringify(url)});
+ *      Unparker.from(workerData).unpark();
+ *    })();`,
+ *   { eval: true, workerData: parker.unparker().toCloneable() },
+ * );
+ * console.log(parker.parkTimeout(5_000)); // true: the worker unparked us
+ * await worker.terminate();
+ * ```
+ */
+export class Parker {
+  /** The shared [state, magic] cells. */
+  readonly #cells: Int32Array;
+  /** The unparker handed out by unparker(), made once. */
+  #unparker: Unparker | undefined;
+
+  /** Makes a parker with no token. */
+  constructor() {
+    const cells = takeAdopted();
+    if (cells !== undefined) {
+      this.#cells = cells;
+    } else {
+      this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+      Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
+    }
+  }
+
+  /**
+   * Rebuilds a parker from its cloneable form, usually in the thread it was posted to.
+   * Throws a TypeError when `form` is not a parker's form.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const here = new Parker();
+   * const there = Parker.from(structuredClone(here.toCloneable()));
+   * here.unparker().unpark();
+   * console.log(there.parkTimeout(0)); // true: the same token
+   * ```
+   */
+  static from(form: ParkerForm): Parker {
+    adopting = checkSharedForm('Parker.from', form, PARKER_KIND, CELLS, MAGIC);
+    return new Parker();
+  }
+
+  /**
+   * Blocks until a token is available and takes it; returns at once if one is already there.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * parker.unparker().unpark();
+   * parker.park(); // returns at once: the token was already there
+   * ```
+   */
+  park(): void {
+    this.#park('Parker.park', Infinity);
+  }
+
+  /**
+   * Like {@link Parker.park}, but gives up after `ms` milliseconds (fractions allowed; 0 only
+   * takes a token that is already there; `Infinity` never gives up). Returns `true` if it took
+   * a token, `false` if the time ran out; it never gives up early (checked against a monotonic
+   * clock). Throws a RangeError for a negative or NaN `ms`, a TypeError for a non-number.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * console.log(parker.parkTimeout(10)); // false, after at least 10 ms
+   * parker.unparker().unpark();
+   * console.log(parker.parkTimeout(10)); // true, at once
+   * ```
+   */
+  parkTimeout(ms: number): boolean {
+    return this.#park('Parker.parkTimeout', checkTimeoutMs('Parker.parkTimeout', ms));
+  }
+
+  /**
+   * The unparker that wakes this parker (always the same object).
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * console.log(parker.unparker() === parker.unparker()); // true
+   * ```
+   */
+  unparker(): Unparker {
+    if (this.#unparker === undefined) {
+      adopting = this.#cells;
+      this.#unparker = new Unparker();
+    }
+    return this.#unparker;
+  }
+
+  /**
+   * The structured-cloneable form of this parker, for `postMessage`/`workerData`; rebuild it
+   * with `Parker.from()`. The receiving thread becomes a possible owner: only one thread may
+   * be parked at a time.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const { kind, sab } = new Parker().toCloneable();
+   * console.log(kind, sab instanceof SharedArrayBuffer); // wakeloop.Parker true
+   * ```
+   */
+  toCloneable(): ParkerForm {
+    return { kind: PARKER_KIND, sab: this.#cells.buffer as SharedArrayBuffer };
+  }
+
+  /**
+   * Whether this parker was closed, from any thread.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * parker.close();
+   * console.log(parker.isClosed); // true
+   * ```
+   */
+  get isClosed(): boolean {
+    return Atomics.load(this.#cells, STATE) === CLOSED;
+  }
+
+  /**
+   * Closes the parker (the `drop` of the Rust original), in every thread that shares it: a
+   * pending token is discarded, later `park()`/`unpark()` throw {@link ParkerClosedError}, and
+   * a thread parked right now wakes up and throws it. Closing twice is a no-op.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * const unparker = parker.unparker();
+   * parker.close();
+   * console.log(unparker.isClosed); // true; unparker.unpark() would throw ParkerClosedError
+   * ```
+   */
+  close(): void {
+    if (Atomics.exchange(this.#cells, STATE, CLOSED) === PARKED) {
+      Atomics.notify(this.#cells, STATE);
+    }
+  }
+
+  /**
+   * Same as {@link Parker.close}, for `using parker = new Parker()`.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * parker[Symbol.dispose]();
+   * console.log(parker.isClosed); // true
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Takes the token, waiting up to `ms` (Infinity: forever); true if a token was taken. */
+  #park(what: string, ms: number): boolean {
+    const cells = this.#cells;
+    if (ms === 0) return this.#tryTake(what);
+    const deadline = ms === Infinity ? Infinity : performance.now() + ms;
+    // Announce the wait (EMPTY -> PARKED), or take a token that is already there.
+    for (;;) {
+      const seen = Atomics.compareExchange(cells, STATE, EMPTY, PARKED);
+      if (seen === EMPTY) break;
+      if (seen === NOTIFIED) {
+        if (Atomics.compareExchange(cells, STATE, NOTIFIED, EMPTY) === NOTIFIED) return true;
+        continue; // closed in between: the next round reports it
+      }
+      if (seen === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
+      throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
+    }
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (remaining > 0) {
+        // Returns at once unless the cell still says PARKED: a racing unpark is never lost.
+        Atomics.wait(cells, STATE, PARKED, remaining);
+      }
+      const state = Atomics.load(cells, STATE);
+      if (state === NOTIFIED) {
+        if (Atomics.compareExchange(cells, STATE, NOTIFIED, EMPTY) === NOTIFIED) return true;
+        continue; // closed in between
+      }
+      if (state === CLOSED) throw new ParkerClosedError(`${what}: the parker was closed while parked`);
+      // Still PARKED: a timeout (or a wake meant for nobody). Give up only once the deadline
+      // has passed on our own clock; a racing unpark turns the cell to NOTIFIED first.
+      if (remaining <= 0 && Atomics.compareExchange(cells, STATE, PARKED, EMPTY) === PARKED) {
+        return false;
+      }
+    }
+  }
+
+  /** Takes a waiting token without ever announcing a wait (so it cannot disturb an owner). */
+  #tryTake(what: string): boolean {
+    for (;;) {
+      const state = Atomics.load(this.#cells, STATE);
+      if (state === EMPTY) return false;
+      if (state === NOTIFIED) {
+        if (Atomics.compareExchange(this.#cells, STATE, NOTIFIED, EMPTY) === NOTIFIED) return true;
+        continue; // closed in between
+      }
+      if (state === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
+      throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
+    }
+  }
+}
+
+/**
+ * Wakes the thread parked on the matching {@link Parker}, or leaves it a token for its next
+ * park. Any number of unparkers, in any threads, may share one parker. Get one with
+ * `parker.unparker()`; in another thread, rebuild one from `unparker.toCloneable()` with
+ * `Unparker.from()`. There is nothing to close: an unparker is only a view of the parker.
+ *
+ * @example
+ * ```ts
+ * import { Parker, Unparker } from './parker.js';
+ *
+ * const parker = new Parker();
+ * const unparker = Unparker.from(structuredClone(parker.unparker().toCloneable()));
+ * unparker.unpark();
+ * console.log(parker.parkTimeout(0)); // true
+ * ```
+ */
+export class Unparker {
+  /** The parker's shared [state, magic] cells. */
+  readonly #cells: Int32Array;
+
+  /**
+   * Not for direct use: get an unparker from `parker.unparker()` or `Unparker.from(form)`.
+   * Throws a TypeError otherwise.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const unparker = new Parker().unparker(); // not `new Unparker()`
+   * unparker.unpark();
+   * ```
+   */
+  constructor() {
+    const cells = takeAdopted();
+    if (cells === undefined) {
+      throw new TypeError('new Unparker(): use parker.unparker() or Unparker.from(form)');
+    }
+    this.#cells = cells;
+  }
+
+  /**
+   * Rebuilds an unparker from its cloneable form, usually in the thread it was posted to.
+   * Throws a TypeError when `form` is not an unparker's form.
+   *
+   * @example
+   * ```ts
+   * import { Parker, Unparker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * Unparker.from(parker.unparker().toCloneable()).unpark();
+   * console.log(parker.parkTimeout(0)); // true
+   * ```
+   */
+  static from(form: UnparkerForm): Unparker {
+    adopting = checkSharedForm('Unparker.from', form, UNPARKER_KIND, CELLS, MAGIC);
+    return new Unparker();
+  }
+
+  /**
+   * Hands the parker its token and wakes it if it is parked. A token that is already there is
+   * kept, not doubled. Throws {@link ParkerClosedError} if the parker was closed: that token
+   * could never be taken, which in a handshake means a step went wrong.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * parker.unparker().unpark();
+   * parker.unparker().unpark(); // still one token
+   * console.log(parker.parkTimeout(0), parker.parkTimeout(0)); // true false
+   * ```
+   */
+  unpark(): void {
+    const cells = this.#cells;
+    for (;;) {
+      const state = Atomics.load(cells, STATE);
+      if (state === CLOSED) throw new ParkerClosedError('Unparker.unpark: the parker is closed');
+      if (state === NOTIFIED) return;
+      if (Atomics.compareExchange(cells, STATE, state, NOTIFIED) === state) {
+        if (state === PARKED) Atomics.notify(cells, STATE, 1);
+        return;
+      }
+    }
+  }
+
+  /**
+   * The structured-cloneable form of this unparker, for `postMessage`/`workerData`.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const form = new Parker().unparker().toCloneable();
+   * console.log(form.kind); // wakeloop.Unparker
+   * ```
+   */
+  toCloneable(): UnparkerForm {
+    return { kind: UNPARKER_KIND, sab: this.#cells.buffer as SharedArrayBuffer };
+  }
+
+  /**
+   * Whether the parker was closed (from any thread): `unpark()` would throw.
+   *
+   * @example
+   * ```ts
+   * import { Parker } from './parker.js';
+   *
+   * const parker = new Parker();
+   * console.log(parker.unparker().isClosed); // false
+   * ```
+   */
+  get isClosed(): boolean {
+    return Atomics.load(this.#cells, STATE) === CLOSED;
+  }
+}

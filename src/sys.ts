@@ -1,0 +1,35 @@
+// The raw, non-blocking syscalls, for hand-written futures. Each returns a number: >= 0 on
+// success, or a negative errno (-EAGAIN when it would block); none throws on an errno. Bad
+// arguments (a negative fd, a non-buffer, an out-of-range offset) throw TypeError/RangeError.
+import { binding } from './_binding.js';
+
+/**
+ * Raw socket calls: `socket(family)`, `bind(fd, address, port)`, `listen`, `accept`, `connect`,
+ * `read(fd, buf, offset, length)`, `write`, `writev(fd, bufs)`, `shutdown`, `close`, and socket
+ * options. Sockets are created non-blocking and close-on-exec; writes never raise SIGPIPE.
+ *
+ * @example
+ * ```ts
+ * const n = sys.read(fd, buf, 0, buf.length);
+ * if (n === -os.constants.errno.EAGAIN) { ...wait for readiness... }
+ * ```
+ */
+export const sys = {
+  socket: binding.socket,
+  bind: binding.bind,
+  listen: binding.listen,
+  accept: binding.accept,
+  connect: binding.connect,
+  read: binding.read,
+  write: binding.write,
+  writev: binding.writev,
+  shutdown: binding.shutdown,
+  close: binding.close,
+  socketError: binding.socketError,
+  setNoDelay: binding.setNoDelay,
+  setReuseAddr: binding.setReuseAddr,
+  setReusePort: binding.setReusePort,
+  setNonBlocking: binding.setNonBlocking,
+  localAddress: binding.localAddress,
+  peerAddress: binding.peerAddress,
+} as const;

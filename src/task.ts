@@ -1,0 +1,167 @@
+// Generator tasks: the `async fn` of wakeloop. A generator that awaits futures with `yield*`
+// compiles to a state machine, as a Rust async fn does; GenFuture polls it like any future.
+import { Future, PENDING, type Context, type Poll } from './future.js';
+import { coop } from './_coop.js';
+
+/**
+ * A task body: a generator that awaits futures with `yield*` and returns a `T`.
+ *
+ * @example
+ * ```ts
+ * function* add(a: Future<number>, b: Future<number>): Task<number> {
+ *   return (yield* a) + (yield* b);
+ * }
+ * ```
+ */
+export type Task<T> = Generator<Future<unknown>, T, unknown>;
+
+/** Anything wakeloop can await: a future or a generator task. */
+export type Awaitable<T> = Future<T> | Task<T>;
+
+/**
+ * Turns a generator task into a future (a future is returned as it is), so combinators such as
+ * `select` and `timeout` accept either.
+ *
+ * @example
+ * ```ts
+ * const fut = toFuture(handler(stream)); // now usable with select(), timeout(), spawn()
+ * ```
+ */
+export function toFuture<T>(awaitable: Awaitable<T>): Future<T> {
+  if (awaitable instanceof Future) return awaitable;
+  if (isGenerator(awaitable)) return new GenFuture(awaitable);
+  throw new TypeError(
+    `expected a Future or a generator task (call the generator function), got ${describe(awaitable)}`,
+  );
+}
+
+function isGenerator(value: unknown): value is Task<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Task<unknown>).next === 'function' &&
+    typeof (value as Task<unknown>).throw === 'function' &&
+    typeof (value as Task<unknown>)[Symbol.iterator] === 'function'
+  );
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Polls a generator task. Each poll resumes the generator with the value of the future it
+ * awaits and polls the next one, until a future is pending or the generator returns.
+ *
+ * Cancellation (`drop`, or `beginCancel` by the executor) drops the awaited future and calls
+ * the generator's `return()`, so its `finally` blocks run. A `finally` that itself awaits is run
+ * to completion, never left half-run: `beginCancel` reports it so the owner keeps polling.
+ */
+export class GenFuture<T> extends Future<T> {
+  /** The future the generator is waiting on; null before the first step and after the end. */
+  #current: Future<unknown> | null = null;
+  #started = false;
+  #finished = false;
+  /** True while a cancelled generator runs a `finally` block that awaits. */
+  #cancelling = false;
+
+  constructor(private readonly gen: Task<T>) {
+    super();
+  }
+
+  /** True once the generator returned or threw. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.#finished) throw new Error('GenFuture polled after it completed');
+    let fut = this.#current;
+    let input: unknown = undefined;
+    let failed = false;
+    if (fut === null && this.#started) return this.#fail(new Error('generator task is not awaiting anything'));
+    this.#started = true;
+    for (;;) {
+      if (fut !== null) {
+        try {
+          const v = fut.poll(cx);
+          if (v === PENDING) return PENDING;
+          input = v;
+          failed = false;
+        } catch (error) {
+          input = error;
+          failed = true;
+        }
+        this.#current = null;
+      }
+      let step: IteratorResult<Future<unknown>, T>;
+      try {
+        step = failed ? this.gen.throw(input) : this.gen.next(input);
+      } catch (error) {
+        this.#finished = true;
+        throw error;
+      }
+      if (step.done) {
+        this.#finished = true;
+        return step.value;
+      }
+      fut = step.value;
+      if (!(fut instanceof Future)) {
+        // `yield x` of a non-future: throw it back into the generator at that point.
+        input = new TypeError(`a task yielded ${describe(fut)}; await futures with \`yield* future\``);
+        failed = true;
+        fut = null;
+        continue;
+      }
+      // Polled at once, never deferred: a read's view of the shared scratch buffer stays valid
+      // until the task next suspends. The cooperative budget is spent by I/O futures instead.
+      this.#current = fut;
+    }
+  }
+
+  #fail(error: Error): never {
+    this.#finished = true;
+    throw error;
+  }
+
+  /**
+   * Starts cancelling: drops the awaited future and runs the generator's `finally` blocks.
+   * Returns true if a `finally` awaits, in which case the caller must keep polling this future
+   * until it completes (its value is then meaningless). Throws what a `finally` throws.
+   */
+  beginCancel(): boolean {
+    if (this.#finished || this.#cancelling) return this.#cancelling && !this.#finished;
+    const current = this.#current;
+    this.#current = null;
+    current?.drop();
+    this.#cancelling = true;
+    let step: IteratorResult<Future<unknown>, T>;
+    try {
+      step = this.gen.return(undefined as T);
+    } catch (error) {
+      this.#finished = true;
+      throw error;
+    }
+    if (step.done) {
+      this.#finished = true;
+      return false;
+    }
+    this.#started = true;
+    this.#current = step.value instanceof Future ? step.value : null;
+    if (this.#current === null) {
+      this.#finished = true;
+      throw new TypeError(`a cancelled task yielded ${describe(step.value)} in a finally block`);
+    }
+    return true;
+  }
+
+  /** Dropping a task future cancels it; an awaiting `finally` is finished by the executor. */
+  override drop(): void {
+    if (this.#finished) return;
+    if (this.beginCancel()) coop.finishDropped(this);
+  }
+}

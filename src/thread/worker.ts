@@ -1,0 +1,278 @@
+// ThreadWorker: a worker thread that runs its own wakeloop executor and can be reached, and
+// stopped, while either side is inside blockOn. Nothing here needs Node's event loop: messages
+// are taken with receiveMessageOnPort, wakes go through shared memory and notifyBlocker.
+import {
+  MessageChannel,
+  Worker,
+  receiveMessageOnPort,
+  workerData as threadWorkerData,
+  type MessagePort,
+  type TransferListItem,
+} from 'node:worker_threads';
+import type { Future } from '../future.js';
+import { notifyBlocker } from '../io_blocker.js';
+import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
+
+// Control cells: [stop flag, magic].
+const STOP = 0;
+const MAGIC_CELL = 1;
+const CELLS = 2;
+/** Marks a buffer as a worker control block ('TWK1'). */
+const MAGIC = 0x54574b31;
+const KIND = 'wakeloop.ThreadWorker';
+
+/** What the worker finds in `workerData`. */
+interface ControlForm {
+  kind: typeof KIND;
+  sab: SharedArrayBuffer;
+  wake: CrossThreadSignalForm;
+  port: MessagePort;
+  data: unknown;
+}
+
+/**
+ * Options for `new ThreadWorker()`.
+ *
+ * @example
+ * ```ts
+ * const options: ThreadWorkerOptions = { workerData: { shared }, name: 'pool-0' };
+ * ```
+ */
+export interface ThreadWorkerOptions {
+  /** Handed to the worker as `WorkerControl.data` (structured clone; SharedArrayBuffers shared). */
+  workerData?: unknown;
+  /** Transferred with `workerData` (e.g. MessagePorts inside it). */
+  transferList?: TransferListItem[];
+  /** The thread's name, for debuggers. */
+  name?: string;
+}
+
+/**
+ * The parent's side of a worker thread that runs a wakeloop executor (its script calls
+ * `WorkerControl.connect()`). Workers run compiled JS: Node 20 does not load `.ts` in a worker.
+ *
+ * - `post(message)` queues a structured-cloneable message (SharedArrayBuffers are shared) and
+ *   wakes the worker's executor, even if it is blocked in the kernel.
+ * - `requestStop()` sets a stop flag in shared memory and wakes the worker, which should cancel
+ *   its tasks (their `finally` blocks run) and end; a Node timer terminates it after a grace
+ *   period if it has not (that timer fires only while Node's loop runs).
+ * - `terminate()` cannot stop a thread blocked in `block()` by itself (V8 terminates only running
+ *   JS), so it wakes the worker's blocker around `worker.terminate()`.
+ *
+ * @example
+ * ```ts
+ * const w = new ThreadWorker(new URL('./my_worker.js', import.meta.url));
+ * w.post({ job: 1 });
+ * w.requestStop();
+ * await w.exited;
+ * ```
+ */
+export class ThreadWorker {
+  /** The underlying Node worker. */
+  readonly worker: Worker;
+  /** Resolves with the exit code once the thread has exited (an event: it needs Node's loop). */
+  readonly exited: Promise<number>;
+  readonly #cells: Int32Array;
+  readonly #wake = new CrossThreadSignal();
+  readonly #port: MessagePort;
+  #backstop: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Starts the worker thread running `script` (a file URL or path to compiled JS).
+   *
+   * @example
+   * ```ts
+   * const w = new ThreadWorker(new URL('./pool_worker.js', import.meta.url), { workerData: 1 });
+   * ```
+   */
+  constructor(script: URL | string, options: ThreadWorkerOptions = {}) {
+    this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+    Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const control: ControlForm = {
+      kind: KIND,
+      sab: this.#cells.buffer as SharedArrayBuffer,
+      wake: this.#wake.toCloneable(),
+      port: port2,
+      data: options.workerData,
+    };
+    this.worker = new Worker(script, {
+      workerData: control,
+      transferList: [port2, ...(options.transferList ?? [])],
+      name: options.name,
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        if (this.#backstop !== null) clearTimeout(this.#backstop);
+        this.#port.close();
+        resolve(code);
+      });
+    });
+  }
+
+  /**
+   * The registry id of the worker executor's blocker, once it first waited (0 before): the
+   * slot in shared memory through which the worker publishes it.
+   *
+   * @example
+   * ```ts
+   * if (w.registryId > 0) notifyBlocker(w.registryId);
+   * ```
+   */
+  get registryId(): number {
+    return this.#wake.waiterRegistryId;
+  }
+
+  /**
+   * Queues `message` for the worker (`WorkerControl.tryReceive()`) and wakes it. Throws a
+   * DataCloneError for what cannot cross threads (functions, for one).
+   *
+   * @example
+   * ```ts
+   * w.post({ id: 1, shared: sab }); // the SharedArrayBuffer is shared, not copied
+   * ```
+   */
+  post(message: unknown, transferList?: TransferListItem[]): void {
+    this.#port.postMessage(message, transferList);
+    this.#wake.notify();
+  }
+
+  /**
+   * True once `requestStop()` was called.
+   *
+   * @example
+   * ```ts
+   * if (!w.stopRequested) w.post(job);
+   * ```
+   */
+  get stopRequested(): boolean {
+    return Atomics.load(this.#cells, STOP) === 1;
+  }
+
+  /**
+   * Asks the worker to stop: sets the stop flag and wakes it. If it has not exited after
+   * `graceMs` of Node's loop running, it is terminated. Idempotent.
+   *
+   * @example
+   * ```ts
+   * w.requestStop(500);
+   * ```
+   */
+  requestStop(graceMs = 1000): void {
+    if (Atomics.exchange(this.#cells, STOP, 1) === 1) return;
+    this.#wake.notify();
+    this.#backstop = setTimeout(() => this.terminate(), graceMs);
+    this.#backstop.unref(); // a worker that exits on time must not keep the process waiting
+  }
+
+  /**
+   * Terminates the thread now, even one blocked in the kernel: its `finally` blocks do not run.
+   * The exit itself is seen through `exited`.
+   *
+   * @example
+   * ```ts
+   * w.terminate(); await w.exited;
+   * ```
+   */
+  terminate(): void {
+    Atomics.store(this.#cells, STOP, 1);
+    const id = this.registryId;
+    if (id > 0) notifyBlocker(id);
+    void this.worker.terminate();
+    // Again once termination is pending: the first wake may have been spent by a turn that then
+    // blocked again before V8 saw the request.
+    if (id > 0) notifyBlocker(id);
+  }
+}
+
+/**
+ * The worker's side of a {@link ThreadWorker}: the stop flag, the message queue and the wake-up.
+ *
+ * @example
+ * ```ts
+ * const control = WorkerControl.connect();
+ * executor.blockOn(function* () {
+ *   while (!control.stopRequested) {
+ *     for (let m; (m = control.tryReceive()) !== undefined; ) handle(m.message);
+ *     yield* control.wait();
+ *   }
+ * }());
+ * ```
+ */
+export class WorkerControl {
+  /** The `workerData` option given to the ThreadWorker. */
+  readonly data: unknown;
+  readonly #cells: Int32Array;
+  readonly #wake: CrossThreadSignal;
+  readonly #port: MessagePort;
+
+  private constructor(form: ControlForm) {
+    this.#cells = checkForm('WorkerControl.connect', form, KIND, CELLS, MAGIC);
+    this.#wake = CrossThreadSignal.from(form.wake);
+    this.#port = form.port;
+    this.data = form.data;
+  }
+
+  /**
+   * Connects to the ThreadWorker that started this thread (reads `workerData`). Throws a
+   * TypeError in a thread that was not started by a ThreadWorker.
+   *
+   * @example
+   * ```ts
+   * const { data } = WorkerControl.connect();
+   * ```
+   */
+  static connect(): WorkerControl {
+    return new WorkerControl(threadWorkerData as ControlForm);
+  }
+
+  /**
+   * True once the parent asked this worker to stop.
+   *
+   * @example
+   * ```ts
+   * if (control.stopRequested) return;
+   * ```
+   */
+  get stopRequested(): boolean {
+    return Atomics.load(this.#cells, STOP) === 1;
+  }
+
+  /**
+   * The next message the parent posted, as `{ message }`, or undefined if none is queued.
+   *
+   * @example
+   * ```ts
+   * for (let m; (m = control.tryReceive()) !== undefined; ) handle(m.message);
+   * ```
+   */
+  tryReceive(): { message: unknown } | undefined {
+    return receiveMessageOnPort(this.#port);
+  }
+
+  /**
+   * Completes at the next post or stop request (at once if one came since the last wait).
+   * Awaiting it publishes this executor's registry id, so the parent can wake it.
+   *
+   * @example
+   * ```ts
+   * yield* control.wait();
+   * ```
+   */
+  wait(): Future<void> {
+    return this.#wake.wait();
+  }
+
+  /**
+   * Closes this side's message port; call it as the worker ends so nothing keeps it alive.
+   *
+   * @example
+   * ```ts
+   * control.close();
+   * ```
+   */
+  close(): void {
+    this.#port.close();
+  }
+}

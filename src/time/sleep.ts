@@ -1,0 +1,66 @@
+// sleep(ms): a future that completes once its deadline has passed, never before.
+import { Executor } from '../executor.js';
+import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { checkDuration } from '../_validate.js';
+import { TimerEntry, type TimerHeap } from './_timer_heap.js';
+
+/**
+ * A future that completes at `deadline` (a `performance.now()` time in ms). Registers a timer on
+ * its first pending poll; dropping it removes the timer.
+ */
+export class Sleep extends Future<void> {
+  #entry: TimerEntry | null = null;
+  #timers: TimerHeap | null = null;
+
+  constructor(readonly deadline: number) {
+    super();
+  }
+
+  poll(cx: Context): Poll<void> {
+    if (performance.now() >= this.deadline) {
+      this.drop();
+      return undefined;
+    }
+    if (this.#entry === null) {
+      this.#entry = new TimerEntry(this.deadline, cx.waker);
+      this.#timers = Executor.current().timers;
+    } else {
+      this.#entry.waker = cx.waker;
+    }
+    this.#timers!.insert(this.#entry); // no-op while it is still queued
+    return PENDING;
+  }
+
+  override drop(): void {
+    if (this.#entry !== null) this.#timers!.remove(this.#entry);
+  }
+}
+
+/**
+ * Completes after `ms` milliseconds (never earlier; later by at most the loop's latency).
+ *
+ * @example
+ * ```ts
+ * yield* sleep(250);
+ * ```
+ */
+export function sleep(ms: number): Sleep {
+  checkDuration('sleep()', 'ms', ms);
+  return new Sleep(performance.now() + ms);
+}
+
+/**
+ * Completes at a `performance.now()` time.
+ *
+ * @example
+ * ```ts
+ * const start = performance.now();
+ * yield* sleepUntil(start + 100);
+ * ```
+ */
+export function sleepUntil(deadline: number): Sleep {
+  if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
+    throw new TypeError('sleepUntil(): deadline must be a performance.now() time in ms');
+  }
+  return new Sleep(deadline);
+}

@@ -1,0 +1,53 @@
+// timeout(ms, future): the future's value, or a TimeoutError once `ms` have passed.
+import { TimeoutError } from '../errors.js';
+import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { toFuture, type Awaitable } from '../task.js';
+import { checkDuration } from '../_validate.js';
+import { sleep, type Sleep } from './sleep.js';
+
+class Timeout<T> extends Future<T> {
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly timer: Sleep,
+    private readonly ms: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    let value: Poll<T>;
+    try {
+      value = this.inner.poll(cx);
+    } catch (error) {
+      this.timer.drop();
+      throw error;
+    }
+    if (value !== PENDING) {
+      this.timer.drop();
+      return value;
+    }
+    if (this.timer.poll(cx) === PENDING) return PENDING;
+    this.inner.drop();
+    throw new TimeoutError(this.ms);
+  }
+
+  override drop(): void {
+    this.inner.drop();
+    this.timer.drop();
+  }
+}
+
+/**
+ * Awaits `future`, but throws `TimeoutError` if it has not finished after `ms` milliseconds; the
+ * future is then dropped (cancelled). Whether that loses data depends on the future: see the
+ * cancellation-safety table in the README.
+ *
+ * @example
+ * ```ts
+ * const data = yield* timeout(5_000, stream.read());
+ * ```
+ */
+export function timeout<T>(ms: number, future: Awaitable<T>): Future<T> {
+  checkDuration('timeout()', 'ms', ms);
+  return new Timeout(toFuture(future), sleep(ms), ms);
+}

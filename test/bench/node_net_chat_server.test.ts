@@ -1,0 +1,345 @@
+// Runs the compiled server (dist/, built by `npm test`'s tsc step) as a child process and talks
+// to it over real TCP on 127.0.0.1.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseServerArgs } from '../../bench/chat/node_net_chat_server.js';
+
+const SERVER_JS = fileURLToPath(new URL('../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
+const KILL_AFTER_MS = 50_000;
+const WAIT_MS = 20_000;
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+const sockets: net.Socket[] = [];
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** Starts the server on a free port (port 0; it prints the one it got), killed after KILL_AFTER_MS whatever happens. */
+async function startServer(...flags: string[]): Promise<Server> {
+  if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: compile first (npx tsc -p tsconfig.json)`);
+  const child = spawn(process.execPath, [SERVER_JS, '127.0.0.1:0', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(killTimer);
+      resolve(code);
+    }),
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /^chat server listening on 127\.0\.0\.1:(\d+)\n/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${out}${err}`)));
+  });
+  return { child, port, exited };
+}
+
+/** A test client: collects the server's lines as strings, without their '\n'. */
+class Client {
+  readonly socket: net.Socket;
+  readonly lines: string[] = [];
+  readonly ended: Promise<void>;
+  #partial: Buffer[] = [];
+  #waiters: (() => void)[] = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    sockets.push(socket);
+    socket.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+        this.#partial.push(chunk.subarray(start, nl));
+        this.lines.push(Buffer.concat(this.#partial).toString('utf8'));
+        this.#partial = [];
+        start = nl + 1;
+      }
+      if (start < chunk.length) this.#partial.push(chunk.subarray(start));
+      this.#wakeAll();
+    });
+    socket.on('error', () => {});
+    this.ended = new Promise((resolve) => socket.on('close', () => {
+      resolve();
+      this.#wakeAll();
+    }));
+  }
+
+  static connect(port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new Client(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(text: string | Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.write(text)) resolve();
+      else this.socket.once('drain', resolve);
+    });
+  }
+
+  /** Waits until some received line satisfies `test`; returns its index. */
+  async waitFor(test: (line: string) => boolean, what: string): Promise<number> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const i = this.lines.findIndex(test);
+      if (i !== -1) return i;
+      if (this.socket.destroyed || Date.now() > deadline) {
+        throw new Error(`never received ${what}; got ${JSON.stringify(this.lines.slice(-5))}`);
+      }
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  /** Round trip: once the answer to a post to a missing group arrives, the server has read every earlier line. */
+  async sync(tag = 'sync'): Promise<void> {
+    const group = `__sync-${tag}-${Math.random()}`;
+    await this.send(`{"Post":{"group_name":"${group}","message":""}}\n`);
+    await this.waitFor((l) => l === `{"Error":"Group '${group}' does not exist"}`, `the ${tag} error`);
+  }
+
+  #wakeAll(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+const join = (group: string) => `{"Join":{"group_name":"${group}"}}\n`;
+const post = (group: string, message: string) => `{"Post":{"group_name":"${group}","message":${JSON.stringify(message)}}}\n`;
+const message = (group: string, text: string) => `{"Message":{"group_name":"${group}","message":${JSON.stringify(text)}}}`;
+const isMessage = (l: string) => l.startsWith('{"Message":');
+const noSync = (lines: string[]) => lines.filter((l) => !l.includes('__sync-'));
+
+describe('node:net chat server', () => {
+  it('ChatServer relays posts to every member in the same order, the poster included', async () => {
+    const { port } = await startServer();
+    const a = await Client.connect(port);
+    const b = await Client.connect(port);
+    await a.send(join('dogs'));
+    await b.send(join('dogs'));
+    await a.sync();
+    await b.sync();
+    const posts = ['a1', 'b1', 'a2', 'b2', 'a3', 'I love dogs!'];
+    await Promise.all([
+      (async () => { for (const p of posts.filter((p) => !p.startsWith('b'))) await a.send(post('dogs', p)); })(),
+      (async () => { for (const p of posts.filter((p) => p.startsWith('b'))) await b.send(post('dogs', p)); })(),
+    ]);
+    for (const c of [a, b]) await c.waitFor((l) => l === message('dogs', 'a3'), 'a3');
+    await a.waitFor((l) => l === message('dogs', 'b2'), 'b2');
+    await b.waitFor((l) => l === message('dogs', 'b2'), 'b2');
+    const seenA = a.lines.filter(isMessage);
+    const seenB = b.lines.filter(isMessage);
+    expect(seenA).toEqual(seenB);
+    expect([...seenA].sort()).toEqual(posts.map((p) => message('dogs', p)).sort());
+    expect(seenA.filter((l) => l.includes('"a')).map((l) => JSON.parse(l).Message.message)).toEqual(['a1', 'a2', 'a3']);
+    expect(seenA).toContain('{"Message":{"group_name":"dogs","message":"I love dogs!"}}');
+  });
+
+  it('ChatServer delivers twice to a connection that joined twice, and lets a non-member post', async () => {
+    const { port } = await startServer();
+    const member = await Client.connect(port);
+    const outsider = await Client.connect(port);
+    await member.send(join('cats') + join('cats'));
+    await member.sync();
+    await outsider.send(post('cats', 'meow'));
+    await outsider.sync();
+    await member.waitFor((l) => member.lines.filter((x) => x === message('cats', 'meow')).length === 2 && l.length > 0, 'two copies');
+    expect(noSync(outsider.lines)).toEqual([]);
+  });
+
+  it('ChatServer answers a post to a missing group to that client alone, and keeps its connection', async () => {
+    const { port } = await startServer();
+    const a = await Client.connect(port);
+    const b = await Client.connect(port);
+    await a.send(join('dogs'));
+    await b.send(join('dogs'));
+    await a.sync();
+    await b.sync();
+    await a.send(post('cats', 'anyone?'));
+    await a.waitFor((l) => l === `{"Error":"Group 'cats' does not exist"}`, 'the missing group error');
+    await a.send(post('dogs', 'marker'));
+    await b.waitFor((l) => l === message('dogs', 'marker'), 'the marker');
+    await a.waitFor((l) => l === message('dogs', 'marker'), 'the marker');
+    expect(noSync(b.lines)).toEqual([message('dogs', 'marker')]);
+  });
+
+  it('ChatServer answers each bad line with its invalid request error, ignores blank lines and keeps reading', async () => {
+    const { port } = await startServer();
+    const c = await Client.connect(port);
+    await c.send('hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n');
+    await c.send(Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]));
+    await c.send('{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n');
+    await c.send('{"Post":{"group_name":"dogs","message":5}}\r\n');
+    await c.sync();
+    expect(noSync(c.lines)).toEqual([
+      '{"Error":"invalid request: invalid JSON"}',
+      '{"Error":"invalid request: unknown variant `Leave`, expected `Join` or `Post`"}',
+      '{"Error":"invalid request: missing field `group_name`"}',
+      '{"Error":"invalid request: invalid UTF-8"}',
+      '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
+      '{"Error":"invalid request: expected one JSON value per line"}',
+      '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
+    ]);
+    await c.send(' {"Post":["x","y"]} \r\n' + join('dogs'));
+    await c.send('{"Post":{"message":"still here","group_name":"dogs"}}\n');
+    await c.waitFor((l) => l === message('dogs', 'still here'), 'its own post');
+  });
+
+  it('ChatServer accepts a line of exactly --max-line bytes and closes after the error on a longer one', async () => {
+    const { port } = await startServer('--max-line', '100');
+    const ok = await Client.connect(port);
+    const exact = join('dogs').slice(0, -3) + ' '.repeat(100 - join('dogs').length + 1) + '}}\n';
+    expect(exact.length).toBe(101);
+    await ok.send(exact);
+    await ok.sync();
+    await ok.send(post('dogs', 'fits'));
+    await ok.waitFor((l) => l === message('dogs', 'fits'), 'the post');
+
+    const long = await Client.connect(port);
+    await long.send('x'.repeat(150)); // no newline: the cap applies before the line ends
+    await long.ended;
+    expect(long.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
+
+    const longLine = await Client.connect(port);
+    await longLine.send(post('dogs', 'y'.repeat(80)));
+    await longLine.ended;
+    expect(longLine.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
+
+    await ok.send(post('dogs', 'others carry on'));
+    await ok.waitFor((l) => l === message('dogs', 'others carry on'), 'the post');
+  });
+
+  it('ChatServer refuses to create more than --max-groups groups', async () => {
+    const { port } = await startServer('--max-groups', '2');
+    const c = await Client.connect(port);
+    await c.send(join('a') + join('b') + join('c') + join('a'));
+    await c.sync();
+    await c.send(post('a', 'x') + post('c', 'y'));
+    await c.sync();
+    expect(noSync(c.lines)).toEqual([
+      '{"Error":"too many groups (limit 2)"}',
+      message('a', 'x'),
+      message('a', 'x'),
+      `{"Error":"Group 'c' does not exist"}`,
+    ]);
+  });
+
+  it('ChatServer reports one Dropped error to a reader that fell behind, then the rest in order', async () => {
+    // The default capacity (1000 posts): while a paused reader's kernel buffers still take data
+    // a little at a time, the group's buffer covers the stalls, so the only gap is the one that
+    // opens once they are full.
+    const { port } = await startServer();
+    const reader = await Client.connect(port);
+    const poster = await Client.connect(port);
+    await reader.send(join('dogs'));
+    await reader.sync();
+    reader.socket.pause(); // stop reading: the kernel buffers fill, then the server lets it lag
+
+    const sent = 4000;
+    const filler = 'x'.repeat(8 * 1024);
+    for (let i = 0; i < sent; i++) await poster.send(post('dogs', `${i} ${filler}`));
+    await poster.sync('poster'); // every post has been read: the slow reader never held the poster up
+    expect(noSync(poster.lines)).toEqual([]);
+    reader.socket.resume();
+    await reader.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
+
+    const lines = noSync(reader.lines);
+    const reports = lines.filter((l) => l.startsWith('{"Error":'));
+    expect(reports).toHaveLength(1);
+    const m = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/.exec(reports[0]);
+    expect(m).not.toBeNull();
+    const n = Number(m![1]);
+    const gap = lines.indexOf(reports[0]);
+    const numbers = lines.filter(isMessage).map((l) => Number(JSON.parse(l).Message.message.split(' ')[0]));
+    expect(n).toBeGreaterThan(0);
+    expect(numbers.length + n).toBe(sent);
+    // Posts 0..gap-1 came before the report, the rest after it, all in order: the 1000 retained ones.
+    expect(numbers).toEqual([...Array(gap).keys(), ...Array.from({ length: sent - gap - n }, (_, i) => gap + n + i)]);
+    expect(sent - gap - n).toBe(1000);
+  });
+
+  it('ChatServer ends a connection quietly on FIN or reset mid-line, and the others carry on', async () => {
+    const { port } = await startServer();
+    const stays = await Client.connect(port);
+    await stays.send(join('dogs'));
+    await stays.sync();
+    const fin = await Client.connect(port);
+    await fin.send(join('dogs') + '{"Post":{"group_name":"do');
+    fin.socket.end();
+    await fin.ended;
+    const reset = await Client.connect(port);
+    await reset.send(join('dogs') + '{"Post":');
+    reset.socket.resetAndDestroy();
+    await stays.send(post('dogs', 'still fine'));
+    await stays.waitFor((l) => l === message('dogs', 'still fine'), 'the post');
+  });
+
+  it('ChatServer answers the lines before a FIN, then closes', async () => {
+    const { port } = await startServer();
+    const c = await Client.connect(port);
+    c.socket.end('oops\n');
+    await c.ended;
+    expect(c.lines).toEqual(['{"Error":"invalid request: invalid JSON"}']);
+  });
+
+  it('ChatServer closes every connection and exits 0 on SIGTERM and on SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const server = await startServer();
+      const c = await Client.connect(server.port);
+      await c.send(join('dogs'));
+      await c.sync();
+      server.child.kill(signal);
+      await c.ended;
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('node_net_chat_server exits 2 with the usage on a bad command line', async () => {
+    const child = spawn(process.execPath, [SERVER_JS, '127.0.0.1:0', '--capacity', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toContain("--capacity must be a positive integer, got '0'");
+    expect(err).toContain('usage: node_net_chat_server [ADDRESS]');
+  });
+});
+
+describe('parseServerArgs()', () => {
+  it('parseServerArgs() defaults to 127.0.0.1:8088 and the protocol limits', () => {
+    expect(parseServerArgs([])).toEqual({ ok: true, value: { host: '127.0.0.1', port: 8088, capacity: 1000, maxLine: 65536, maxGroups: 10000 } });
+  });
+
+  it('parseServerArgs() reads the address and every flag', () => {
+    expect(parseServerArgs(['[::1]:0', '--capacity', '16', '--max-line=100', '--max-groups', '2'])).toEqual({
+      ok: true,
+      value: { host: '::1', port: 0, capacity: 16, maxLine: 100, maxGroups: 2 },
+    });
+    expect(parseServerArgs(['localhost:9000'])).toMatchObject({ ok: true, value: { host: 'localhost', port: 9000 } });
+  });
+
+  it('parseServerArgs() rejects bad addresses, bad numbers, unknown flags and extra arguments', () => {
+    for (const argv of [['8088'], [':8088'], ['host:70000'], ['::1:80'], ['a:1', 'b:2'], ['--capacity', '1.5'], ['--max-line', '-3'], ['--max-groups', 'x'], ['--verbose']]) {
+      expect(parseServerArgs(argv).ok, argv.join(' ')).toBe(false);
+    }
+  });
+});

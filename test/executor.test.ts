@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  Executor,
+  Future,
+  PENDING,
+  UnhandledTaskError,
+  blockOn,
+  pollFn,
+  ready,
+  sleep,
+  spawn,
+  timeout,
+  yieldNow,
+  type Context,
+  type Poll,
+  type Task,
+} from '../src/index.js';
+import { BACKEND, run } from './util.js';
+
+/** A future that stays pending until `resolve()` and counts polls and drops. */
+class Gate<T> extends Future<T> {
+  polls = 0;
+  drops = 0;
+  #value: { v: T } | null = null;
+  #waker: Context['waker'] | null = null;
+  poll(cx: Context): Poll<T> {
+    this.polls++;
+    if (this.#value !== null) return this.#value.v;
+    this.#waker = cx.waker;
+    return PENDING;
+  }
+  resolve(v: T): void {
+    this.#value = { v };
+    this.#waker?.wake();
+  }
+  override drop(): void {
+    this.drops++;
+  }
+}
+
+describe('Executor', () => {
+  it('Executor.blockOn() returns the main task value', () => {
+    expect(run((function* () { return (yield* ready(20)) + 22; })())).toBe(42);
+  });
+
+  it('yield* delivers typed values and errors thrown by poll reach try/catch', () => {
+    const failing = pollFn<number>(() => {
+      throw new Error('boom');
+    });
+    const result = run((function* (): Task<string> {
+      try {
+        yield* failing;
+        return 'not reached';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })());
+    expect(result).toBe('boom');
+  });
+
+  it('spawn() returns a JoinHandle that yields the task value', () => {
+    const value = run((function* () {
+      const a = spawn((function* () { yield* sleep(5); return 'a'; })());
+      const b = spawn((function* () { return 'b'; })());
+      return (yield* a) + (yield* b);
+    })());
+    expect(value).toBe('ab');
+  });
+
+  it('JoinHandle rethrows the task error in the joiner', () => {
+    const message = run((function* () {
+      const h = spawn((function* (): Task<void> { yield* yieldNow(); throw new TypeError('bad'); })());
+      try {
+        yield* h;
+        return 'no';
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    })());
+    expect(message).toBe('TypeError: bad');
+  });
+
+  it('Waker.wake() on a task that is already queued is a no-op', () => {
+    let polls = 0;
+    const fut = pollFn<string>((cx) => {
+      polls++;
+      if (polls === 1) {
+        cx.waker.wake();
+        cx.waker.wake();
+        cx.waker.wake();
+        return PENDING;
+      }
+      return 'done';
+    });
+    expect(run(fut)).toBe('done');
+    expect(polls).toBe(2);
+  });
+
+  it('JoinHandle.cancel() runs the finally block and drops the awaited future', () => {
+    const gate = new Gate<number>();
+    const log: string[] = [];
+    run((function* () {
+      const h = spawn((function* (): Task<void> {
+        try {
+          yield* gate;
+          log.push('after gate');
+        } finally {
+          log.push('finally');
+        }
+      })());
+      yield* yieldNow(); // let it start and wait on the gate
+      h.cancel();
+      expect(h.finished).toBe(true);
+      try {
+        yield* h;
+      } catch (e) {
+        log.push(e instanceof CancelledError ? 'cancelled' : 'other');
+      }
+    })());
+    expect(log).toEqual(['finally', 'cancelled']);
+    expect(gate.drops).toBe(1);
+  });
+
+  it('JoinHandle.cancel() runs a finally that awaits to completion before the handle settles', () => {
+    const log: string[] = [];
+    run((function* () {
+      const h = spawn((function* (): Task<void> {
+        try {
+          yield* sleep(10_000);
+        } finally {
+          log.push('cleanup start');
+          yield* sleep(20);
+          log.push('cleanup end');
+        }
+      })());
+      yield* yieldNow();
+      h.cancel();
+      expect(h.finished).toBe(false);
+      const err = yield* catching(h);
+      log.push(err instanceof CancelledError ? 'cancelled' : String(err));
+    })());
+    expect(log).toEqual(['cleanup start', 'cleanup end', 'cancelled']);
+  });
+
+  it('a task that cancels itself stops at its next await', () => {
+    const log: string[] = [];
+    run((function* () {
+      const self: { h?: ReturnType<typeof spawn<void>> } = {};
+      self.h = spawn((function* (): Task<void> {
+        try {
+          yield* yieldNow();
+          self.h!.cancel();
+          log.push('still running until the await');
+          yield* sleep(10_000);
+          log.push('not reached');
+        } finally {
+          log.push('finally');
+        }
+      })());
+      log.push(String((yield* catching(self.h)) instanceof CancelledError));
+    })());
+    expect(log).toEqual(['still running until the await', 'finally', 'true']);
+  });
+
+  it('an error in a spawned task nobody joins fails blockOn with UnhandledTaskError', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      expect(() =>
+        executor.blockOn((function* () {
+          spawn((function* (): Task<void> { throw new RangeError('lost'); })());
+          yield* sleep(50);
+        })()),
+      ).toThrow(UnhandledTaskError);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it("onUnhandledError: a function receives the error and the program goes on", () => {
+    const seen: unknown[] = [];
+    const value = run(
+      (function* () {
+        spawn((function* (): Task<void> { throw new RangeError('lost'); })());
+        yield* sleep(5);
+        return 'finished';
+      })(),
+      5000,
+      { onUnhandledError: (e) => seen.push(e) },
+    );
+    expect(value).toBe('finished');
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe('lost');
+  });
+
+  it('a failed task that is joined later in the same turn is not reported', () => {
+    expect(run((function* () {
+      const h = spawn((function* (): Task<number> { throw new Error('mine'); })());
+      return (yield* catching(h)) instanceof Error;
+    })())).toBe(true);
+  });
+
+  it('blockOn() from inside a task throws a clear error', () => {
+    const msg = run((function* () {
+      try {
+        blockOn(ready(1));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })());
+    expect(msg).toMatch(/inside a running task/);
+  });
+
+  it('blockOn() reports a main task that nothing can wake instead of hanging', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      expect(() => executor.blockOn(new Gate<void>())).toThrow(/nothing can wake it/);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it('yielding a non-future throws a TypeError into the task', () => {
+    const msg = run((function* (): Task<string> {
+      try {
+        yield 42 as unknown as Future<unknown>;
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })());
+    expect(msg).toMatch(/yield\* future/);
+  });
+
+  it('dropping a generator future (timeout) runs its finally block', () => {
+    const log: string[] = [];
+    run((function* () {
+      const slow = (function* (): Task<void> {
+        try {
+          yield* sleep(10_000);
+        } finally {
+          log.push('inner finally');
+        }
+      })();
+      log.push(String((yield* catching(timeout(10, slow))) instanceof Error));
+    })());
+    expect(log).toEqual(['inner finally', 'true']);
+  });
+
+  it('Executor.turn() runs ready tasks and reports whether any remain', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      let steps = 0;
+      const h = executor.spawn((function* () {
+        steps++;
+        yield* yieldNow();
+        steps++;
+        return 'x';
+      })());
+      expect(steps).toBe(0);
+      expect(executor.turn(0)).toBe(true);
+      expect(steps).toBe(1);
+      expect(executor.turn(0)).toBe(false);
+      expect(steps).toBe(2);
+      expect(h.finished).toBe(true);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it('Executor.spawn() validates its argument', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      expect(() => executor.spawn((() => 1) as never)).toThrow(/generator task \(call the generator function\)/);
+      expect(() => executor.spawn(null as never)).toThrow(TypeError);
+    } finally {
+      executor.close();
+    }
+    expect(() => executor.spawn(ready(1))).toThrow(/Executor is closed/);
+    expect(() => new Executor({ backend: 'kqueue' as never })).toThrow(/backend must be/);
+  });
+
+  it('Executor.close() cancels pending tasks and runs their finally blocks', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    executor.spawn((function* (): Task<void> {
+      try {
+        yield* new Gate<void>();
+      } finally {
+        log.push('closed');
+      }
+    })());
+    executor.turn(0);
+    executor.close();
+    expect(log).toEqual(['closed']);
+  });
+});
+
+/** Awaits `fut` and returns the error it threw (or undefined). */
+function* catching(fut: Future<unknown>): Task<unknown> {
+  try {
+    yield* fut;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}

@@ -1,0 +1,118 @@
+// Name lookups: getaddrinfo on a helper thread, completion through the blocker's notify.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { binding, type NativeBlocker, type RawLookupResult } from '../../src/_binding.js';
+import { ADDON_PATH, openFdCount, sleepSync } from './helpers.js';
+
+/** Blocks on the blocker until the lookup is done (each wake re-checks, as the reactor does). */
+function finish(blocker: NativeBlocker, request: number, ms = 10_000): RawLookupResult {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const r = binding.lookupTake(request);
+    if (r !== undefined) return r;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error('lookup did not finish');
+    blocker.block(left);
+  }
+}
+
+describe('lookupStart()', () => {
+  let blocker: NativeBlocker;
+  let fdsBefore: number;
+  beforeEach(() => {
+    fdsBefore = openFdCount();
+    blocker = new binding.IoBlocker(new Int32Array(8));
+  });
+  afterEach(() => {
+    blocker.close();
+    expect(openFdCount()).toBe(fdsBefore);
+  });
+
+  it("lookupStart('localhost') completes, wakes the blocker, and lookupTake() returns it once", () => {
+    const request = binding.lookupStart('localhost', blocker.registryId);
+    expect(request).toBeGreaterThan(0);
+    const t0 = performance.now();
+    const r = finish(blocker, request);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(r.error).toBeUndefined();
+    expect(r.addresses).toContainEqual({ address: '127.0.0.1', family: 4 });
+    for (const a of r.addresses) expect([4, 6]).toContain(a.family);
+    expect(() => binding.lookupTake(request)).toThrow(RangeError);
+  });
+
+  it('lookupStart() of a bogus name finishes with an EAI_* error and no addresses', () => {
+    const r = finish(blocker, binding.lookupStart('nonexistent.invalid', blocker.registryId));
+    expect(r.error).toMatch(/^EAI_/);
+    expect(typeof r.message).toBe('string');
+    expect(r.message!.length).toBeGreaterThan(0);
+    expect(r.addresses).toEqual([]);
+    const empty = finish(blocker, binding.lookupStart('', blocker.registryId));
+    expect(empty.error).toMatch(/^EAI_/);
+  });
+
+  it('lookupStart() of numeric addresses returns each once, in its family', () => {
+    expect(finish(blocker, binding.lookupStart('127.0.0.1', blocker.registryId)).addresses).toEqual([
+      { address: '127.0.0.1', family: 4 },
+    ]);
+    expect(finish(blocker, binding.lookupStart('::1', blocker.registryId)).addresses).toEqual([
+      { address: '::1', family: 6 },
+    ]);
+  });
+
+  it('lookupTake() returns undefined while the lookup runs or the result when it is done', () => {
+    const request = binding.lookupStart('localhost', blocker.registryId);
+    const early = binding.lookupTake(request);
+    if (early !== undefined) expect(Array.isArray(early.addresses)).toBe(true);
+    else expect(finish(blocker, request).addresses.length).toBeGreaterThan(0);
+  });
+
+  it('lookupCancel() discards the result and wakes nobody', () => {
+    const request = binding.lookupStart('localhost', blocker.registryId);
+    binding.lookupCancel(request);
+    binding.lookupCancel(request); // twice is fine
+    const t0 = performance.now();
+    expect(blocker.block(200)).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(() => binding.lookupTake(request)).toThrow(RangeError);
+  });
+
+  it('lookupStart() for a blocker that closes meanwhile still completes safely', () => {
+    const other = new binding.IoBlocker(new Int32Array(2));
+    const request = binding.lookupStart('localhost', other.registryId);
+    other.close();
+    let r: RawLookupResult | undefined;
+    for (let i = 0; i < 1000 && r === undefined; i++) {
+      r = binding.lookupTake(request);
+      if (r === undefined) sleepSync(5);
+    }
+    expect(r?.addresses).toContainEqual({ address: '127.0.0.1', family: 4 });
+  });
+
+  it('lookupStart() and lookupTake() throw for bad arguments', () => {
+    expect(() => binding.lookupStart(42 as unknown as string, blocker.registryId)).toThrow(TypeError);
+    expect(() => binding.lookupStart('a\0b', blocker.registryId)).toThrow(/NUL/);
+    expect(() => binding.lookupStart('localhost', 1.5)).toThrow(TypeError);
+    expect(() => binding.lookupTake('1' as unknown as number)).toThrow(TypeError);
+    expect(() => binding.lookupTake(123456789)).toThrow(RangeError);
+    expect(() => binding.lookupCancel(undefined as unknown as number)).toThrow(TypeError);
+  });
+});
+
+describe('lookups and worker threads', () => {
+  it('a worker that exits with a lookup in flight does not crash the process', async () => {
+    const code = `
+      const { workerData } = require('node:worker_threads');
+      const b = require(workerData);
+      const blocker = new b.IoBlocker(new Int32Array(2));
+      for (let i = 0; i < 20; i++) b.lookupStart('localhost', blocker.registryId);
+    `;
+    for (let i = 0; i < 5; i++) {
+      const w = new Worker(code, { eval: true, workerData: ADDON_PATH });
+      const [exitCode] = await once(w, 'exit');
+      expect(exitCode).toBe(0);
+    }
+    // The helper threads finish after their environment is gone; give them time to do so.
+    sleepSync(200);
+  });
+});

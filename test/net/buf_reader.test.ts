@@ -1,0 +1,306 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BufReader,
+  Future,
+  FrameTooLargeError,
+  LineTooLongError,
+  PENDING,
+  TcpListener,
+  TcpStream,
+  TimeoutError,
+  UnexpectedEofError,
+  ready,
+  select,
+  sleep,
+  spawn,
+  timeout,
+  type Context,
+  type Poll,
+  type Task,
+} from '../../src/index.js';
+import { noLeak, run } from '../util.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+/** A connected pair on 127.0.0.1: [client, server] (as in tcp.test.ts). */
+function* pair(): Task<[TcpStream, TcpStream]> {
+  const listener = yield* TcpListener.bind('127.0.0.1:0');
+  const connecting = spawn(TcpStream.connect(listener.localAddress));
+  const server = yield* listener.accept();
+  const client = yield* connecting;
+  listener.close();
+  return [client, server];
+}
+
+/** A 4-byte big-endian length prefix, then the payload. */
+function frame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + payload.length);
+  new DataView(out.buffer).setUint32(0, payload.length);
+  out.set(payload, 4);
+  return out;
+}
+
+/**
+ * A ByteSource that hands out the given chunks as TcpStream.read() does: each is a view into one
+ * shared scratch buffer that the next read overwrites (with junk after it), so a reader that
+ * keeps a view instead of copying fails the test. Reads are ready at once; EOF after the last.
+ */
+class ChunkSource {
+  readonly #scratch = new Uint8Array(64 * 1024);
+  #next = 0;
+  #last = 0;
+  reads = 0;
+  constructor(private readonly chunks: Uint8Array[]) {}
+  read(): Future<Uint8Array> {
+    this.reads++;
+    const chunk = this.chunks[this.#next++] ?? new Uint8Array(0);
+    this.#scratch.fill(0xee, 0, this.#last); // junk where the previous view was
+    this.#scratch.set(chunk);
+    this.#last = chunk.length;
+    return ready(this.#scratch.subarray(0, chunk.length));
+  }
+}
+
+/** Splits `data` into pieces of the given sizes, the last taking the rest (no empty piece: that is EOF). */
+function split(data: Uint8Array, ...sizes: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const n of [...sizes, data.length]) {
+    if (n > 0 && at < data.length) out.push(data.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+function* errorOf(body: Future<unknown> | Task<unknown>): Task<unknown> {
+  try {
+    yield* body;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+function* readLines(reader: BufReader): Task<Array<string | null>> {
+  const lines: Array<string | null> = [];
+  for (;;) {
+    const line = text(yield* reader.readLine());
+    lines.push(line);
+    if (line === null) return lines;
+  }
+}
+
+// The first listener of the process opens TcpListener's reserve fd (kept for EMFILE): open it
+// before any fd count is taken.
+beforeAll(() => {
+  run((function* () {
+    (yield* TcpListener.bind('127.0.0.1:0')).close();
+  })());
+});
+
+describe('BufReader', () => {
+  it('BufReader.readLine() finds lines split at every position, with \\r\\n and empty lines', () => {
+    const input = bytes('alpha\r\n\nbeta gamma\nd\r\n\r\nlast');
+    const want = ['alpha', '', 'beta gamma', 'd', '', 'last', null];
+    for (let a = 0; a <= input.length; a++) {
+      for (let b = a; b <= input.length; b += 3) {
+        const reader = new BufReader(new ChunkSource(split(input, a, b - a)));
+        expect(run(readLines(reader))).toEqual(want);
+      }
+    }
+  });
+
+  it('BufReader.readLine() returns a last line without \\n at EOF, then null every time', () => {
+    const reader = new BufReader(new ChunkSource([bytes('one\ntwo\r')]));
+    expect(run(readLines(reader))).toEqual(['one', 'two\r', null]);
+    expect(run(reader.readLine())).toBeNull();
+  });
+
+  it('BufReader.readLine() over a socket: lines arrive in small pieces with pauses', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const all = bytes(Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(i * 7)}\r\n`).join(''));
+        spawn((function* () {
+          for (let at = 0; at < all.length; at += 97) {
+            yield* client.writeAll(all.subarray(at, at + 97));
+            if (at % 5 === 0) yield* sleep(1);
+          }
+          client.shutdown('write');
+        })());
+        const lines = yield* readLines(new BufReader(server));
+        expect(lines.length).toBe(51);
+        expect(lines[49]).toBe(`line 49 ${'x'.repeat(343)}`);
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('BufReader.readLine() throws LineTooLongError at the cap and then skips that line', () => {
+    const limit = 10;
+    const reader = new BufReader(new ChunkSource([bytes('0123456789\r\n0123456789'), bytes('A'), bytes('more\nok\n'), bytes('x'.repeat(11) + '\nend')]), {
+      maxLineBytes: limit,
+    });
+    run((function* () {
+      expect(text(yield* reader.readLine())).toBe('0123456789'); // exactly the limit, with \r\n
+      const e = (yield* errorOf(reader.readLine())) as LineTooLongError;
+      expect(e).toBeInstanceOf(LineTooLongError);
+      expect(e.limit).toBe(limit);
+      expect(e.code).toBe('ERR_LINE_TOO_LONG');
+      expect(e.message).toBe('line too long (limit 10 bytes)');
+      expect(text(yield* reader.readLine())).toBe('ok');
+      expect(yield* errorOf(reader.readLine())).toBeInstanceOf(LineTooLongError); // found with its \n
+      expect(text(yield* reader.readLine())).toBe('end');
+      expect(text(yield* reader.readLine(3))).toBeNull();
+    })());
+  });
+
+  it('BufReader.readLine() stops buffering a line at the cap (memory stays bounded)', () => {
+    const endless = Array.from({ length: 100 }, () => new Uint8Array(1000).fill(65));
+    const source = new ChunkSource(endless);
+    const reader = new BufReader(source, { maxLineBytes: 4096 });
+    expect(run(errorOf(reader.readLine()))).toBeInstanceOf(LineTooLongError);
+    expect(source.reads).toBe(5);
+    expect(reader.buffered).toBe(0);
+  });
+
+  it('BufReader.readLine() takes a 256 KiB line arriving a byte at a time in linear time', () => {
+    const size = 256 * 1024;
+    const chunks = Array.from({ length: size }, () => new Uint8Array([120]));
+    chunks.push(bytes('\n'));
+    const reader = new BufReader(new ChunkSource(chunks));
+    const t0 = performance.now();
+    const got = run(reader.readLine(size));
+    expect(got!.length).toBe(size);
+    // Searching the whole line again on every byte would compare ~3.4e10 bytes (many seconds).
+    expect(performance.now() - t0).toBeLessThan(1_500);
+  });
+
+  it('BufReader releases its buffer after a large line; an idle reader holds at most 1 KiB', () => {
+    const big = 'y'.repeat(60_000);
+    const reader = new BufReader(new ChunkSource(split(bytes(`${big}\nsmall\nrest`), 30_000, 30_000)));
+    run((function* () {
+      expect(reader.capacity).toBe(0);
+      expect((yield* reader.readLine())!.length).toBe(60_000);
+      expect(reader.capacity).toBeLessThanOrEqual(1024);
+      expect(reader.buffered).toBe('small\nrest'.length);
+      expect(text(yield* reader.readLine())).toBe('small');
+      expect(text(yield* reader.readLine())).toBe('rest');
+      expect(reader.capacity).toBeLessThanOrEqual(1024);
+    })());
+  });
+
+  it('BufReader.readFrame() reads frames split anywhere, empty frames, then null at EOF', () => {
+    const payloads = ['hello', '', 'x'.repeat(300), 'bye'].map(bytes);
+    const stream = new Uint8Array(payloads.reduce((n, p) => n + 4 + p.length, 0));
+    let at = 0;
+    for (const p of payloads) {
+      stream.set(frame(p), at);
+      at += 4 + p.length;
+    }
+    for (let a = 0; a < stream.length; a += 7) {
+      const reader = new BufReader(new ChunkSource(split(stream, a, 3, 1)));
+      run((function* () {
+        for (const p of payloads) expect(text(yield* reader.readFrame())).toBe(text(p));
+        expect(yield* reader.readFrame()).toBeNull();
+      })());
+    }
+  });
+
+  it('BufReader.readFrame() rejects a length over maxFrameBytes and a frame cut by EOF', () => {
+    const tooBig = new BufReader(new ChunkSource([frame(new Uint8Array(101))]), { maxFrameBytes: 100 });
+    const e = run(errorOf(tooBig.readFrame())) as FrameTooLargeError;
+    expect(e).toBeInstanceOf(FrameTooLargeError);
+    expect([e.length, e.limit, e.code]).toEqual([101, 100, 'ERR_FRAME_TOO_LARGE']);
+    const cut = new BufReader(new ChunkSource([frame(bytes('abcdef')).subarray(0, 7)]));
+    const eof = run(errorOf(cut.readFrame())) as UnexpectedEofError;
+    expect(eof).toBeInstanceOf(UnexpectedEofError);
+    expect([eof.expected, eof.received]).toEqual([10, 7]);
+    const header = new BufReader(new ChunkSource([new Uint8Array([0, 0])]));
+    expect(run(errorOf(header.readFrame()))).toBeInstanceOf(UnexpectedEofError);
+  });
+
+  it('BufReader.readExact() is buffered and reports EOF with the count it had', () => {
+    const reader = new BufReader(new ChunkSource([bytes('abc'), bytes('defgh')]));
+    run((function* () {
+      expect(text(yield* reader.readExact(2))).toBe('ab');
+      expect(text(yield* reader.readExact(4))).toBe('cdef');
+      expect(text(yield* reader.readExact(0))).toBe('');
+      const e = (yield* errorOf(reader.readExact(5))) as UnexpectedEofError;
+      expect([e.expected, e.received]).toEqual([5, 2]);
+    })());
+  });
+
+  it('BufReader.readLine() is cancel-safe: a timeout mid-line loses no byte', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const reader = new BufReader(server);
+        yield* client.writeAll(bytes('first half, '));
+        expect(yield* errorOf(timeout(5, reader.readLine()))).toBeInstanceOf(TimeoutError);
+        expect(reader.buffered).toBe(12);
+        yield* client.writeAll(bytes('second half\nnext'));
+        expect(text(yield* reader.readLine())).toBe('first half, second half');
+        client.close();
+        expect(text(yield* reader.readLine())).toBe('next');
+        expect(yield* reader.readLine()).toBeNull();
+        server.close();
+      })()),
+    );
+  });
+
+  it('BufReader.readFrame() and readExact() are cancel-safe when select drops them mid-way', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const reader = new BufReader(server);
+        const data = frame(bytes('a frame sent in three parts'));
+        const [head, middle, tail] = split(data, 2, 12);
+        for (const part of [head, middle]) {
+          yield* client.writeAll(part);
+          // The frame is incomplete until the tail is sent: the sleep wins and the read is dropped.
+          expect((yield* select(reader.readFrame(), sleep(5))).index).toBe(1);
+        }
+        expect(reader.buffered).toBe(14);
+        yield* client.writeAll(tail);
+        expect(text(yield* reader.readFrame())).toBe('a frame sent in three parts');
+        yield* client.writeAll(bytes('0123456789'));
+        expect((yield* select(reader.readExact(20), sleep(5))).index).toBe(1);
+        expect(text(yield* reader.readExact(10))).toBe('0123456789');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('BufReader calls run one at a time; dropping a pending call frees the reader', () => {
+    class Never extends Future<Uint8Array> {
+      drops = 0;
+      poll(): Poll<Uint8Array> {
+        return PENDING;
+      }
+      override drop(): void {
+        this.drops++;
+      }
+    }
+    const never = new Never();
+    const reader = new BufReader({ read: () => never });
+    const cx: Context = { waker: { wake() {} } };
+    const call = reader.readLine();
+    expect(call.poll(cx)).toBe(PENDING);
+    expect(() => reader.readFrame()).toThrow(/a read is already pending on this reader/);
+    call.drop();
+    expect(never.drops).toBe(1);
+    expect(reader.readFrame().poll(cx)).toBe(PENDING);
+  });
+
+  it('BufReader validates its arguments', () => {
+    const reader = new BufReader(new ChunkSource([]));
+    expect(() => new BufReader({} as never)).toThrow(/stream must be a TcpStream, got an object/);
+    expect(() => new BufReader(new ChunkSource([]), { maxLineBytes: -1 })).toThrow(RangeError);
+    expect(() => reader.readExact(1.5)).toThrow(/readExact\(\): n must be an integer/);
+    expect(() => reader.readLine('x' as never)).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,327 @@
+import { spawn as spawnProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  ClosedError,
+  IoError,
+  ResolveError,
+  TcpListener,
+  TcpStream,
+  UnexpectedEofError,
+  sleep,
+  spawn,
+  sys,
+  type Task,
+} from '../../src/index.js';
+import { noLeak, run } from '../util.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A connected pair on 127.0.0.1: [client, server]. */
+function* pair(): Task<[TcpStream, TcpStream]> {
+  const listener = yield* TcpListener.bind('127.0.0.1:0');
+  const connecting = spawn(TcpStream.connect(listener.localAddress));
+  const server = yield* listener.accept();
+  const client = yield* connecting;
+  listener.close();
+  return [client, server];
+}
+
+/** Reads until EOF and returns everything as one array. */
+function* readToEnd(stream: TcpStream): Task<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const chunk = yield* stream.read();
+    if (chunk.length === 0) return Buffer.concat(chunks);
+    chunks.push(chunk.slice());
+  }
+}
+
+function* errorOf(body: Task<unknown>): Task<unknown> {
+  try {
+    yield* body;
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('TcpStream and TcpListener', () => {
+  it('TcpStream echoes a message through a listener and reports addresses', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        expect(client.peerAddress).toEqual(server.localAddress);
+        expect(client.localAddress.address).toBe('127.0.0.1');
+        yield* client.writeAll(bytes('ping'));
+        const got = yield* server.read();
+        yield* server.writeAll(got);
+        expect(text(yield* client.read())).toBe('ping');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('TcpStream.read() returns an empty array at EOF, and again after', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        client.close();
+        expect((yield* server.read()).length).toBe(0);
+        expect((yield* server.read()).length).toBe(0);
+        server.close();
+      })()),
+    );
+  });
+
+  it('data and FIN arriving together are both read (sticky half-close)', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        yield* client.writeAll(bytes('last words'));
+        client.shutdown('write');
+        yield* sleep(20); // both arrive before the server looks: one edge for data + FIN
+        expect(text(yield* readToEnd(server))).toBe('last words');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('a half-closed stream can still be written: the peer reads the reply after its FIN', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        yield* client.writeAll(bytes('question'));
+        client.shutdown('write');
+        expect(text(yield* readToEnd(server))).toBe('question');
+        yield* server.writeAll(bytes('answer'));
+        server.close();
+        expect(text(yield* readToEnd(client))).toBe('answer');
+        client.close();
+      })()),
+    );
+  });
+
+  it('a reset by the peer is an IoError on this connection only', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const [other1, other2] = yield* pair();
+        yield* server.writeAll(bytes('unread data'));
+        yield* sleep(10);
+        client.close(); // closing with unread data sends RST
+        yield* sleep(10);
+        const err = (yield* errorOf((function* () {
+          for (;;) yield* server.writeAll(new Uint8Array(65536));
+        })())) as IoError;
+        expect(err).toBeInstanceOf(IoError);
+        expect(['ECONNRESET', 'EPIPE']).toContain(err.code);
+        server.close();
+        yield* other1.writeAll(bytes('still fine'));
+        expect(text(yield* other2.read())).toBe('still fine');
+        other1.close();
+        other2.close();
+      })()),
+    );
+  });
+
+  it('reading a reset connection gives ECONNRESET', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        yield* server.writeAll(bytes('x'));
+        yield* sleep(10);
+        client.close();
+        const err = (yield* errorOf(readToEnd(server))) as IoError;
+        expect(err).toBeInstanceOf(IoError);
+        expect(err.code).toBe('ECONNRESET');
+        expect(err.message).toMatch(/read: .*\(ECONNRESET\)/);
+        server.close();
+      })()),
+    );
+  });
+
+  it('TcpStream.connect() to a closed port fails with ECONNREFUSED', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const port = listener.localAddress.port;
+        listener.close();
+        const err = (yield* errorOf(TcpStream.connect({ host: '127.0.0.1', port }))) as IoError;
+        expect(err).toBeInstanceOf(IoError);
+        expect(err.code).toBe('ECONNREFUSED');
+      })()),
+    );
+  });
+
+  it('TcpStream.connect() resolves a host name and tries each address in turn', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const connecting = spawn(TcpStream.connect(`localhost:${listener.localAddress.port}`));
+        const server = yield* listener.accept();
+        const client = yield* connecting;
+        expect(client.peerAddress.address).toBe('127.0.0.1');
+        client.close();
+        server.close();
+        listener.close();
+        const err = yield* errorOf(TcpStream.connect('no-such-host.invalid:80'));
+        expect(err).toBeInstanceOf(ResolveError);
+      })()),
+    );
+  });
+
+  it('TcpListener accepts 1,000 connections made in a burst', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const address = listener.localAddress;
+        const clients = Array.from({ length: 1000 }, () => spawn(TcpStream.connect(address)));
+        const accepted: TcpStream[] = [];
+        while (accepted.length < 1000) accepted.push(yield* listener.accept());
+        for (const c of clients) (yield* c).close();
+        for (const s of accepted) s.close();
+        listener.close();
+      })(), 30_000),
+    );
+  });
+
+  it('writeAll() sends 8 MiB through partial writes and the echo comes back intact', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const data = new Uint8Array(8 << 20);
+        for (let i = 0; i < data.length; i++) data[i] = (i * 7919) >>> 3;
+        const echo = spawn((function* (): Task<void> {
+          for (;;) {
+            const chunk = yield* server.read();
+            if (chunk.length === 0) break;
+            yield* server.writeAll(chunk); // the view is copied only if the write must wait
+          }
+          server.close();
+        })());
+        const sending = spawn((function* (): Task<void> {
+          yield* client.writeAll(data);
+          client.shutdown('write');
+        })());
+        const back = yield* readToEnd(client);
+        yield* sending;
+        yield* echo;
+        client.close();
+        expect(back.length).toBe(data.length);
+        expect(createHash('sha256').update(back).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+      })(), 30_000),
+    );
+  });
+
+  it('TcpStream.readExact() reads across segments and reports an early EOF', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        spawn((function* (): Task<void> {
+          yield* client.writeAll(bytes('ab'));
+          yield* sleep(5);
+          yield* client.writeAll(bytes('cdef'));
+          client.close();
+        })());
+        expect(text(yield* server.readExact(3))).toBe('abc');
+        const err = (yield* errorOf(server.readExact(10))) as UnexpectedEofError;
+        expect(err).toBeInstanceOf(UnexpectedEofError);
+        expect(err.received).toBe(3);
+        server.close();
+      })()),
+    );
+  });
+
+  it('a flooding connection does not starve a quiet one (cooperative budget)', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const { port } = listener.localAddress;
+        // Another process writes as fast as it can, so the flood socket is always readable.
+        const flooder = spawnProcess(process.execPath, [
+          '-e',
+          `const s=require('net').connect(${port},'127.0.0.1',()=>{const b=Buffer.alloc(65536);` +
+            `const w=()=>{while(s.write(b));};s.on('drain',w);w();});s.on('error',()=>{});` +
+            `setTimeout(()=>process.exit(0),20000);`,
+        ], { stdio: 'ignore' });
+        try {
+          const flood = yield* listener.accept();
+          let flooded = 0;
+          const drain = spawn((function* (): Task<void> {
+            for (;;) {
+              const n = (yield* flood.read()).length;
+              if (n === 0) return;
+              flooded += n;
+            }
+          })());
+          while (flooded < 1 << 20) yield* sleep(1);
+          const connecting = spawn(TcpStream.connect({ host: '127.0.0.1', port }));
+          const quietServer = yield* listener.accept();
+          const quiet = yield* connecting;
+          for (let i = 0; i < 50; i++) {
+            yield* quiet.writeAll(bytes(`ping ${i}`));
+            const got = yield* quietServer.read();
+            yield* quietServer.writeAll(got);
+            expect(text(yield* quiet.read())).toBe(`ping ${i}`);
+          }
+          const floodedDuringPings = flooded;
+          drain.cancel();
+          flood.close();
+          quiet.close();
+          quietServer.close();
+          listener.close();
+          expect(floodedDuringPings).toBeGreaterThan(1 << 20);
+        } finally {
+          flooder.kill('SIGKILL');
+        }
+      })(), 20_000),
+    );
+  });
+
+  it('bad input gives typed errors with clear messages', () => {
+    noLeak(() =>
+      run((function* () {
+        expect(() => TcpListener.bind('nonsense')).toThrow(/host:port/);
+        expect(() => TcpListener.bind('127.0.0.1:99999')).toThrow(RangeError);
+        expect(() => TcpListener.bind({ host: '127.0.0.1', port: -1 })).toThrow(RangeError);
+        expect(() => TcpListener.bind({ host: '127.0.0.1', port: 1.5 })).toThrow(/integer/);
+        expect(() => TcpStream.connect(42 as never)).toThrow(TypeError);
+        expect(() => TcpStream.connect('[nothex]:80')).toThrow(/IPv6/);
+        const [client, server] = yield* pair();
+        expect(() => client.writeAll('text' as never)).toThrow(/Uint8Array or Buffer/);
+        expect(() => client.write(new Uint8Array(4), 5)).toThrow(RangeError);
+        expect(() => client.write(new Uint8Array(4), 2, 3)).toThrow(RangeError);
+        expect(() => client.readInto(new Uint8Array(4), -1)).toThrow(RangeError);
+        expect(() => client.readExact(-1)).toThrow(RangeError);
+        expect(() => client.shutdown('sideways' as never)).toThrow(/'read', 'write' or 'both'/);
+        client.close();
+        expect(() => client.close()).toThrow(ClosedError);
+        expect(() => client.read()).toThrow(/TcpStream \(read\) is closed/);
+        expect(() => client.writeAll(new Uint8Array(1))).toThrow(ClosedError);
+        server.close();
+        expect(() => sys.read(-1, new Uint8Array(1), 0, 1)).toThrow(/fd must be/);
+        expect(() => sys.read(1.5, new Uint8Array(1), 0, 1)).toThrow(TypeError);
+        expect(() => sys.write(1, 'x' as never, 0, 1)).toThrow(TypeError);
+        expect(() => sys.read(0, new Uint8Array(1), 0, 2)).toThrow(RangeError);
+        expect(sys.close(999_999)).toBeLessThan(0);
+      })()),
+    );
+  });
+
+  it('a read pending in one task fails with ClosedError when another task closes the stream', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const reading = spawn(errorOf(server.read()));
+        yield* sleep(5);
+        server.close();
+        expect(yield* reading).toBeInstanceOf(ClosedError);
+        client.close();
+      })()),
+    );
+  });
+});

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Future,
+  PENDING,
+  TimeoutError,
+  join,
+  joinAll,
+  ready,
+  select,
+  selectFair,
+  sleep,
+  spawn,
+  timeout,
+  yieldNow,
+  type Context,
+  type Poll,
+  type Task,
+} from '../src/index.js';
+import { run } from './util.js';
+
+/** A future pending until `resolve()`/`reject()`; counts polls and drops. */
+class Gate<T> extends Future<T> {
+  polls = 0;
+  drops = 0;
+  #outcome: { ok: boolean; v: unknown } | null = null;
+  #waker: Context['waker'] | null = null;
+  poll(cx: Context): Poll<T> {
+    this.polls++;
+    if (this.#outcome !== null) {
+      if (!this.#outcome.ok) throw this.#outcome.v;
+      return this.#outcome.v as T;
+    }
+    this.#waker = cx.waker;
+    return PENDING;
+  }
+  resolve(v: T): void {
+    this.#outcome = { ok: true, v };
+    this.#waker?.wake();
+  }
+  reject(e: unknown): void {
+    this.#outcome = { ok: false, v: e };
+    this.#waker?.wake();
+  }
+  override drop(): void {
+    this.drops++;
+  }
+}
+
+/** A generator task that records whether its finally block ran. */
+function* guarded<T>(inner: Future<T>, log: string[], name: string): Task<T> {
+  try {
+    return yield* inner;
+  } finally {
+    log.push(`${name} finally`);
+  }
+}
+
+function* errorOf(body: Future<unknown> | Task<unknown>): Task<unknown> {
+  try {
+    yield* body;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('select()', () => {
+  it('select() resolves with the first child to finish and drops the others', () => {
+    const a = new Gate<number>();
+    const b = new Gate<string>();
+    const log: string[] = [];
+    const result = run((function* () {
+      spawn((function* () {
+        yield* sleep(5);
+        b.resolve('b wins');
+      })());
+      return yield* select(a, b, guarded(new Gate<boolean>(), log, 'gen'));
+    })());
+    expect(result).toEqual({ index: 1, value: 'b wins' });
+    expect(a.drops).toBe(1);
+    expect(b.drops).toBe(0); // the winner completed: nothing to cancel
+    expect(log).toEqual(['gen finally']);
+  });
+
+  it('select() is biased: of two children ready at once, the first passed wins', () => {
+    const r = run(select(ready('first'), ready('second')));
+    expect(r).toEqual({ index: 0, value: 'first' });
+  });
+
+  it('selectFair() lets every ready child win sometimes', () => {
+    const wins = new Set<number>();
+    run((function* () {
+      for (let i = 0; i < 200; i++) wins.add((yield* selectFair(ready(0), ready(1), ready(2))).index);
+    })());
+    expect([...wins].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('select() re-polls only the children that were woken', () => {
+    const gates = [new Gate<number>(), new Gate<number>(), new Gate<number>()];
+    run((function* () {
+      spawn((function* () {
+        yield* yieldNow();
+        gates[2].resolve(2);
+      })());
+      expect(yield* select(...gates)).toEqual({ index: 2, value: 2 });
+    })());
+    expect(gates.map((g) => g.polls)).toEqual([1, 1, 2]);
+    expect(gates.map((g) => g.drops)).toEqual([1, 1, 0]);
+  });
+
+  it('select() keeps polling a child that wakes itself (yieldNow in a generator)', () => {
+    const r = run(select(new Gate<never>(), (function* () {
+      for (let i = 0; i < 3; i++) yield* yieldNow();
+      return 'done';
+    })()));
+    expect(r).toEqual({ index: 1, value: 'done' });
+  });
+
+  it('select() propagates a child error and drops the others', () => {
+    const a = new Gate<number>();
+    const b = new Gate<number>();
+    const log: string[] = [];
+    const err = run((function* () {
+      spawn((function* () {
+        yield* yieldNow();
+        b.reject(new Error('b failed'));
+      })());
+      return yield* errorOf(select(a, b, guarded(sleep(10_000), log, 'sleeper')));
+    })());
+    expect((err as Error).message).toBe('b failed');
+    expect(a.drops).toBe(1);
+    expect(b.drops).toBe(0);
+    expect(log).toEqual(['sleeper finally']);
+  });
+
+  it('select() under timeout(): dropping the select drops every child', () => {
+    const a = new Gate<number>();
+    const log: string[] = [];
+    const err = run(errorOf(timeout(5, select(a, guarded(new Gate<number>(), log, 'g')))));
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(a.drops).toBe(1);
+    expect(log).toEqual(['g finally']);
+  });
+
+  it("select() runs a loser's finally that awaits to its end", () => {
+    const log: string[] = [];
+    run((function* () {
+      const loser = (function* (): Task<void> {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          yield* sleep(2);
+          log.push('cleanup done');
+        }
+      })();
+      yield* select(loser, ready(1));
+      yield* sleep(20);
+    })());
+    expect(log).toEqual(['cleanup done']);
+  });
+
+  it('select() accepts JoinHandles and sleeps', () => {
+    const r = run((function* () {
+      const worker = spawn((function* () {
+        yield* sleep(1);
+        return 'worker';
+      })());
+      return yield* select(sleep(5_000), worker);
+    })());
+    expect(r).toEqual({ index: 1, value: 'worker' });
+  });
+
+  it('select() validates its arguments', () => {
+    expect(() => select()).toThrow(/select\(\): needs at least one future/);
+    expect(() => select(ready(1), 42 as never)).toThrow(TypeError);
+    expect(() => select(ready(1), 42 as never)).toThrow(/argument at index 1 .* got number 42/);
+    expect(() => select(function* () {} as never)).toThrow(/index 0 .*call the generator function.*a function/);
+    expect(() => selectFair(null as never)).toThrow(/selectFair\(\): the argument at index 0/);
+  });
+
+  it('select() types index and value together (a discriminated union)', () => {
+    const r = run(select(ready(1), (function* (): Task<string> {
+      return 'x';
+    })()));
+    if (r.index === 0) {
+      const n: number = r.value;
+      expect(n).toBe(1);
+    } else {
+      const s: string = r.value;
+      // @ts-expect-error the value at index 1 is a string
+      const bad: number = r.value;
+      expect([s, bad]).toBeDefined();
+    }
+  });
+});
+
+describe('join() and joinAll()', () => {
+  it('join() resolves with a typed tuple of every value', () => {
+    const [n, s, v] = run(join(ready(1), (function* () {
+      yield* sleep(2);
+      return 'two';
+    })(), sleep(1)));
+    const typed: [number, string, void] = [n, s, v];
+    expect(typed).toEqual([1, 'two', undefined]);
+  });
+
+  it('join() with no futures resolves with []', () => {
+    expect(run(join())).toEqual([]);
+  });
+
+  it('join() re-polls only the children that were woken', () => {
+    const gates = [new Gate<number>(), new Gate<number>(), new Gate<number>()];
+    run((function* () {
+      spawn((function* () {
+        gates[1].resolve(1);
+        yield* yieldNow();
+        gates[0].resolve(0);
+        gates[2].resolve(2);
+      })());
+      expect(yield* join(...gates)).toEqual([0, 1, 2]);
+    })());
+    expect(gates.map((g) => g.polls)).toEqual([2, 2, 2]);
+    expect(gates.map((g) => g.drops)).toEqual([0, 0, 0]);
+  });
+
+  it('join() throws the first error and drops the others', () => {
+    const a = new Gate<number>();
+    const log: string[] = [];
+    const err = run(errorOf(join(a, guarded(sleep(10_000), log, 'sleeper'), (function* (): Task<number> {
+      yield* sleep(1);
+      throw new Error('third failed');
+    })())));
+    expect((err as Error).message).toBe('third failed');
+    expect(a.drops).toBe(1);
+    expect(log).toEqual(['sleeper finally']);
+  });
+
+  it('joinAll() resolves an array of one type in order, whatever order they finish in', () => {
+    const delays = [5, 1, 3, 0, 2];
+    const values = run(joinAll(delays.map((ms) => (function* (): Task<number> {
+      yield* sleep(ms);
+      return ms * 10;
+    })())));
+    const typed: number[] = values;
+    expect(typed).toEqual([50, 10, 30, 0, 20]);
+    expect(run(joinAll([]))).toEqual([]);
+    expect(run(joinAll(new Set([ready('a'), ready('b')])))).toEqual(['a', 'b']);
+  });
+
+  it('joinAll() joins 10,000 futures woken one at a time in linear time', () => {
+    const gates = Array.from({ length: 10_000 }, () => new Gate<number>());
+    const t0 = performance.now();
+    const values = run((function* () {
+      spawn((function* () {
+        for (let i = 0; i < gates.length; i++) {
+          gates[i].resolve(i);
+          yield* yieldNow();
+        }
+      })());
+      return yield* joinAll(gates);
+    })());
+    expect(values[9_999]).toBe(9_999);
+    expect(gates.every((g) => g.polls === 2)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(2_000);
+  });
+
+  it('joinAll() validates its argument', () => {
+    expect(() => joinAll(ready(1) as never)).toThrow(/joinAll\(\): expected an array of futures/);
+    expect(() => joinAll((function* () {})() as never)).toThrow(TypeError);
+    expect(() => joinAll([ready(1), 'x' as never])).toThrow(/joinAll\(\): the argument at index 1 .* got string x/);
+    expect(() => join(ready(1), undefined as never)).toThrow(/join\(\): the argument at index 1/);
+  });
+});
