@@ -100,8 +100,20 @@ export function interference(a: CpuSnapshot, b: CpuSnapshot, ours: number[], gon
   return {
     otherCpu: Math.max(0, otherTicks / clkTck / seconds),
     stealCpu: (b.stealTicks - a.stealTicks) / clkTck / seconds,
-    top: top.slice(0, 3),
+    top: top.slice(0, 3).map((p) => ({ ...p, comm: describe(p.pid, p.comm) })),
   };
+}
+
+/** "node vitest" rather than "node": the program and its first non-option argument, by basename. */
+function describe(pid: number, comm: string): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/).filter(Boolean);
+    const base = (s: string) => s.slice(s.lastIndexOf('/') + 1);
+    const arg = argv.slice(1).find((a) => !a.startsWith('-'));
+    return argv.length ? [base(argv[0]!), ...(arg ? [base(arg)] : [])].join(' ') : comm;
+  } catch {
+    return comm; // gone by now
+  }
 }
 
 /** Thresholds for calling a run disturbed, in CPUs. Tick sampling makes ~0.05 noise normal. */

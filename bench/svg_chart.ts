@@ -13,8 +13,9 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
 
 export function svgChart(r: Results): string {
   const shown = r.contenders.filter((c) => r.workloads.some((wr) => wr.cells.some((cell) => cell.contender === c.name)));
-  const groupW = shown.length * BAR + GAP;
-  const width = Math.max(LEFT + r.workloads.length * groupW + 20, 420);
+  const title = `wakeloop bench ${r.date}${r.quick ? ' (quick)' : ''}: relative to C epoll (= 1.0), higher is better`;
+  const groupW = Math.max(shown.length * BAR + GAP, 90); // room for the workload name
+  const width = Math.max(LEFT + r.workloads.length * groupW + 20, LEFT + title.length * 7.5);
   const height = TOP + PLOT_H + 70;
   const values = r.workloads.flatMap((wr) => wr.cells.map((cell) => relative(wr, cell, C_REFERENCE) ?? 0));
   // Linear scale up to 2.0 at most; a taller bar is cut at the top and labelled with its value.
@@ -24,7 +25,7 @@ export function svgChart(r: Results): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  out.push(`<text x="${LEFT}" y="20" font-size="14" font-weight="bold">${escape(`wakeloop bench ${r.date}${r.quick ? ' (quick)' : ''}: relative to C epoll (= 1.0), higher is better`)}</text>`);
+  out.push(`<text x="${LEFT}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`);
   // Legend.
   shown.forEach((c, i) => {
     const x = LEFT + i * 130;
@@ -39,7 +40,7 @@ export function svgChart(r: Results): string {
   out.push(`<line x1="${LEFT}" x2="${width - 10}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#444" stroke-dasharray="4 3"/>`);
 
   r.workloads.forEach((wr, g) => {
-    const x0 = LEFT + GAP / 2 + g * groupW;
+    const x0 = LEFT + (groupW - shown.length * BAR) / 2 + g * groupW;
     shown.forEach((c, i) => {
       const x = x0 + i * BAR;
       const cell = wr.cells.find((cell) => cell.contender === c.name);
@@ -51,14 +52,15 @@ export function svgChart(r: Results): string {
       }
       const top = y(v);
       out.push(`<rect x="${x + 2}" y="${top.toFixed(1)}" width="${BAR - 4}" height="${(TOP + PLOT_H - top).toFixed(1)}" fill="${c.color}"><title>${escape(`${c.label}, ${wr.workload.name}: ${v.toFixed(3)} x C`)}</title></rect>`);
-      const label = v > yMax ? `${v.toFixed(1)}↑` : v < 0.1 ? v.toPrecision(1) : v.toFixed(2);
+      const mark = cell!.runs.some((run) => run.disturbed) ? '*' : '';
+      const label = (v > yMax ? `${v.toFixed(1)}↑` : v < 0.1 ? v.toPrecision(1) : v.toFixed(2)) + mark;
       out.push(`<text x="${x + BAR / 2}" y="${(top - 3).toFixed(1)}" text-anchor="middle" font-size="9">${label}</text>`);
     });
     const mid = x0 + (shown.length * BAR) / 2;
     out.push(`<text x="${mid}" y="${TOP + PLOT_H + 16}" text-anchor="middle">${escape(wr.workload.name)}</text>`);
     out.push(`<text x="${mid}" y="${TOP + PLOT_H + 30}" text-anchor="middle" font-size="9" fill="#666">${escape(wr.workload.unit)}</text>`);
   });
-  out.push(`<text x="${LEFT}" y="${height - 10}" font-size="9" fill="#666">${escape(`${r.machine.cpuModel}, ${r.machine.cores} cores, node ${r.machine.node}; idle memory: C's KiB/conn divided by the contender's`)}</text>`);
+  out.push(`<text x="${LEFT}" y="${height - 10}" font-size="9" fill="#666">${escape(`${r.machine.cpuModel}, ${r.machine.cores} cores, node ${r.machine.node}; idle memory: C's KiB/conn divided by the contender's; * a disturbed run`)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -10,19 +10,35 @@ import {
   UnexpectedEofError,
   select,
   sleep,
+  channel,
   spawn,
   yieldNow,
   type Future,
   type JoinHandle,
+  type Receiver,
+  type Sender,
   type Task,
 } from '../src/index.js';
-import { channel, type Receiver, type Sender } from '../src/sync/mpsc.js';
 
-/** The three handlers compared. */
+/**
+ * The three handlers compared, in the order the demo runs them.
+ *
+ * @example
+ * ```ts
+ * for (const v of VERSIONS) console.log(formatReport(blockOn(runVersion(v)), 1));
+ * ```
+ */
 export type Version = 'naive' | 'read-task' | 'bufreader';
 export const VERSIONS: readonly Version[] = ['naive', 'read-task', 'bufreader'];
 
-/** How the load is shaped. */
+/**
+ * How the load is shaped; `DEFAULTS` is what the command uses.
+ *
+ * @example
+ * ```ts
+ * const quick: DemoOptions = { ...DEFAULTS, messages: 20 };
+ * ```
+ */
 export interface DemoOptions {
   /** Messages the writer sends. */
   messages: number;
@@ -36,7 +52,15 @@ export interface DemoOptions {
 
 export const DEFAULTS: DemoOptions = { messages: 100, pieceBytes: 7, pauseMs: 1, tickMs: 1 };
 
-/** What one handler got. */
+/**
+ * What one handler got.
+ *
+ * @example
+ * ```ts
+ * const r: Report = yield* runVersion('bufreader');
+ * if (r.bytesLost > 0) throw new Error('BufReader lost data');
+ * ```
+ */
 export interface Report {
   version: Version;
   sent: number;
@@ -53,7 +77,14 @@ export interface Report {
   ticks: number;
 }
 
-/** Message `seq`: "msg <seq> " and filler, 16 to 64 bytes. */
+/**
+ * Message `seq`: "msg <seq> " and filler, 16 to 64 bytes.
+ *
+ * @example
+ * ```ts
+ * message(3); // the bytes of "msg 3 " + 31 filler characters
+ * ```
+ */
 export function message(seq: number): Uint8Array {
   const filler = 'abcdefghijklmnopqrstuvwxyz0123456789';
   let text = `msg ${seq} `;
@@ -62,7 +93,14 @@ export function message(seq: number): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** A 4-byte big-endian length, then the payload. */
+/**
+ * A 4-byte big-endian length, then the payload.
+ *
+ * @example
+ * ```ts
+ * yield* stream.writeAll(frame(message(0)));
+ * ```
+ */
 export function frame(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.length);
   new DataView(out.buffer).setUint32(0, payload.length);
@@ -201,7 +239,14 @@ function* bufReader(stream: TcpStream, ticks: Receiver<number>, check: Checker):
 
 const HANDLERS = { naive, 'read-task': readTask, bufreader: bufReader };
 
-/** Runs one version on a fresh connection over 127.0.0.1 and reports what arrived. */
+/**
+ * Runs one version on a fresh connection over 127.0.0.1 and reports what arrived.
+ *
+ * @example
+ * ```ts
+ * const naiveReport = new Executor().blockOn(runVersion('naive', { messages: 20 }));
+ * ```
+ */
 export function* runVersion(version: Version, options: Partial<DemoOptions> = {}): Task<Report> {
   const o = { ...DEFAULTS, ...options };
   const listener = yield* TcpListener.bind('127.0.0.1:0');
@@ -242,7 +287,14 @@ const TITLES: Record<Version, string> = {
   bufreader: 'BufReader: select(reader.readFrame(), channel.recv()); readFrame is cancel-safe',
 };
 
-/** The report of one version, a few lines. */
+/**
+ * The report of one version, a few lines, numbered `n`.
+ *
+ * @example
+ * ```ts
+ * console.log(formatReport(report, 1));
+ * ```
+ */
 export function formatReport(r: Report, n: number): string {
   const f = (x: number) => x.toLocaleString('en-US');
   const lines = [
@@ -257,28 +309,45 @@ export function formatReport(r: Report, n: number): string {
   return lines.join('\n');
 }
 
-/** CLI entry: `wakeloop select-demo [--messages N] [--piece BYTES] [--pause MS] [--tick MS]`. */
-export function main(argv: string[]): number {
+const USAGE = 'usage: wakeloop select-demo [--messages N] [--piece BYTES] [--pause MS] [--tick MS]';
+
+/** Reads the command line; throws a RangeError/TypeError saying what is wrong. */
+function parseOptions(argv: string[]): DemoOptions {
+  const d = (n: number) => ({ type: 'string' as const, default: String(n) });
   const { values } = parseArgs({
     args: argv,
-    options: {
-      messages: { type: 'string', default: String(DEFAULTS.messages) },
-      piece: { type: 'string', default: String(DEFAULTS.pieceBytes) },
-      pause: { type: 'string', default: String(DEFAULTS.pauseMs) },
-      tick: { type: 'string', default: String(DEFAULTS.tickMs) },
-    },
+    options: { messages: d(DEFAULTS.messages), piece: d(DEFAULTS.pieceBytes), pause: d(DEFAULTS.pauseMs), tick: d(DEFAULTS.tickMs) },
   });
   const num = (name: string, raw: string, min: number): number => {
     const v = Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`select-demo: --${name} must be an integer >= ${min}, got ${raw}`);
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${raw}`);
     return v;
   };
-  const o: DemoOptions = {
+  return {
     messages: num('messages', values.messages, 1),
     pieceBytes: num('piece', values.piece, 1),
     pauseMs: num('pause', values.pause, 0),
     tickMs: num('tick', values.tick, 0),
   };
+}
+
+/**
+ * CLI entry: runs the three versions and prints a report for each. Returns 1 if a fixed version
+ * lost data, 2 for bad options.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = main(['--messages', '50']);
+ * ```
+ */
+export function main(argv: string[]): number {
+  let o: DemoOptions;
+  try {
+    o = parseOptions(argv);
+  } catch (e) {
+    process.stderr.write(`select-demo: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(
     `${o.messages} length-prefixed messages are written to a socket on 127.0.0.1 in ${o.pieceBytes}-byte pieces, ` +

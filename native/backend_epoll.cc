@@ -20,8 +20,6 @@
 namespace iob {
 namespace {
 
-// epoll_data for the notify eventfd: above every int32 event id, so it cannot collide.
-constexpr uint64_t kWakeData = UINT64_C(1) << 32;
 // ids_ entry of an fd that is not registered.
 constexpr int64_t kNoId = INT64_MIN;
 // Every socket, pipe and tty is watched this way, whatever the interest says: the reactor
@@ -35,14 +33,14 @@ struct KernelTimespec {
 };
 
 // epoll bits -> signal bits. ERR and HUP are always reported (epoll_ctl(2)) and wake both
-// directions; RDHUP is a half-close: still writable. The bits are hints; the syscall decides.
+// directions; RDHUP is a half-close: still writable. The bits are hints (a HUP on a pipe is a
+// plain EOF, for instance); the next syscall decides.
 int32_t to_signals(uint32_t events) {
   int32_t s = 0;
   if (events & EPOLLIN) s |= READABLE;
   if (events & EPOLLOUT) s |= WRITABLE;
   if (events & EPOLLRDHUP) s |= READ_CLOSED | READABLE;
-  if (events & EPOLLHUP) s |= READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
-  if (events & EPOLLERR) s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
+  if (events & (EPOLLERR | EPOLLHUP)) s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
   return s;
 }
 
@@ -67,7 +65,7 @@ class EpollBackend final : public Backend {
     // wake can never be consumed by a wait that ran out of room in its event array.
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
-    ev.data.u64 = kWakeData;
+    ev.data.u64 = NOTIFY_ID;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) {
       int err = -errno;
       close();
@@ -128,7 +126,7 @@ class EpollBackend final : public Backend {
     int count = 0;
     for (int i = 0; i < n; i++) {
       const struct epoll_event& ev = buffer_[i];
-      if (ev.data.u64 == kWakeData) {
+      if (ev.data.u64 == NOTIFY_ID) {
         *woken = true;
         continue;
       }

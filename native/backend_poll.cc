@@ -42,8 +42,9 @@ int32_t to_signals(short revents) {
 #ifdef POLLRDHUP
   if (revents & POLLRDHUP) s |= READ_CLOSED | READABLE;
 #endif
-  if (revents & POLLHUP) s |= READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
-  if (revents & (POLLERR | POLLNVAL)) s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
+  if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+    s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
+  }
   return s;
 }
 

@@ -38,7 +38,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "IoBlocker",
-                       {InstanceAccessor<&BlockerWrap::Backend>("backend"),
+                       {InstanceAccessor<&BlockerWrap::BackendName>("backend"),
                         InstanceAccessor<&BlockerWrap::PollFd>("pollFd"),
                         InstanceAccessor<&BlockerWrap::RegistryId>("registryId"),
                         InstanceMethod<&BlockerWrap::Register>("register"),
@@ -104,7 +104,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     core_.close();
   }
 
-  Napi::Value Backend(const CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
+  Napi::Value BackendName(const CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
   Napi::Value PollFd(const CallbackInfo& info) { return number(info.Env(), core_.poll_fd()); }
   Napi::Value RegistryId(const CallbackInfo& info) { return number(info.Env(), registry_id_); }
 
@@ -231,8 +231,11 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value Socket(const CallbackInfo& info) {
-    double family = js::integer(info, 0, {"socket", "family"}, 4, 6);
-    if (family == 5) js::throw_range_error(info.Env(), "socket: family must be 4 or 6");
+    double family = js::integer(info, 0, {"socket", "family"}, INT32_MIN, INT32_MAX);
+    if (family != 4 && family != 6) {
+      js::throw_range_error(info.Env(), "socket: family must be 4 or 6, got " +
+                                            js::format_number(family));
+    }
     return number(info.Env(), net::socket(static_cast<int>(family)));
   }
 

@@ -21,6 +21,10 @@ constexpr uint32_t INTEREST_READ = 1;
 constexpr uint32_t INTEREST_WRITE = 2;
 constexpr uint32_t INTEREST_ALL = INTEREST_READ | INTEREST_WRITE;
 
+// The id a backend gives its own wake fd (epoll_data). Above every int32 event id, so it can
+// never collide with one; the backend turns it into `woken`, never into an Event.
+constexpr uint64_t NOTIFY_ID = UINT64_C(1) << 32;
+
 // One reported event. Written straight into the JS Int32Array as an [eventId, signals] pair.
 struct Event {
   int32_t id;
@@ -38,9 +42,10 @@ int round_up_ms(int64_t timeout_ns);
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC, the clock performance.now() uses).
 int64_t monotonic_ns();
 
-// What every mechanism implements. Backend code never throws and never retries EINTR: it
-// returns -errno and IoBlocker decides. Only the owning thread calls these, except wake_fd(),
-// which is fixed between open() and close().
+// What every mechanism implements. block() and notify() are IoBlocker's: a backend offers one
+// wait() and a wake fd, and the policy on top is written once. Backend code never throws and
+// never retries EINTR: it returns -errno and IoBlocker decides. Only the owning thread calls
+// these, except wake_fd(), which is fixed between open() and close().
 class Backend {
  public:
   virtual ~Backend() = default;

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +28,13 @@ struct Arg {
   std::string what() const { return std::string(fn) + ": " + name; }
 };
 
+// A number for an error message; never casts an out-of-range double to an integer type.
+inline std::string format_number(double d) {
+  char buf[32];
+  snprintf(buf, sizeof buf, std::fabs(d) < 1e15 ? "%.0f" : "%g", d);
+  return buf;
+}
+
 // A JS number, not NaN. One N-API call; undefined and non-numbers are a TypeError.
 inline double number(const Napi::CallbackInfo& info, size_t i, Arg arg) {
   double d;
@@ -43,10 +51,8 @@ inline double integer(const Napi::CallbackInfo& info, size_t i, Arg arg, double 
     throw_type_error(info.Env(), arg.what() + " must be an integer");
   }
   if (d < min || d > max) {
-    throw_range_error(info.Env(), arg.what() + " must be between " +
-                                      std::to_string(static_cast<int64_t>(min)) + " and " +
-                                      std::to_string(static_cast<int64_t>(max)) + ", got " +
-                                      std::to_string(static_cast<int64_t>(d)));
+    throw_range_error(info.Env(), arg.what() + " must be between " + format_number(min) +
+                                      " and " + format_number(max) + ", got " + format_number(d));
   }
   return d;
 }

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   'echo-server': { about: 'echo every byte on every connection (--host, --port)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
+  'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo.js') },
 };
 
 function usage(): string {

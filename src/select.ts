@@ -3,7 +3,14 @@
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { describe, toFuture, type Awaitable } from './task.js';
 
-/** The value an awaitable completes with. */
+/**
+ * The value an awaitable completes with.
+ *
+ * @example
+ * ```ts
+ * type N = OutputOf<Future<number>>; // number (a Task<number> gives number too)
+ * ```
+ */
 export type OutputOf<A> = A extends Future<infer T> ? T : A extends Generator<unknown, infer T, unknown> ? T : never;
 
 /** A tuple index as a number literal ('1' -> 1); `number` for an array of unknown length. */
@@ -12,18 +19,30 @@ type IndexOf<K> = K extends `${infer N extends number}` ? N : number;
 /**
  * What `select` resolves with: which child finished first and its value, as a union over the
  * positions, so checking `index` narrows `value`.
+ *
+ * @example
+ * ```ts
+ * type S = Selected<[Future<number>, Task<string>]>; // { index: 0; value: number } | { index: 1; value: string }
+ * ```
  */
 export type Selected<A extends readonly unknown[]> = {
   [K in keyof A]: { readonly index: IndexOf<K>; readonly value: OutputOf<A[K]> };
 }[number];
 
-/** What `join` resolves with: each child's value at its position. */
+/**
+ * What `join` resolves with: each child's value at its position.
+ *
+ * @example
+ * ```ts
+ * type J = Joined<[Future<number>, Task<string>]>; // [number, string]
+ * ```
+ */
 export type Joined<A extends readonly unknown[]> = { -readonly [K in keyof A]: OutputOf<A[K]> };
 
 /** One child's waker: marks the child woken, then wakes the task polling the combinator. */
 class ChildWaker implements Waker, Context {
   readonly waker: Waker = this;
-  /** Invariant: true exactly while `index` is in the owner's ready list. */
+  /** Invariant: true while `index` is in the owner's ready list (or once the child finished). */
   woken = true;
   constructor(
     readonly owner: Combinator<unknown>,
@@ -217,8 +236,11 @@ class Join<T> extends Combinator<T[]> {
  *
  * Biased: when several children are ready in the same poll, the one passed first wins (as
  * tokio's `biased;`); `selectFair` rotates instead. After the first poll only the children that
- * were woken are polled again. A child that is not cancel-safe loses what it held when it is
- * dropped: see the cancellation-safety table in the README.
+ * were woken are polled again (each child has its own small waker).
+ *
+ * Cancel safety: a losing child that is not cancel-safe loses what it held when it is dropped
+ * (`TcpStream.readExact()` its partial bytes): see the table in the README. A select that is
+ * itself dropped is as cancel-safe as its children.
  *
  * @example
  * ```ts
@@ -246,7 +268,11 @@ export function selectFair<A extends readonly Awaitable<unknown>[]>(...futures: 
 /**
  * Waits for all the futures (or generator tasks), polled concurrently in this task, and resolves
  * with their values as a tuple. On the first error the others are dropped and it is thrown.
- * With no arguments it resolves at once with `[]`.
+ * With no arguments it resolves at once with `[]`. Do not join two `TcpStream.read()` calls: their
+ * views share one scratch buffer, so the second read overwrites the first value.
+ *
+ * Cancel safety: a join dropped before it completes drops the values of the children that had
+ * already finished, so it is not cancel-safe when finishing consumed something (a `recv()`).
  *
  * @example
  * ```ts

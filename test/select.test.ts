@@ -235,6 +235,15 @@ describe('join() and joinAll()', () => {
     expect(log).toEqual(['sleeper finally']);
   });
 
+  it('join() under timeout(): dropping the join drops the children still running', () => {
+    const a = new Gate<number>();
+    const log: string[] = [];
+    const err = run(errorOf(timeout(5, join(ready(1), a, guarded(new Gate<number>(), log, 'g')))));
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(a.drops).toBe(1);
+    expect(log).toEqual(['g finally']);
+  });
+
   it('joinAll() resolves an array of one type in order, whatever order they finish in', () => {
     const delays = [5, 1, 3, 0, 2];
     const values = run(joinAll(delays.map((ms) => (function* (): Task<number> {

@@ -43,12 +43,27 @@ export class FrameTooLargeError extends Error {
   }
 }
 
-/** What a BufReader reads from: `read()` resolves to a view valid until the task suspends, empty at EOF. */
+/**
+ * What a BufReader reads from: `read()` resolves to a view valid until the task suspends, empty
+ * at EOF. A TcpStream is one.
+ *
+ * @example
+ * ```ts
+ * const source: ByteSource = stream;
+ * ```
+ */
 export interface ByteSource {
   read(): Future<Uint8Array>;
 }
 
-/** Options for `new BufReader()`. */
+/**
+ * Options for `new BufReader()`.
+ *
+ * @example
+ * ```ts
+ * const reader = new BufReader(stream, { maxLineBytes: 64 * 1024, maxFrameBytes: 1 << 20 });
+ * ```
+ */
 export interface BufReaderOptions {
   /** The default `readLine()` limit, in bytes (without the `\r\n`). Default 64 KiB. */
   maxLineBytes?: number;
@@ -124,7 +139,7 @@ export class BufReader {
     return this.#end - this.#start;
   }
 
-  /** The size of the reader's own buffer (0 when it holds nothing). */
+  /** The size of the reader's own buffer (at most 1 KiB while nothing is buffered). */
   get capacity(): number {
     return this.#buf.length;
   }
@@ -132,7 +147,7 @@ export class BufReader {
   /**
    * The next line without its `\n` (and a `\r` before it), or null at end of stream. A last line
    * with no `\n` is returned as it is. A line over `maxBytes` throws `LineTooLongError` as soon as
-   * that many bytes are buffered. Cancel-safe.
+   * more than that is buffered, so memory stays bounded. Cancel-safe.
    *
    * @example
    * ```ts

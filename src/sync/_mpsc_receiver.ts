@@ -10,6 +10,17 @@ import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
 import { Waiter } from './_waiter_queue.js';
 
 /**
+ * Makes the receiver of a new channel; set by Receiver's static block, as its constructor is
+ * private.
+ *
+ * @example
+ * ```ts
+ * const receiver = newReceiver(new ChannelState<string>(8));
+ * ```
+ */
+export let newReceiver: <T>(state: ChannelState<T>) => Receiver<T>;
+
+/**
  * The receiving half of an mpsc channel (bounded or not). Values come out in the order they were
  * queued. Once every sender is closed and the queue is drained, `recv()` throws
  * {@link RecvClosedError} (the same end-of-stream signal as a broadcast receiver).
@@ -37,8 +48,12 @@ export class Receiver<T> {
   /** The recv future handed out last; reused by the next recv() once it is idle. */
   #recycled: Recv<T> | null = null;
 
-  /** @internal Made by `channel()` and `unboundedChannel()`. */
-  constructor(state: ChannelState<T>) {
+  static {
+    newReceiver = (state) => new Receiver(state);
+  }
+
+  /** Made by `channel()` and `unboundedChannel()` only. */
+  private constructor(state: ChannelState<T>) {
     this.#state = state;
   }
 

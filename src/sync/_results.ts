@@ -31,9 +31,33 @@ export type TrySendResult<T> =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'full' | 'closed'; readonly value: T };
 
-/** The shared 'empty' result. */
+/**
+ * The shared 'empty' result of a receive.
+ *
+ * @example
+ * ```ts
+ * return state.queue.length === 0 ? EMPTY : { ok: true, value: state.queue.shift() };
+ * ```
+ */
 export const EMPTY = Object.freeze({ ok: false, reason: 'empty' } as const);
-/** The shared 'closed' result of a receive. */
+
+/**
+ * The shared 'closed' result of a receive: nothing will ever come.
+ *
+ * @example
+ * ```ts
+ * if (state.senders === 0) return CLOSED;
+ * ```
+ */
 export const CLOSED = Object.freeze({ ok: false, reason: 'closed' } as const);
-/** The shared success of a trySend. */
+
+/**
+ * The shared success of a trySend.
+ *
+ * @example
+ * ```ts
+ * enqueue(state, value);
+ * return SENT;
+ * ```
+ */
 export const SENT = Object.freeze({ ok: true } as const);

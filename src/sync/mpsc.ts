@@ -8,12 +8,16 @@ import { checkInteger } from '../_validate.js';
 import { ChannelState, enqueue, grantSlots } from './_channel_state.js';
 import { SENT, type TrySendResult } from './_results.js';
 import { Waiter } from './_waiter_queue.js';
-import { Receiver } from './_mpsc_receiver.js';
+import { Receiver, newReceiver } from './_mpsc_receiver.js';
 
 export { Receiver };
 
 /** The largest capacity accepted. */
 const MAX_CAPACITY = 2 ** 30;
+
+/** Handle factories, set by the classes' static blocks: the constructors are private. */
+let newSender: <T>(state: ChannelState<T>) => Sender<T>;
+let newUnboundedSender: <T>(state: ChannelState<T>) => UnboundedSender<T>;
 
 /**
  * Makes a bounded channel holding at most `capacity` values (an integer >= 1).
@@ -28,7 +32,7 @@ const MAX_CAPACITY = 2 ** 30;
 export function channel<T>(capacity: number): { readonly sender: Sender<T>; readonly receiver: Receiver<T> } {
   checkInteger('channel()', 'capacity', capacity, 1, MAX_CAPACITY);
   const state = new ChannelState<T>(capacity);
-  return { sender: new Sender(state), receiver: new Receiver(state) };
+  return { sender: newSender(state), receiver: newReceiver(state) };
 }
 
 /**
@@ -44,7 +48,7 @@ export function channel<T>(capacity: number): { readonly sender: Sender<T>; read
  */
 export function unboundedChannel<T>(): { readonly sender: UnboundedSender<T>; readonly receiver: Receiver<T> } {
   const state = new ChannelState<T>(Infinity);
-  return { sender: new UnboundedSender(state), receiver: new Receiver(state) };
+  return { sender: newUnboundedSender(state), receiver: newReceiver(state) };
 }
 
 /**
@@ -52,10 +56,10 @@ export function unboundedChannel<T>(): { readonly sender: UnboundedSender<T>; re
  * handle when done: once every sender is closed, the receiver gets the values still queued and
  * then `RecvClosedError`.
  *
- * Cancel safety: `send()` is cancel-safe in the sense that matters: dropping a pending send
- * never enqueues its value (the caller still has it and may retry) and never loses another
- * sender's wake-up: if a free slot had already been reserved for it, the drop hands that slot to
- * the next waiting sender.
+ * Cancel safety: dropping a pending `send()` never enqueues its value (send it again if you
+ * still want it delivered) and never loses another sender's wake-up: if a free slot had already
+ * been reserved for it, the drop hands that slot to the next waiting sender. What a dropped send
+ * loses is its place in the line of waiting senders.
  *
  * @example
  * ```ts
@@ -68,8 +72,12 @@ export class Sender<T> {
   readonly #state: ChannelState<T>;
   #closed = false;
 
-  /** @internal Made by `channel()` and `clone()`. */
-  constructor(state: ChannelState<T>) {
+  static {
+    newSender = (state) => new Sender(state);
+  }
+
+  /** Made by `channel()` and `clone()` only. */
+  private constructor(state: ChannelState<T>) {
     this.#state = state;
   }
 
@@ -155,8 +163,12 @@ export class UnboundedSender<T> {
   readonly #state: ChannelState<T>;
   #closed = false;
 
-  /** @internal Made by `unboundedChannel()` and `clone()`. */
-  constructor(state: ChannelState<T>) {
+  static {
+    newUnboundedSender = (state) => new UnboundedSender(state);
+  }
+
+  /** Made by `unboundedChannel()` and `clone()` only. */
+  private constructor(state: ChannelState<T>) {
     this.#state = state;
   }
 

@@ -151,11 +151,17 @@ export class CrossThreadSignal {
    * asks its reactor to wake `waker` after the next block(). True if the token was taken.
    */
   _takeOrArm(reactor: Reactor, waker: Waker): boolean {
+    // Published even when the token is already there: other threads read this slot to wake
+    // (or terminate) this executor later, whatever it awaits then.
+    this._publish(reactor.blocker.registryId);
     if (this.tryTake()) return true;
-    Atomics.store(this.#cells, WAITER, reactor.blocker.registryId);
-    if (this.tryTake()) return true; // a notify that read the old id came in between
     reactor.waitNotify(waker);
     return false;
+  }
+
+  /** @internal Stores the registry id of the executor that waits on this signal. */
+  _publish(registryId: number): void {
+    Atomics.store(this.#cells, WAITER, registryId);
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type MessagePort,
   type TransferListItem,
 } from 'node:worker_threads';
+import type { Executor } from '../executor.js';
 import type { Future } from '../future.js';
 import { notifyBlocker } from '../io_blocker.js';
 import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
@@ -101,6 +102,7 @@ export class ThreadWorker {
       workerData: control,
       transferList: [port2, ...(options.transferList ?? [])],
       name: options.name,
+      execArgv: workerExecArgv(process.execArgv),
     });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
@@ -187,6 +189,14 @@ export class ThreadWorker {
 }
 
 /**
+ * The parent's flags minus `--input-type`: it is meant for a `-e`/stdin entry point, but a worker
+ * inherits it and then refuses to load its script file (ERR_INPUT_TYPE_NOT_ALLOWED).
+ */
+function workerExecArgv(argv: string[]): string[] {
+  return argv.filter((arg, i) => !arg.startsWith('--input-type') && argv[i - 1] !== '--input-type');
+}
+
+/**
  * The worker's side of a {@link ThreadWorker}: the stop flag, the message queue and the wake-up.
  *
  * @example
@@ -215,16 +225,21 @@ export class WorkerControl {
   }
 
   /**
-   * Connects to the ThreadWorker that started this thread (reads `workerData`). Throws a
-   * TypeError in a thread that was not started by a ThreadWorker.
+   * Connects to the ThreadWorker that started this thread (reads `workerData`) and, given the
+   * executor this thread will block in, publishes its registry id at once (otherwise the first
+   * `wait()` does), so the parent can wake or terminate it. Throws a TypeError in a thread that
+   * was not started by a ThreadWorker.
    *
    * @example
    * ```ts
-   * const { data } = WorkerControl.connect();
+   * const executor = new Executor();
+   * const { data } = WorkerControl.connect(executor);
    * ```
    */
-  static connect(): WorkerControl {
-    return new WorkerControl(threadWorkerData as ControlForm);
+  static connect(executor?: Executor): WorkerControl {
+    const control = new WorkerControl(threadWorkerData as ControlForm);
+    if (executor !== undefined) control.#wake._publish(executor.reactor.blocker.registryId);
+    return control;
   }
 
   /**

@@ -157,13 +157,13 @@ describe('IoBlocker.attach() and process lifetime', () => {
     expect(lines(r.stdout)).toEqual([{ aliveAfterMs: 300 }, { exited: true }]);
   });
 
-  it('a process that exits with an attached blocker it never closed exits cleanly', async () => {
+  it('IoBlocker.attach() on a blocker never closed lets the process exit cleanly (cleanup hook)', async () => {
     const r = await fixture('exit-attached');
     expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
     expect(lines(r.stdout)).toEqual([{ attached: true }]);
   });
 
-  it('workers that end, exit or are terminated while attached never crash the process', async () => {
+  it('IoBlocker.attach() in workers that end, exit or are terminated never crashes the process', async () => {
     const r = await fixture('worker-exit');
     expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
     expect(lines(r.stdout)).toEqual([{ natural: 0, exit: 3, terminate: 1 }]);

@@ -2,7 +2,8 @@
 // pairs, edge triggering (epoll) and one-shot arming (poll), closed/error bits, full arrays.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -158,6 +159,20 @@ describe.each(BACKENDS)('IoBlocker events (%s)', (backend) => {
     blocker.deregister(p.client);
   });
 
+  it('IoBlocker.block() wakes the write direction too on a reset (ERR and HUP wake both)', () => {
+    const p = pair();
+    blocker.register(p.client, 6, INTEREST_WRITE);
+    expect(waitFor(blocker, events, 6, WRITABLE) & WRITABLE).toBe(WRITABLE); // connected
+    if (backend === 'poll') blocker.modify(p.client, 6, INTEREST_WRITE); // re-arm (one-shot)
+    send(p.client, 'unread');
+    sleepSync(20);
+    binding.close(p.server); // RST
+    const signals = waitFor(blocker, events, 6, ERROR);
+    expect(signals & (ERROR | WRITABLE | WRITE_CLOSED)).toBe(ERROR | WRITABLE | WRITE_CLOSED);
+    binding.close(p.client);
+    blocker.deregister(p.client);
+  });
+
   it('IoBlocker.block() reports data and FIN that arrive together as one READABLE|READ_CLOSED event', () => {
     const p = pair();
     blocker.register(p.server, 8, INTEREST_READ);
@@ -243,8 +258,6 @@ describe('IoBlocker edge triggering (epoll)', () => {
   it('IoBlocker.block() still reports a dup of a closed fd that was not deregistered (why DEL comes first)', async () => {
     // epoll watches the open file description: a child that inherited the socket keeps it
     // alive, so closing our fd alone does not stop the events (epoll(7), Q6).
-    const { spawn } = await import('node:child_process');
-    const { once } = await import('node:events');
     const events = new Int32Array(16);
     const blocker = new binding.IoBlocker(events, { backend: 'epoll' });
     const p = tcpPair();

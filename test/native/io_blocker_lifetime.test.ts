@@ -33,7 +33,7 @@ describe.each(BACKENDS)('IoBlocker lifetime (%s)', (backend) => {
     expect(openFds()).toEqual(before);
   });
 
-  it('IoBlocker has the backend name, a positive int32 registryId and keeps both after close()', () => {
+  it('IoBlocker.registryId is a positive int32 and, like IoBlocker.backend, survives close()', () => {
     const b = new binding.IoBlocker(new Int32Array(2), { backend });
     expect(b.backend).toBe(backend);
     expect(Number.isInteger(b.registryId)).toBe(true);
@@ -80,7 +80,7 @@ describe.each(BACKENDS)('IoBlocker lifetime (%s)', (backend) => {
     expect(openFdCount()).toBe(before);
   });
 
-  it('IoBlocker finalizers close blockers that were never closed', async () => {
+  it('IoBlocker finalizer closes a blocker that was never closed', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const before = openFdCount();
@@ -151,7 +151,7 @@ describe('IoBlocker argument checks', () => {
     expect(() => (binding.IoBlocker as unknown as () => unknown)()).toThrow(TypeError);
   });
 
-  it('IoBlocker methods throw TypeError/RangeError for bad fds, ids, interests and timeouts', () => {
+  it('IoBlocker.register()/modify()/deregister()/block() throw TypeError/RangeError for bad arguments', () => {
     const b = new binding.IoBlocker(new Int32Array(2));
     expect(() => b.register(-1, 1, 1)).toThrow(RangeError);
     expect(() => b.register(1.5, 1, 1)).toThrow(TypeError);

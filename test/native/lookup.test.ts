@@ -67,14 +67,18 @@ describe('lookupStart()', () => {
     else expect(finish(blocker, request).addresses.length).toBeGreaterThan(0);
   });
 
-  it('lookupCancel() discards the result and wakes nobody', () => {
+  it('lookupCancel() forgets the request and its late result is discarded', () => {
+    // Whether the helper thread still wakes the blocker depends on it finishing after the
+    // cancel, which a local lookup (well under a millisecond) does not guarantee: only the
+    // forgetting is checked here.
     const request = binding.lookupStart('localhost', blocker.registryId);
     binding.lookupCancel(request);
     binding.lookupCancel(request); // twice is fine
-    const t0 = performance.now();
-    expect(blocker.block(200)).toBe(0);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(200);
     expect(() => binding.lookupTake(request)).toThrow(RangeError);
+    sleepSync(100); // let the helper finish and find the request cancelled
+    expect(() => binding.lookupTake(request)).toThrow(RangeError);
+    blocker.notify();
+    expect(blocker.block(1000)).toBe(0); // the blocker is unaffected
   });
 
   it('lookupStart() for a blocker that closes meanwhile still completes safely', () => {
@@ -100,7 +104,7 @@ describe('lookupStart()', () => {
 });
 
 describe('lookups and worker threads', () => {
-  it('a worker that exits with a lookup in flight does not crash the process', async () => {
+  it('lookupStart() in a worker that exits before the lookup finishes does not crash the process', async () => {
     const code = `
       const { workerData } = require('node:worker_threads');
       const b = require(workerData);

@@ -1,0 +1,356 @@
+// poolScope(): the API the scoped-task trilemma finds missing. Tasks run in parallel on worker
+// threads, each with its own executor, share memory through SharedArrayBuffers, and the caller
+// does not go on until every one is done. Completion reaches the caller through shared memory
+// and notifyBlocker, never through 'message' events, so it works inside blockOn.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ClosedError, TimeoutError } from '../errors.js';
+import type { JoinHandle } from '../executor.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
+import { scope, type ScopeFuture } from '../scope.js';
+import type { Awaitable, Task } from '../task.js';
+import { timeout } from '../time/timeout.js';
+import { ThreadChannel, type ThreadChannelForm } from './channel.js';
+import { ThreadWorker } from './worker.js';
+
+/** Workers run compiled JS: this resolves next to the compiled pool.js, in dist/. */
+const WORKER_SCRIPT = new URL('./pool_worker.js', import.meta.url);
+
+/**
+ * Options for `poolScope()`.
+ *
+ * @example
+ * ```ts
+ * const options: PoolOptions = { stopGraceMs: 200 };
+ * ```
+ */
+export interface PoolOptions {
+  /** How long a stopping worker may run its tasks' `finally` blocks before it is terminated (ms, default 1000). */
+  stopGraceMs?: number;
+  /** Bytes of the shared ring that carries results back (default 256 KiB); a result must fit. */
+  resultCapacity?: number;
+}
+
+/** @internal A task as posted to a worker. */
+export interface PoolTaskMessage {
+  id: number;
+  url: string;
+  name: string;
+  args: unknown[];
+}
+/** @internal An error as it crosses threads. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string | number;
+}
+/** @internal What workers send back. */
+export type PoolResult =
+  | { t: 'done'; id: number; value: unknown }
+  | { t: 'failed'; id: number; error: ErrorInfo }
+  | { t: 'exited'; worker: number; error?: ErrorInfo };
+/** @internal A pool worker's `workerData`. */
+export interface PoolWorkerData {
+  index: number;
+  results: ThreadChannelForm;
+}
+
+/**
+ * The handle of a task spawned on a pool: a future of its (cloned) return value, or its error.
+ *
+ * @example
+ * ```ts
+ * const sum: number = yield* pool.spawn(tasksUrl, 'sum', 1, 2);
+ * ```
+ */
+export class PoolTask<R> extends Future<R> {
+  #state: 'running' | 'done' | 'failed' = 'running';
+  #result: unknown = undefined;
+  #waker: Waker | null = null;
+
+  /** True once the task returned or threw. */
+  get finished(): boolean {
+    return this.#state !== 'running';
+  }
+
+  poll(cx: Context): Poll<R> {
+    if (this.#state === 'done') return this.#result as R;
+    if (this.#state === 'failed') throw this.#result;
+    this.#waker = cx.waker;
+    return PENDING;
+  }
+
+  override drop(): void {
+    this.#waker = null;
+  }
+
+  /** @internal */
+  _settle(failed: boolean, result: unknown): void {
+    this.#state = failed ? 'failed' : 'done';
+    this.#result = result;
+    this.#waker?.wake();
+    this.#waker = null;
+  }
+}
+
+/**
+ * N worker threads, each running a wakeloop executor; made by {@link poolScope}.
+ *
+ * @example
+ * ```ts
+ * yield* poolScope(2, function* (pool) { pool.spawn(url, 'work', sab, 0); pool.spawn(url, 'work', sab, 1); });
+ * ```
+ */
+export class Pool {
+  /** How many worker threads. */
+  readonly size: number;
+  /** Settles once every worker thread has exited (an event: it needs Node's loop, after blockOn). */
+  readonly exited: Promise<void>;
+  /** @internal */
+  readonly _workers: ThreadWorker[] = [];
+  /** @internal */
+  readonly _results: ThreadChannel<PoolResult>;
+  /** @internal */
+  _pump: JoinHandle<void> | null = null;
+  #load: number[];
+  #acked: boolean[];
+  #tasks = new Map<number, { task: PoolTask<unknown>; worker: number }>();
+  #lastId = 0;
+  #closed = false;
+  #idleWaker: Waker | null = null;
+
+  /** @internal Starts the threads. */
+  constructor(size: number, options: PoolOptions) {
+    if (!existsSync(fileURLToPath(WORKER_SCRIPT))) {
+      throw new Error(
+        `poolScope(): ${fileURLToPath(WORKER_SCRIPT)} does not exist. Workers run compiled JS: build with \`npx tsc -p tsconfig.json\` and import wakeloop from dist/`,
+      );
+    }
+    this.size = size;
+    this.#load = new Array<number>(size).fill(0);
+    this.#acked = new Array<boolean>(size).fill(false);
+    this._results = new ThreadChannel<PoolResult>({ capacity: options.resultCapacity ?? 256 * 1024 });
+    try {
+      for (let index = 0; index < size; index++) {
+        const workerData: PoolWorkerData = { index, results: this._results.toCloneable() };
+        this._workers.push(new ThreadWorker(WORKER_SCRIPT, { workerData, name: `wakeloop-pool-${index}` }));
+      }
+    } catch (error) {
+      for (const w of this._workers) w.terminate();
+      throw error;
+    }
+    this.exited = Promise.all(this._workers.map((w) => w.exited)).then(() => undefined);
+  }
+
+  /**
+   * Runs `module`'s export `exportName` with `args` on the least busy worker. The module is a
+   * file URL (or absolute path) of compiled JS that imports wakeloop from the same place as
+   * the caller; the export is a plain function (it runs to the end, blocking that worker) or a
+   * generator function (a task on the worker's executor). Arguments are structured-cloned
+   * (closures do not cross threads); a SharedArrayBuffer among them is shared, not copied.
+   *
+   * @example
+   * ```ts
+   * const shared = new Int32Array(new SharedArrayBuffer(8));
+   * pool.spawn(new URL('./tasks.js', import.meta.url), 'fill', shared.buffer, 0);
+   * ```
+   */
+  spawn<R = unknown>(module: string | URL, exportName: string, ...args: unknown[]): PoolTask<R> {
+    if (this.#closed) throw new ClosedError('Pool');
+    const url = moduleHref(module);
+    if (typeof exportName !== 'string' || exportName === '') {
+      throw new TypeError('pool.spawn(module, exportName): exportName must be a non-empty string');
+    }
+    const worker = this.#load.indexOf(Math.min(...this.#load));
+    const message: PoolTaskMessage = { id: ++this.#lastId, url, name: exportName, args };
+    try {
+      this._workers[worker].post(message);
+    } catch (error) {
+      throw new TypeError(
+        `pool.spawn(): the arguments cannot be sent to a worker thread (functions and class instances do not cross threads): ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const task = new PoolTask<R>();
+    this.#tasks.set(message.id, { task: task as PoolTask<unknown>, worker });
+    this.#load[worker]++;
+    return task;
+  }
+
+  /** Tasks spawned and not finished yet. */
+  get pending(): number {
+    return this.#tasks.size;
+  }
+
+  /** @internal No more tasks: stops the result pump. */
+  _close(): void {
+    this.#closed = true;
+    this._pump?.cancel();
+  }
+
+  /** @internal True once every worker acknowledged its stop. */
+  get _allAcked(): boolean {
+    return this.#acked.every(Boolean);
+  }
+
+  /** @internal Terminates the workers that did not acknowledge their stop. */
+  _terminateStragglers(): void {
+    this._workers.forEach((w, i) => this.#acked[i] || w.terminate());
+  }
+
+  /** @internal Delivers one result; throws a task's error, or a worker's unexpected exit. */
+  _route(msg: PoolResult): void {
+    if (msg.t === 'exited') {
+      this.#acked[msg.worker] = true;
+      if (this.#closed) return;
+      const cause = msg.error === undefined ? undefined : rebuildError(msg.error);
+      throw new Error(`pool worker ${msg.worker} exited before the pool closed${cause ? `: ${cause.message}` : ''}`, { cause });
+    }
+    const entry = this.#tasks.get(msg.id);
+    if (entry === undefined) return;
+    this.#tasks.delete(msg.id);
+    this.#load[entry.worker]--;
+    if (this.#tasks.size === 0) this.#idleWaker?.wake();
+    if (msg.t === 'done') return entry.task._settle(false, msg.value);
+    const error = rebuildError(msg.error);
+    entry.task._settle(true, error);
+    throw error;
+  }
+
+  /** @internal Completes once no task is pending. */
+  _idle(): Future<void> {
+    return new Idle(this, (waker) => (this.#idleWaker = waker));
+  }
+}
+
+class Idle extends Future<void> {
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: (waker: Waker | null) => void,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<void> {
+    if (this.pool.pending === 0) return undefined;
+    this.store(cx.waker);
+    return PENDING;
+  }
+  override drop(): void {
+    this.store(null);
+  }
+}
+
+/** Routes results to their handles until cancelled; a task's error fails the pool scope. */
+function* pump(pool: Pool): Task<void> {
+  for (;;) {
+    const msg = yield* pool._results.recv();
+    if (msg === undefined) return;
+    pool._route(msg);
+  }
+}
+
+/** Stops every worker: flag + wake, wait for their acknowledgements, terminate the rest. */
+function* shutdown(pool: Pool, graceMs: number): Task<void> {
+  pool._close();
+  for (const w of pool._workers) w.requestStop(graceMs);
+  const deadline = performance.now() + graceMs;
+  try {
+    while (!pool._allAcked) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      let msg: PoolResult | undefined;
+      try {
+        msg = yield* timeout(left, pool._results.recv());
+      } catch (error) {
+        if (error instanceof TimeoutError) break;
+        throw error;
+      }
+      if (msg === undefined) break;
+      if (msg.t === 'exited') pool._route(msg);
+    }
+  } finally {
+    pool._terminateStragglers();
+    pool._results.close();
+  }
+}
+
+/**
+ * Runs `body` with a {@link Pool} of `workers` threads and completes only when the body and
+ * every task spawned on the pool are done, with the body's value; then the workers exit.
+ *
+ * A task that throws fails the scope with its error (rebuilt on this thread: name, message,
+ * the worker's stack and `code` are kept; built-in classes such as RangeError are restored);
+ * the other tasks are cancelled. Cancelling the scope stops every worker: a stop flag in shared
+ * memory plus a wake of its blocker, so even a worker blocked in the kernel (a long `sleep`)
+ * cancels its tasks and runs their `finally` blocks; a worker still running after
+ * `stopGraceMs` (a CPU loop, a `finally` that waits) is terminated.
+ *
+ * @example
+ * ```ts
+ * const shared = new Int32Array(new SharedArrayBuffer(8));
+ * yield* poolScope(2, function* (pool) {
+ *   pool.spawn(tasksUrl, 'countPrimes', 0, 5e6, shared.buffer, 0);
+ *   pool.spawn(tasksUrl, 'countPrimes', 5e6, 1e7, shared.buffer, 1);
+ * });
+ * console.log(shared[0] + shared[1]); // both workers are done here
+ * ```
+ */
+export function poolScope<T>(workers: number, body: (pool: Pool) => Task<T> | Awaitable<T>, options: PoolOptions = {}): ScopeFuture<T> {
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    throw new RangeError(`poolScope(): workers must be an integer from 1 to 256, got ${String(workers)}`);
+  }
+  if (typeof body !== 'function') throw new TypeError('poolScope(workers, body): body must be a generator function (pool) => Task');
+  const graceMs = options.stopGraceMs ?? 1000;
+  if (typeof graceMs !== 'number' || !(graceMs >= 0)) throw new RangeError('poolScope(): stopGraceMs must be a number >= 0');
+  return scope(function* (s) {
+    const pool = new Pool(workers, options);
+    try {
+      pool._pump = s.spawn(pump(pool));
+      const value = yield* body(pool);
+      yield* pool._idle();
+      return value;
+    } finally {
+      yield* shutdown(pool, graceMs);
+    }
+  });
+}
+
+/** The file URL of a task module, from a URL, a file URL string or an absolute path. */
+function moduleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module === 'string') {
+    if (module.startsWith('/')) return pathToFileURL(module).href;
+    if (/^(file|data):/.test(module)) return new URL(module).href;
+  }
+  throw new TypeError(`pool.spawn(): module must be a URL or an absolute path, got ${String(module)}`);
+}
+
+/**
+ * An error as plain, cloneable data (v8's clone would keep only built-in names).
+ *
+ * @example
+ * ```ts
+ * results.send({ t: 'failed', id, error: errorInfo(e) });
+ * ```
+ */
+export function errorInfo(error: unknown): ErrorInfo {
+  if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+  };
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+function rebuildError(info: ErrorInfo): Error {
+  const error = new (BUILTIN_ERRORS[info.name] ?? Error)(info.message);
+  if (error.name !== info.name) error.name = info.name;
+  if (info.stack !== undefined) error.stack = info.stack;
+  if (info.code !== undefined) (error as { code?: unknown }).code = info.code;
+  return error;
+}

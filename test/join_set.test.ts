@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError, ClosedError, sleep, spawn, yieldNow, type Task } from '../src/index.js';
+import { JoinSet } from '../src/join_set.js';
+import { run } from './util.js';
+
+function* after<T>(ms: number, value: T, log?: string[]): Task<T> {
+  try {
+    yield* sleep(ms);
+    return value;
+  } finally {
+    log?.push(`finally ${String(value)}`);
+  }
+}
+
+describe('JoinSet', () => {
+  it('JoinSet.joinNext() yields results in completion order, then undefined', () => {
+    const got = run((function* () {
+      const set = new JoinSet<number>();
+      for (const ms of [30, 10, 20]) set.spawn(after(ms, ms));
+      const order: Array<number | undefined> = [set.size];
+      for (let v; (v = yield* set.joinNext()) !== undefined; ) order.push(v);
+      order.push(set.size, yield* set.joinNext());
+      return order;
+    })());
+    expect(got).toEqual([3, 10, 20, 30, 0, undefined]);
+  });
+
+  it('JoinSet.joinNext() throws a failed task error and the set goes on', () => {
+    const got = run((function* () {
+      const set = new JoinSet<string>();
+      set.spawn(after(20, 'late'));
+      set.spawn((function* (): Task<string> {
+        yield* sleep(5);
+        throw new RangeError('bad task');
+      })());
+      const seen: string[] = [];
+      for (;;) {
+        try {
+          const v = yield* set.joinNext();
+          if (v === undefined) break;
+          seen.push(v);
+        } catch (e) {
+          seen.push(`error: ${(e as Error).message}`);
+        }
+      }
+      return seen;
+    })());
+    expect(got).toEqual(['error: bad task', 'late']);
+  });
+
+  it('JoinSet.abortAll() cancels running tasks (finally ran); finished results stay joinable', () => {
+    const log: string[] = [];
+    const got = run((function* () {
+      const set = new JoinSet<string>();
+      set.spawn(after(0, 'quick', log));
+      set.spawn(after(10_000, 'slow1', log));
+      set.spawn(after(10_000, 'slow2', log));
+      yield* sleep(10); // 'quick' finished, not joined
+      set.abortAll();
+      const results: Array<string | undefined> = [];
+      for (let v; (v = yield* set.joinNext()) !== undefined; ) results.push(v);
+      return { results, size: set.size };
+    })());
+    expect(got).toEqual({ results: ['quick'], size: 0 });
+    expect(log).toEqual(['finally quick', 'finally slow1', 'finally slow2']);
+  });
+
+  it('JoinSet [Symbol.dispose] (using) cancels every task when its owner is cancelled', () => {
+    const log: string[] = [];
+    run((function* () {
+      const owner = spawn((function* () {
+        using set = new JoinSet<string>();
+        set.spawn(after(10_000, 'a', log));
+        set.spawn(after(10_000, 'b', log));
+        yield* sleep(10_000);
+      })());
+      yield* sleep(10);
+      owner.cancel();
+      log.push(String((yield* catchError(owner)) instanceof CancelledError));
+    })());
+    expect(log).toEqual(['finally a', 'finally b', 'true']);
+  });
+
+  it('JoinSet.close() cancels every task and later spawns throw ClosedError', () => {
+    const log: string[] = [];
+    const error = run((function* () {
+      const set = new JoinSet<string>();
+      set.spawn(after(10_000, 'x', log));
+      yield* yieldNow();
+      set.close();
+      try {
+        set.spawn(after(1, 'y'));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })());
+    expect(log).toEqual(['finally x']);
+    expect(error).toBeInstanceOf(ClosedError);
+  });
+
+  it('JoinSet.shutdown() completes once awaiting finally blocks are done', () => {
+    const log: string[] = [];
+    run((function* () {
+      const set = new JoinSet<void>();
+      set.spawn((function* () {
+        try {
+          yield* sleep(10_000);
+        } finally {
+          yield* sleep(20);
+          log.push('cleanup done');
+        }
+      })());
+      yield* yieldNow();
+      yield* set.shutdown();
+      log.push('shutdown returned');
+      return set.size;
+    })());
+    expect(log).toEqual(['cleanup done', 'shutdown returned']);
+  });
+});
+
+function* catchError(fut: Task<unknown> | { [Symbol.iterator](): Iterator<unknown> }): Task<unknown> {
+  try {
+    yield* fut as Task<unknown>;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}

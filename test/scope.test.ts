@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError, ClosedError, Future, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { scope, type Scope } from '../src/scope.js';
+import { run } from './util.js';
+
+/** Awaits `fut` and returns the error it threw (or undefined). */
+function* catching(fut: Future<unknown> | Task<unknown>): Task<unknown> {
+  try {
+    yield* fut;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/** A child that logs when it starts, ends, and runs its finally block. */
+function* sleeper(log: string[], name: string, ms: number): Task<string> {
+  try {
+    log.push(`${name} start`);
+    yield* sleep(ms);
+    log.push(`${name} end`);
+    return name;
+  } finally {
+    log.push(`${name} finally`);
+  }
+}
+
+describe('scope', () => {
+  it('scope() completes only once every child is done, with the body value', () => {
+    const log: string[] = [];
+    const result = run((function* () {
+      const value = yield* scope(function* (s) {
+        s.spawn(sleeper(log, 'a', 30));
+        s.spawn(sleeper(log, 'b', 10));
+        log.push('body returns');
+        return 42;
+      });
+      log.push('after scope');
+      return value;
+    })());
+    expect(result).toBe(42);
+    expect(log.indexOf('after scope')).toBe(log.length - 1);
+    expect(log).toContain('a end');
+    expect(log).toContain('b end');
+    expect(log.indexOf('b end')).toBeLessThan(log.indexOf('a end'));
+  });
+
+  it('scope() children may use and mutate the parent locals, which outlive them', () => {
+    const result = run((function* () {
+      const totals: number[] = []; // the parent's local, "borrowed" by every child
+      let sum = 0;
+      yield* scope(function* (s) {
+        for (const n of [3, 1, 2]) {
+          s.spawn((function* () {
+            yield* sleep(n * 5);
+            totals.push(n);
+            sum += n;
+            // a grandchild on the same scope also sees the locals
+            s.spawn((function* () {
+              yield* yieldNow();
+              totals.push(n * 10);
+            })());
+          })());
+        }
+      });
+      return { totals, sum };
+    })());
+    expect(result.sum).toBe(6);
+    expect(result.totals.slice(0, 2)).toEqual([1, 10]);
+    expect([...result.totals].sort((a, b) => a - b)).toEqual([1, 2, 3, 10, 20, 30]);
+  });
+
+  it("a child's error cancels its siblings and the body, then is thrown in the parent", () => {
+    const log: string[] = [];
+    const start = performance.now();
+    const error = run((function* () {
+      return yield* catching(scope(function* (s) {
+        s.spawn(sleeper(log, 'sibling', 10_000));
+        s.spawn((function* (): Task<void> {
+          yield* sleep(10);
+          throw new RangeError('child failed');
+        })());
+        try {
+          yield* sleep(10_000);
+        } finally {
+          log.push('body finally');
+        }
+      }));
+    })());
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('child failed');
+    expect(log).toEqual(['sibling start', 'sibling finally', 'body finally']);
+    expect(performance.now() - start).toBeLessThan(2_000);
+  });
+
+  it("the body's error cancels the children; the first error wins, later ones are dropped", () => {
+    const log: string[] = [];
+    const error = run((function* () {
+      return yield* catching(scope(function* (s): Task<void> {
+        s.spawn((function* () {
+          try {
+            yield* sleep(10_000);
+          } finally {
+            log.push('child finally throws');
+            throw new Error('second');
+          }
+        })());
+        yield* sleep(5);
+        throw new TypeError('first');
+      }));
+    })());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('first');
+    expect(log).toEqual(['child finally throws']);
+  });
+
+  it('JoinHandle.cancel() of the parent cancels the children and waits for their awaiting finally blocks', () => {
+    const log: string[] = [];
+    run((function* () {
+      const parent = spawn((function* () {
+        try {
+          yield* scope(function* (s) {
+            s.spawn(sleeper(log, 'sync', 10_000));
+            s.spawn((function* () {
+              try {
+                yield* sleep(10_000);
+              } finally {
+                log.push('async cleanup start');
+                yield* sleep(20);
+                log.push('async cleanup end');
+              }
+            })());
+            yield* sleep(10_000);
+          });
+        } finally {
+          log.push('parent finally');
+        }
+      })());
+      yield* sleep(10);
+      parent.cancel();
+      const err = yield* catching(parent);
+      log.push(err instanceof CancelledError ? 'parent cancelled' : String(err));
+    })());
+    expect(log).toEqual(['sync start', 'sync finally', 'async cleanup start', 'async cleanup end', 'parent finally', 'parent cancelled']);
+  });
+
+  it('a timeout dropping the scope cancels the children (their finally blocks ran)', () => {
+    const log: string[] = [];
+    run((function* () {
+      const err = yield* catching(timeout(20, scope(function* (s) {
+        s.spawn(sleeper(log, 'a', 10_000));
+        s.spawn(sleeper(log, 'b', 10_000));
+      })));
+      log.push(err instanceof TimeoutError ? 'timed out' : String(err));
+    })());
+    expect(log).toEqual(['a start', 'b start', 'a finally', 'b finally', 'timed out']);
+  });
+
+  it('Scope.spawn() returns a JoinHandle; a child cancelled through it before it ran is not an error', () => {
+    const result = run((function* () {
+      let active = -1;
+      const value = yield* scope(function* (s) {
+        const a = s.spawn(sleeper([], 'a', 5));
+        const b = s.spawn(sleeper([], 'b', 10_000));
+        b.cancel(); // before it ever ran
+        active = s.active;
+        return [yield* a, String((yield* catching(b)) instanceof CancelledError)];
+      });
+      return { value, active };
+    })());
+    expect(result).toEqual({ value: ['a', 'true'], active: 1 });
+  });
+
+  it('Scope.spawn() after the scope completed throws ClosedError', () => {
+    const error = run((function* () {
+      let leaked: Scope | undefined;
+      yield* scope(function* (s) {
+        leaked = s;
+      });
+      try {
+        leaked!.spawn(sleep(1));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })());
+    expect(error).toBeInstanceOf(ClosedError);
+  });
+
+  it('scope() validates its body', () => {
+    expect(() => scope(42 as never)).toThrow(TypeError);
+    const error = run(catching(scope((() => 5) as never)));
+    expect(error).toBeInstanceOf(TypeError);
+  });
+});

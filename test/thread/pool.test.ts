@@ -1,0 +1,245 @@
+import { spawn as spawnProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+// Pool workers run compiled JS, and the caller must use the same wakeloop copy as they do:
+// this file imports dist/ throughout (`npm test` runs tsc first).
+import { CancelledError, ClosedError, Executor, TimeoutError, sleep, spawn, timeout } from '../../dist/src/index.js';
+import type { Awaitable, Future, Task } from '../../dist/src/index.js';
+import { poolScope, type Pool } from '../../dist/src/thread/pool.js';
+import { CrossThreadSignal } from '../../dist/src/thread/signal.js';
+
+const TASKS = new URL('./fixtures/pool_tasks.mjs', import.meta.url);
+const BACKEND = process.env.WAKELOOP_BACKEND === 'poll' ? 'poll' : 'epoll';
+
+beforeAll(() => {
+  for (const name of ['pool', 'pool_worker', 'worker', 'channel', 'signal']) {
+    const built = statSync(fileURLToPath(new URL(`../../dist/src/thread/${name}.js`, import.meta.url)), { throwIfNoEntry: false });
+    const source = statSync(fileURLToPath(new URL(`../../src/thread/${name}.ts`, import.meta.url)));
+    if (built === undefined || built.mtimeMs < source.mtimeMs) {
+      throw new Error(`dist/src/thread/${name}.js is missing or older than its source: run \`npx tsc -p tsconfig.json\``);
+    }
+  }
+});
+
+/** Runs `main` on a fresh executor with a wakeloop deadline, then closes it. */
+function run<T>(main: Awaitable<T>, deadlineMs = 20_000): T {
+  const executor = new Executor({ backend: BACKEND });
+  try {
+    return executor.blockOn(timeout(deadlineMs, main));
+  } finally {
+    executor.close();
+  }
+}
+
+function* catching(fut: Future<unknown> | Task<unknown>): Task<unknown> {
+  try {
+    yield* fut;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+const threads = (): number => readdirSync('/proc/self/task').length;
+const fds = (): number => readdirSync('/proc/self/fd').length;
+
+describe('poolScope', () => {
+  it('poolScope() runs plain and generator tasks on worker threads; results come back through shared memory', async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(16));
+    let pool: Pool | undefined;
+    const result = run((function* () {
+      return yield* poolScope(2, function* (p) {
+        pool = p;
+        const ids = [p.spawn<number>(TASKS, 'whoami'), p.spawn<number>(TASKS, 'whoami')];
+        for (let slot = 0; slot < 4; slot++) p.spawn(TASKS, 'fill', shared.buffer, slot, 10 + slot);
+        const sum = p.spawn<number>(TASKS, 'add', 2, 3);
+        const slow = p.spawn<string>(TASKS, 'later', 20, 'generator');
+        return { ids: [yield* ids[0], yield* ids[1]], sum: yield* sum, slow: yield* slow, size: p.size };
+      });
+    })());
+    // every fill task finished before the scope returned, though nobody awaited them
+    expect([...shared]).toEqual([10, 11, 12, 13]);
+    expect(result.sum).toBe(5);
+    expect(result.slow).toBe('generator');
+    expect(result.size).toBe(2);
+    expect(new Set(result.ids).size).toBe(2);
+    expect(result.ids).not.toContain(0); // not the main thread
+    await pool!.exited;
+  });
+
+  it('a task that throws fails the scope with its error (name, message, code, worker stack) and cancels the rest', async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const started = new CrossThreadSignal();
+    let pool: Pool | undefined;
+    const start = performance.now();
+    const error = run((function* () {
+      return yield* catching(poolScope(2, function* (p) {
+        pool = p;
+        p.spawn(TASKS, 'sleepLong', started.toCloneable(), shared.buffer, 0);
+        yield* started.wait();
+        p.spawn(TASKS, 'fail', 'task failed');
+        yield* sleep(60_000);
+      }));
+    })()) as Error & { code?: string };
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe('task failed');
+    expect(error.code).toBe('E_TASK');
+    expect(error.stack).toMatch(/at fail \(.*pool_tasks\.mjs/);
+    expect(shared[0]).toBe(1); // the sleeping task was cancelled: its finally ran
+    expect(performance.now() - start).toBeLessThan(5_000);
+    await pool!.exited;
+  });
+
+  it('an error of a custom class keeps its name; an async function is refused with a clear error', async () => {
+    const pools: Pool[] = [];
+    const custom = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'failLater', 5);
+    }))) as Error;
+    expect(custom.name).toBe('ParseError');
+    expect(custom.message).toBe('bad input');
+    const asyncError = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'asyncTask');
+    }))) as Error;
+    expect(asyncError.message).toMatch(/returned a Promise/);
+    await Promise.all(pools.map((p) => p.exited));
+  });
+
+  it('pool.spawn() refuses closures and relative paths; a missing export fails the scope; a closed pool throws ClosedError', async () => {
+    let pool: Pool | undefined;
+    const errors = run((function* () {
+      return yield* poolScope(1, function* (p) {
+        pool = p;
+        const out: unknown[] = [];
+        try {
+          p.spawn(TASKS, 'add', () => 1, 2);
+        } catch (e) {
+          out.push(e);
+        }
+        try {
+          p.spawn('relative/path.js', 'add');
+        } catch (e) {
+          out.push(e);
+        }
+        return out;
+      });
+    })()) as Error[];
+    expect(errors[0]).toBeInstanceOf(TypeError);
+    expect(errors[0].message).toMatch(/cannot be sent to a worker thread/);
+    expect(errors[1]).toBeInstanceOf(TypeError);
+    expect(() => pool!.spawn(TASKS, 'add', 1, 2)).toThrow(ClosedError);
+    await pool!.exited;
+    const missing = run(catching(poolScope(1, function* (p) {
+      pool = p;
+      p.spawn(TASKS, 'noSuchExport');
+    }))) as Error;
+    expect(missing.message).toMatch(/no exported function 'noSuchExport'/);
+    await pool!.exited;
+  });
+
+  it('cancelling the scope stops a worker blocked in the kernel (a 60 s sleep) within a short time; its finally ran', async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const started = new CrossThreadSignal();
+    let pool: Pool | undefined;
+    const { error, stopMs } = run((function* () {
+      const parent = spawn((function* () {
+        yield* poolScope(2, function* (p) {
+          pool = p;
+          p.spawn(TASKS, 'sleepLong', started.toCloneable(), shared.buffer, 0);
+          yield* sleep(60_000);
+        }, { stopGraceMs: 10_000 }); // graceful stop must not need the terminate backstop
+      })());
+      yield* started.wait(); // the worker's executor is now blocked in block(~60000)
+      const t0 = performance.now();
+      parent.cancel();
+      const err = yield* catching(parent);
+      return { error: err, stopMs: performance.now() - t0 };
+    })());
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(shared[0]).toBe(1);
+    expect(stopMs).toBeLessThan(1_000);
+    expect(await pool!.exited).toBeUndefined();
+  });
+
+  it('a worker that does not stop in time (a CPU loop, a finally blocked in the kernel) is terminated after stopGraceMs', async () => {
+    const spinning = new CrossThreadSignal();
+    const stubborn = new CrossThreadSignal();
+    let pool: Pool | undefined;
+    const start = performance.now();
+    const error = run((function* () {
+      return yield* catching(timeout(10_000, (function* () {
+        yield* poolScope(2, function* (p) {
+          pool = p;
+          p.spawn(TASKS, 'spin', spinning.toCloneable());
+          p.spawn(TASKS, 'stubborn', stubborn.toCloneable());
+          yield* spinning.wait();
+          yield* stubborn.wait();
+          throw new Error('stop now');
+        }, { stopGraceMs: 100 });
+      })()));
+    })()) as Error;
+    expect(error.message).toBe('stop now');
+    expect(performance.now() - start).toBeLessThan(5_000);
+    await pool!.exited; // both threads are gone
+  });
+
+  it('workers exit when the pool closes: no thread or fd is left behind', async () => {
+    // warm up once so lazily made process-wide threads and fds are not counted as leaks
+    let pool: Pool | undefined;
+    run(poolScope(2, function* (p) {
+      pool = p;
+      yield* p.spawn(TASKS, 'add', 1, 1);
+    }));
+    await pool!.exited;
+    const before = { threads: threads(), fds: fds() };
+    for (let i = 0; i < 3; i++) {
+      run(poolScope(2, function* (p) {
+        pool = p;
+        p.spawn(TASKS, 'later', 5, 1);
+        p.spawn(TASKS, 'add', 1, 2);
+      }));
+      await pool!.exited;
+    }
+    expect({ threads: threads(), fds: fds() }).toEqual(before);
+  });
+
+  it('a process whose timeout dropped a pool scope with a worker asleep in the kernel still exits', async () => {
+    const script = `
+      import { blockOn, timeout, TimeoutError } from ${JSON.stringify(new URL('../../dist/src/index.js', import.meta.url).href)};
+      import { poolScope } from ${JSON.stringify(new URL('../../dist/src/thread/pool.js', import.meta.url).href)};
+      import { CrossThreadSignal } from ${JSON.stringify(new URL('../../dist/src/thread/signal.js', import.meta.url).href)};
+      const started = new CrossThreadSignal();
+      const shared = new SharedArrayBuffer(4);
+      try {
+        blockOn(timeout(300, poolScope(2, function* (pool) {
+          pool.spawn(${JSON.stringify(TASKS.href)}, 'sleepLong', started.toCloneable(), shared, 0);
+          yield* started.wait();
+          yield* pool.spawn(${JSON.stringify(TASKS.href)}, 'add', 1, 2);
+          yield* pool.spawn(${JSON.stringify(TASKS.href)}, 'later', 60000, 0);
+        })));
+      } catch (e) {
+        console.log(e instanceof TimeoutError ? 'timed out' : String(e));
+      }
+    `;
+    const t0 = performance.now();
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawnProcess(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(killer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+    expect(stderr).toBe('');
+    expect(stdout).toBe('timed out\n');
+    expect(code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+});
