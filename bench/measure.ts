@@ -21,6 +21,7 @@ export interface Run {
   cpuPerMsgUs: number | null; // server utime+stime / messages, µs
   serverCpu: number; // server CPU / wall time over the interval (1.0 = one core)
   loadgenCpu: number; // the same for the load generator
+  otherCpu: number; // CPU used by other processes meanwhile (see proc_stats.ts)
   disturbed?: string;
   raw: LoadgenResult & { rssBeforeKiB?: number; rssAfterKiB?: number };
 }
@@ -31,7 +32,7 @@ export interface Cell {
   reason?: string;
   runs: Run[];
   /** Per-figure medians over the runs. */
-  median?: Omit<Run, 'raw' | 'disturbed'>;
+  median?: Omit<Run, 'raw' | 'disturbed' | 'otherCpu'>;
   notes: string[];
 }
 
@@ -106,7 +107,8 @@ async function idleRun(w: Workload, server: RunningServer): Promise<Run> {
 
 function summarize(raw: Run['raw'], value: number, seconds: number, before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>, server: RunningServer): Run {
   const serverSeconds = raw.server_cpu_ticks >= 0 ? raw.server_cpu_ticks / raw.clk_tck : NaN;
-  const disturbed = disturbance(interference(before, after, [server.pid], raw.loadgen_cpu_total_s));
+  const others = interference(before, after, [server.pid], raw.loadgen_cpu_total_s);
+  const disturbed = disturbance(others);
   return {
     value,
     p50Us: raw.lat_us.p50,
@@ -114,6 +116,7 @@ function summarize(raw: Run['raw'], value: number, seconds: number, before: Retu
     cpuPerMsgUs: raw.messages > 0 && serverSeconds >= 0 ? (serverSeconds * 1e6) / raw.messages : null,
     serverCpu: seconds > 0 ? serverSeconds / seconds : NaN,
     loadgenCpu: seconds > 0 ? raw.loadgen_cpu_s / seconds : NaN,
+    otherCpu: others.otherCpu,
     ...(disturbed ? { disturbed } : {}),
     raw,
   };

@@ -454,10 +454,11 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`chat server listening on ${address}\n`);
   const stop = (): void => server.close(); // the loop then empties and the process exits 0
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Last: whoever waits for this line may signal us at once.
+  process.stdout.write(`chat server listening on ${address}\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

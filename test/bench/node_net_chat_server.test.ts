@@ -300,6 +300,14 @@ describe('node:net chat server', () => {
     expect(c.lines).toEqual(['{"Error":"invalid request: invalid JSON"}']);
   });
 
+  it('node_net_chat_server exits 0 on a signal sent as soon as it says it listens', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const server = await startServer();
+      server.child.kill(signal);
+      expect(await server.exited).toBe(0);
+    }
+  });
+
   it('ChatServer closes every connection and exits 0 on SIGTERM and on SIGINT', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const server = await startServer();
