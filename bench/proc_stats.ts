@@ -149,11 +149,11 @@ export function machineInfo() {
  */
 export async function waitForQuiet(maxSeconds: number, ours: number[], onBusy: (why: string) => void): Promise<string | undefined> {
   const until = performance.now() + maxSeconds * 1000;
-  for (;;) {
+  for (let second = 0; ; second++) {
     const a = snapshot();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const why = disturbance(interference(a, snapshot(), ours, 0));
     if (!why || performance.now() >= until) return why;
-    onBusy(why);
+    if (second % 10 === 0) onBusy(why); // say so every 10 s, not every second
   }
 }

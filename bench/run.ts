@@ -22,8 +22,9 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --duration S         seconds per measured run (default 5, quick 2)
   --repeats N          measured runs per cell, the median is reported (default 3, quick 1)
   --warmup S           seconds of unmeasured warm-up per server (default 1, quick 0.5)
-  --wait-quiet S       before each run, wait up to S seconds for other processes to go quiet
-                       (default 0: do not wait; a disturbed run is flagged either way)`;
+  --wait-quiet S       spend up to S seconds per run waiting for other processes to go quiet,
+                       and running again while a run was disturbed (default 0: do not wait;
+                       a disturbed run is flagged either way)`;
 
 function options() {
   const { values } = parseArgs({

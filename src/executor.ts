@@ -155,6 +155,8 @@ export class Executor {
   #moreEvents = false;
   /** Called when a task is woken while no turn runs (the attached mode schedules one). */
   #onWakeOutsideTurn: (() => void) | null = null;
+  /** Set while node.ts attach() drives this executor from Node's loop: blockOn/turn refuse then. */
+  #attached = false;
 
   constructor(options: ExecutorOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -225,6 +227,7 @@ export class Executor {
    * ```
    */
   blockOn<T>(main: Awaitable<T>): T {
+    this.#refuseAttached('blockOn');
     if (this.#inTurn || running !== null) {
       throw new Error('blockOn() cannot be called from inside a running task: use yield* or spawn()');
     }
@@ -266,6 +269,7 @@ export class Executor {
    */
   turn(timeoutMs = 0): boolean {
     if (timeoutMs !== -1) checkDuration('Executor.turn()', 'timeoutMs', timeoutMs);
+    this.#refuseAttached('turn');
     if (this.#inTurn || running !== null) throw new Error('Executor.turn() cannot be called from inside a task');
     if (this.#closed) throw new ClosedError('Executor');
     this.#enter();
@@ -314,6 +318,44 @@ export class Executor {
   /** @internal The attached mode learns of wakes that happen outside a turn. */
   _setWakeHook(hook: (() => void) | null): void {
     this.#onWakeOutsideTurn = hook;
+  }
+
+  /** True while `attach()` (node.ts) runs this executor inside Node's event loop. */
+  get attached(): boolean {
+    return this.#attached;
+  }
+
+  /** @internal node.ts marks the executor attached (Node's loop drives it) or plain again. */
+  _setAttached(attached: boolean): void {
+    if (attached && this.#inTurn) throw new Error('attach(): the executor cannot attach itself from inside one of its tasks');
+    this.#attached = attached;
+  }
+
+  /**
+   * @internal The attached mode's turn, called from a Node callback (uv_poll, timer, immediate):
+   * collects events and due timers first (the epoll fd was readable, or a timer fired), then
+   * runs what they woke, so one wake-up from libuv serves a whole batch. Never blocks.
+   */
+  _turnAttached(): void {
+    if (this.#inTurn || running !== null) throw new Error('the attached executor was turned from inside a task');
+    if (this.#closed) throw new ClosedError('Executor');
+    this.#enter();
+    try {
+      this.#wait(0);
+      this.#runReady();
+      this.#reportUnhandled();
+    } finally {
+      this.#leave();
+    }
+  }
+
+  #refuseAttached(what: string): void {
+    if (this.#attached) {
+      throw new Error(
+        `Executor.${what}(): this executor is attached to Node's event loop, which drives it; ` +
+          'await toPromise(task) instead, or detach() first',
+      );
+    }
   }
 
   /** @internal Queues a woken task. */
