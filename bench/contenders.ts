@@ -31,9 +31,12 @@ export const contenders: Contender[] = [
   { name: 'wakeloop', label: 'wakeloop', servers: { echo: [node, 'dist/src/cli.js', 'echo-server'] }, color: '#1f77b4' },
   { name: 'node-net', label: 'node:net', servers: { echo: [node, 'dist/bench/node_net_echo.js'] }, color: '#2ca02c' },
   { name: 'c', label: 'C epoll', servers: { echo: ['bench/bin/epoll_echo'] }, color: '#7f7f7f' },
-  // Later contenders are one entry each, for example:
-  // { name: 'wakeloop-attached', label: 'wakeloop attached', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--attached'] }, color: '#9467bd' },
-  // { name: 'wakeloop-t2', label: 'wakeloop --threads 2', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--threads', '2'] }, cpus: '0,1', color: '#ff7f0e' },
+  // The same echo task run inside Node's event loop (one uv_poll_t on the epoll fd).
+  { name: 'wakeloop-attached', label: 'wakeloop attached', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--attached'] }, color: '#9467bd' },
+  // Two worker threads sharing the port (SO_REUSEPORT). It may use both CPUs, so it shares one
+  // with the load generator: compare it with care on a 2-CPU machine.
+  { name: 'wakeloop-t2', label: 'wakeloop --threads 2', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--threads', '2'] }, cpus: '0,1', color: '#ff7f0e' },
+  // Later contenders are one entry each.
   // A chat server is one more key in `servers`, e.g. chat: [node, 'dist/bench/chat/node_net_chat_server.js', '{host}:{port}'].
 ];
 

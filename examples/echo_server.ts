@@ -1,13 +1,22 @@
 // `wakeloop echo-server`: echoes every byte on every connection until SIGINT or SIGTERM.
+// Three ways to run the same echo task: on a blockOn loop that owns the thread (default), inside
+// Node's event loop (--attached), or on N worker threads sharing the port (--threads N).
 import { parseArgs } from 'node:util';
 import {
   Executor,
   IoError,
   TcpListener,
   TcpStream,
+  attach,
   formatAddress,
+  resolve,
+  serveOnThreads,
   signal,
   spawn,
+  sys,
+  toPromise,
+  type ServeContext,
+  type SocketAddress,
   type Task,
 } from '../src/index.js';
 
@@ -50,21 +59,136 @@ export function* echoServer(host: string, port: number, log = (line: string) => 
   log(`${which}: closed the listener`);
 }
 
-/** CLI entry: `wakeloop echo-server [--host 127.0.0.1] [--port 7000]`. */
-export function main(argv: string[]): number {
+/**
+ * One worker's server for `--threads N` (run by serveOnThreads in each thread): listens on the
+ * shared port with SO_REUSEPORT and serves until the supervisor stops the worker, which cancels
+ * this task (the finally closes the listener) and then closes the connections.
+ */
+export function* echoWorker(ctx: ServeContext, host: string, port: number): Task<void> {
+  const listener = yield* TcpListener.bind({ host, port }, { reusePort: true });
+  try {
+    ctx.ready(formatAddress(listener.localAddress));
+    yield* acceptLoop(listener);
+  } finally {
+    listener.close();
+  }
+}
+
+const USAGE = 'usage: wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]\n';
+
+/** CLI entry: `wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]`. */
+export function main(argv: string[]): number | Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '7000' } },
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '7000' },
+      attached: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+    },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`echo-server: --port must be an integer from 0 to 65535, got '${values.port}'\n`);
+    process.stderr.write(`echo-server: --port must be an integer from 0 to 65535, got '${values.port}'\n${USAGE}`);
     return 2;
   }
+  if (values.threads !== undefined) {
+    const threads = Number(values.threads);
+    if (!/^\d+$/.test(values.threads) || threads < 1 || threads > 256) {
+      process.stderr.write(`echo-server: --threads must be an integer from 1 to 256, got '${values.threads}'\n${USAGE}`);
+      return 2;
+    }
+    if (values.attached) {
+      process.stderr.write(`echo-server: --attached and --threads do not combine (the workers run blockOn)\n${USAGE}`);
+      return 2;
+    }
+    return serveThreads(values.host!, port, threads);
+  }
+  if (values.attached) return serveAttached(values.host!, port);
   const executor = new Executor();
   executor.blockOn(echoServer(values.host!, port));
   const open = executor.taskCount;
   executor.close();
   console.log(`closed ${open} connection(s)`);
   return 0;
+}
+
+/** `--attached`: the same server task, run by Node's loop (wakeloop's signal() works there too). */
+async function serveAttached(host: string, port: number): Promise<number> {
+  const executor = new Executor();
+  const attachment = attach(executor);
+  try {
+    await toPromise(echoServer(host, port), executor);
+  } finally {
+    attachment.detach();
+  }
+  const open = executor.taskCount;
+  executor.close();
+  console.log(`closed ${open} connection(s)`);
+  return 0;
+}
+
+/**
+ * `--threads N`: this thread supervises from Node's loop (attached: worker events and
+ * process.on('SIGINT') are delivered, which they would not be inside blockOn); N workers serve.
+ */
+async function serveThreads(host: string, port: number, threads: number): Promise<number> {
+  const executor = new Executor({ backend: 'epoll' });
+  const attachment = attach(executor);
+  let onSignal!: (name: string) => void;
+  const stop = new Promise<string>((done) => (onSignal = done));
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let reservation: { fd: number; address: SocketAddress } | undefined;
+  try {
+    reservation = await toPromise(reservePort(host, port), executor);
+    const { address } = reservation;
+    const server = serveOnThreads({
+      threads,
+      module: new URL(import.meta.url),
+      exportName: 'echoWorker',
+      args: [address.address, address.port],
+    });
+    try {
+      await server.ready;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    } finally {
+      sys.close(reservation.fd); // every worker's listener holds the port now
+      reservation = undefined;
+    }
+    console.log(`listening on ${formatAddress(address)} (${threads} threads)`);
+    const which = await Promise.race([stop, server.exited.then(() => null)]);
+    const exits = await server.stop();
+    if (which === null) {
+      process.stderr.write('echo-server: every worker thread ended\n');
+      return 1;
+    }
+    console.log(`${which}: stopped ${threads} worker thread(s)`);
+    console.log(`closed ${exits.reduce((n, e) => n + (e.openTasks ?? 0), 0)} connection(s)`);
+    return exits.every((e) => e.expected) ? 0 : 1;
+  } finally {
+    if (reservation !== undefined) sys.close(reservation.fd);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    attachment.detach();
+    executor.close();
+  }
+}
+
+/**
+ * Binds (without listening) a SO_REUSEPORT socket on host:port, so port 0 becomes a real port
+ * every worker can join. It takes no connections: only listening sockets share them.
+ */
+function* reservePort(host: string, port: number): Task<{ fd: number; address: SocketAddress }> {
+  const [addr] = yield* resolve(host);
+  const fd = sys.socket(addr.family);
+  if (fd < 0) throw new IoError('socket', fd);
+  let rc = sys.setReusePort(fd, true);
+  if (rc >= 0) rc = sys.bind(fd, addr.address, port);
+  const local = rc >= 0 ? sys.localAddress(fd) : rc;
+  if (typeof local === 'number') {
+    sys.close(fd);
+    throw new IoError('bind', local, `${host}:${port}`);
+  }
+  return { fd, address: local };
 }

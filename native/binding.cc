@@ -41,6 +41,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
                        {InstanceAccessor<&BlockerWrap::BackendName>("backend"),
                         InstanceAccessor<&BlockerWrap::PollFd>("pollFd"),
                         InstanceAccessor<&BlockerWrap::RegistryId>("registryId"),
+                        InstanceAccessor<&BlockerWrap::WakeCount>("wakeCount"),
                         InstanceMethod<&BlockerWrap::Register>("register"),
                         InstanceMethod<&BlockerWrap::Modify>("modify"),
                         InstanceMethod<&BlockerWrap::Deregister>("deregister"),
@@ -107,6 +108,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
   Napi::Value BackendName(const CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
   Napi::Value PollFd(const CallbackInfo& info) { return number(info.Env(), core_.poll_fd()); }
   Napi::Value RegistryId(const CallbackInfo& info) { return number(info.Env(), registry_id_); }
+  Napi::Value WakeCount(const CallbackInfo& info) { return number(info.Env(), core_.wake_count()); }
 
   // fd, eventId, interest: the checks register and modify share.
   struct Source {

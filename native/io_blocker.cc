@@ -85,6 +85,7 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
       // and every later notify() would be swallowed.
       backend_->drain_wake();
       notified_.store(false);
+      wake_count_++;
     }
     // epoll_wait(2) and poll(2) fail with EINTR after any signal handler ran on this thread,
     // SA_RESTART or not (signal(7)): wait again for the time that is left.

@@ -104,6 +104,8 @@ class IoBlocker {
   int poll_fd() const { return backend_ ? backend_->poll_fd() : -1; }
   int wake_fd() const { return wake_fd_; }
   int32_t registry_id() const { return registry_id_; }
+  // How many times block() consumed a wake (notify() or a watched signal). Owner thread only.
+  double wake_count() const { return static_cast<double>(wake_count_); }
 
  private:
   std::unique_ptr<Backend> backend_;
@@ -111,6 +113,7 @@ class IoBlocker {
   // drained the wake fd. Invariant: true => a wake write is pending or in flight.
   std::atomic<bool> notified_{false};
   int wake_fd_ = -1;        // copy of backend_->wake_fd(), read by other threads
+  uint64_t wake_count_ = 0; // lets JS skip re-checking notify-driven futures after a plain wake
   int32_t registry_id_ = 0; // > 0 while registered
 };
 

@@ -32,6 +32,8 @@ export interface NativeBlocker {
   readonly pollFd: number;
   /** Process-wide registry id (slot + generation) for notifyBlocker() from any thread. */
   readonly registryId: number;
+  /** How many wakes (notify() or a watched signal) block() has consumed so far. */
+  readonly wakeCount: number;
   /**
    * epoll registers once for both directions, edge triggered, whatever `interest` says.
    * poll reports only the directions in `interest`, and clears a direction once it reported it

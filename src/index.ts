@@ -40,3 +40,5 @@ export type { TryRecvResult, TrySendResult } from './sync/_results.js';
 export { Parker, Unparker, type ParkerForm, type UnparkerForm } from './sync/parker.js';
 export { WaitGroup, type WaitGroupForm } from './sync/wait_group.js';
 export { ParkerClosedError, ParkerBusyError, WaitGroupDroppedError } from './sync/_thread_errors.js';
+export { attach, Attachment, toPromise, fromPromise, NotAttachedError } from './node.js';
+export { serveOnThreads, ThreadServer, type ServeOptions, type ServeContext, type WorkerExit } from './thread/serve.js';

@@ -85,6 +85,8 @@ export class Reactor {
   #registered = 0;
   /** Futures completed through notify() (name lookups, signals): re-checked after each block. */
   #notifyWaiters = new Set<Waker>();
+  /** The blocker's wakeCount when the notify waiters were last woken. */
+  #wakesSeen = 0;
 
   constructor(backend: 'epoll' | 'poll' = defaultBackend()) {
     this.blocker = new binding.IoBlocker(this.events, { backend });
@@ -178,7 +180,10 @@ export class Reactor {
   block(timeoutMs: number): number {
     const n = this.blocker.block(timeoutMs);
     if (n > 0) this.#dispatch(n);
-    if (this.#notifyWaiters.size > 0) {
+    // Name lookups, signals and other threads complete through notify(): re-check their futures
+    // only when block() actually consumed a wake, not after every I/O event.
+    if (this.#notifyWaiters.size > 0 && this.blocker.wakeCount !== this.#wakesSeen) {
+      this.#wakesSeen = this.blocker.wakeCount;
       const waiters = [...this.#notifyWaiters];
       this.#notifyWaiters.clear();
       for (const w of waiters) w.wake();

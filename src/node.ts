@@ -1,0 +1,302 @@
+// Running inside Node's event loop, and the bridges between Promises and futures. libuv watches
+// the executor's epoll fd with one uv_poll_t (the addon's attach()); when it is readable Node
+// calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
+// wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate.
+import { CancelledError } from './errors.js';
+import { defaultExecutorForThread, Executor } from './executor.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { toFuture, type Awaitable, type Task } from './task.js';
+
+/**
+ * Thrown by `fromPromise()` awaited in an executor that Node's loop does not drive (inside
+ * `blockOn`): Promise continuations run only between Node's callbacks, so it could never settle.
+ *
+ * @example
+ * ```ts
+ * try { yield* fromPromise(p); } catch (e) { if (e instanceof NotAttachedError) console.error(e.message); }
+ * ```
+ */
+export class NotAttachedError extends Error {
+  override name = 'NotAttachedError';
+  readonly code = 'ERR_NOT_ATTACHED';
+}
+
+/**
+ * The link between an executor and Node's event loop, made by {@link attach}. `detach()` returns
+ * the executor to the plain state (blockOn/turn work again; its tasks stay where they are).
+ *
+ * While attached:
+ * - the epoll fd is a libuv `uv_poll_t`: when it is readable Node calls in and one non-blocking
+ *   turn runs (events and due timers first, then the tasks they woke);
+ * - the earliest timer deadline is one Node timer, re-armed only when that deadline changes;
+ * - a task woken outside a turn (by a Promise callback, a Node event handler, `spawn()` from
+ *   plain code) gets a turn through `setImmediate`, and so does a turn that ended with tasks
+ *   still ready (budget spent, `yieldNow()`): the epoll fd will not become readable for them;
+ * - a wake from another thread (`notifyBlocker`) makes the epoll fd readable;
+ * - the uv handle keeps the process alive only while the executor has tasks, registered
+ *   sources (sockets, listeners), timers or cross-thread waiters, so a program ends by itself
+ *   once its work is done. A task that waits for something that never comes keeps it alive.
+ *
+ * @example
+ * ```ts
+ * const attachment = attach();
+ * const value = await toPromise(main());
+ * attachment.detach();
+ * ```
+ */
+export class Attachment {
+  /** The attached executor. */
+  readonly executor: Executor;
+  #detached = false;
+  /** The Node timer for the earliest deadline, and that deadline (Infinity: none armed). */
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerDeadline = Infinity;
+  #immediate: ReturnType<typeof setImmediate> | null = null;
+  /** The uv handle's ref state as last set (null: not set yet). */
+  #keepAlive: boolean | null = null;
+
+  /** @internal Use {@link attach}. */
+  constructor(executor: Executor) {
+    this.executor = executor;
+    const blocker = executor.reactor.blocker;
+    if (blocker.backend !== 'epoll' || blocker.attach === undefined) {
+      throw new Error(
+        `attach() needs the epoll backend (this executor uses '${blocker.backend}'): create it with new Executor({ backend: 'epoll' })`,
+      );
+    }
+    executor._setAttached(true);
+    try {
+      blocker.attach(this.#turn);
+    } catch (error) {
+      executor._setAttached(false);
+      throw error;
+    }
+    executor._setWakeHook(this.#wokenOutsideTurn);
+    // Tasks spawned before attach() are queued already: give them their first turn.
+    if (executor.hasReadyTasks) this.#scheduleImmediate();
+    this.#afterTurn();
+  }
+
+  /** True once `detach()` ran (or the executor was closed). */
+  get detached(): boolean {
+    return this.#detached;
+  }
+
+  /**
+   * Stops running the executor from Node's loop: the uv handle, timer and pending immediate go
+   * away. Idempotent; may be called from inside one of its tasks.
+   *
+   * @example
+   * ```ts
+   * attachment.detach();
+   * executor.blockOn(finish()); // the plain state again
+   * ```
+   */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    const executor = this.executor;
+    executor._setWakeHook(null);
+    executor._setAttached(false);
+    executor.reactor.blocker.detach?.();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#timer = this.#immediate = null;
+    this.#timerDeadline = Infinity;
+  }
+
+  /** One non-blocking turn, from uv_poll (the epoll fd is readable), the timer or an immediate. */
+  readonly #turn = (): void => {
+    if (this.#detached) return;
+    if (this.executor.closed) return this.detach();
+    try {
+      this.executor._turnAttached(); // an UnhandledTaskError goes on to Node's uncaught path
+    } finally {
+      this.#afterTurn();
+    }
+  };
+
+  readonly #onTimer = (): void => {
+    this.#timer = null; // spent: #afterTurn arms the next one (again if it fired early)
+    this.#turn();
+  };
+
+  readonly #onImmediate = (): void => {
+    this.#immediate = null;
+    // Skipped if a uv_poll turn already ran the woken tasks.
+    if (this.executor.hasReadyTasks) this.#turn();
+  };
+
+  readonly #wokenOutsideTurn = (): void => {
+    if (this.#detached) return;
+    this.#scheduleImmediate();
+    this.#setKeepAlive(true);
+  };
+
+  #scheduleImmediate(): void {
+    if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+  }
+
+  #afterTurn(): void {
+    if (this.#detached) return;
+    const executor = this.executor;
+    if (executor.closed) return this.detach();
+    if (executor.hasReadyTasks) this.#scheduleImmediate();
+    const deadline = executor.nextDeadline;
+    if (deadline !== this.#timerDeadline || (this.#timer === null && deadline !== Infinity)) this.#armTimer(deadline);
+    const reactor = executor.reactor;
+    this.#setKeepAlive(executor.taskCount > 0 || executor.timers.size > 0 || reactor.hasWaiters);
+  }
+
+  #armTimer(deadline: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerDeadline = deadline;
+    if (deadline === Infinity) return;
+    // Node timers have 1 ms steps and may fire a little early; a sleep never ends early, so an
+    // early firing just re-arms for the rest.
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
+    this.#timer.unref(); // the uv_poll handle's ref state decides whether the process stays
+  }
+
+  #setKeepAlive(keepAlive: boolean): void {
+    if (keepAlive === this.#keepAlive) return; // one N-API call per change, not per turn
+    this.#keepAlive = keepAlive;
+    this.executor.reactor.blocker.ref!(keepAlive);
+  }
+}
+
+/**
+ * Runs `executor` (default: this thread's default executor, the one `spawn()` and `blockOn()`
+ * use) inside Node's event loop, next to Node's own timers, sockets, Promises and `node:http`.
+ * Needs the epoll backend. Throws if the executor is already attached, closed, or if it is the
+ * one whose task is calling. `blockOn()` and `turn()` on an attached executor throw.
+ *
+ * @example
+ * ```ts
+ * const attachment = attach();
+ * spawn(echoServer('127.0.0.1', 7000));        // runs while Node runs
+ * http.createServer(handler).listen(8080);     // in the same process
+ * ```
+ */
+export function attach(executor: Executor = defaultExecutorForThread()): Attachment {
+  if (!(executor instanceof Executor)) throw new TypeError('attach(executor): executor must be an Executor');
+  if (executor.closed) throw new Error('attach(): the executor is closed');
+  if (executor.attached) {
+    throw new Error('attach(): this executor is already attached to Node\'s loop; call detach() on the Attachment first');
+  }
+  return new Attachment(executor);
+}
+
+/**
+ * Runs `task` on an executor (the running one, else this thread's default) and returns a Promise
+ * of its value; it rejects with the task's own error (same object, same stack), or with
+ * `CancelledError` if the task is cancelled. Given a `JoinHandle`, awaits that task. The
+ * Promise settles once the executor runs the task: when it is attached, or inside `blockOn`
+ * (then its callbacks run after blockOn returns).
+ *
+ * @example
+ * ```ts
+ * attach();
+ * const reply = await toPromise(fetchOverWakeloop(url)); // in an ordinary async function
+ * ```
+ */
+export function toPromise<T>(task: Awaitable<T>, executor?: Executor): Promise<T> {
+  const future = toFuture(task);
+  if (executor !== undefined && !(executor instanceof Executor)) {
+    throw new TypeError('toPromise(task, executor): executor must be an Executor');
+  }
+  const target = executor ?? Executor.tryCurrent() ?? defaultExecutorForThread();
+  return new Promise<T>((resolve, reject) => void target.spawn(settle(future, resolve, reject)));
+}
+
+/** Awaits `future` and settles the Promise with its outcome, whatever happens. */
+function* settle<T>(future: Future<T>, resolve: (value: T) => void, reject: (error: unknown) => void): Task<void> {
+  let settled = false;
+  try {
+    const value = yield* future;
+    settled = true;
+    resolve(value);
+  } catch (error) {
+    settled = true;
+    reject(error);
+  } finally {
+    if (!settled) reject(new CancelledError()); // the executor closed, cancelling this task
+  }
+}
+
+/**
+ * A future of a Promise (or any thenable): `yield*` gives its value, or throws its rejection
+ * (the same error object). Only in an attached executor: awaited inside `blockOn` it throws
+ * {@link NotAttachedError}, since Promise callbacks cannot run there. Dropping it (cancelling
+ * the task) drops the interest: the settlement wakes nothing, and a rejection is not reported
+ * as unhandled.
+ *
+ * @example
+ * ```ts
+ * const text = yield* fromPromise(fs.promises.readFile(path, 'utf8'));
+ * ```
+ */
+export function fromPromise<T>(promise: PromiseLike<T>): Future<T> {
+  if (typeof (promise as PromiseLike<T> | null)?.then !== 'function') {
+    throw new TypeError('fromPromise(promise): expected a Promise or a thenable');
+  }
+  return new PromiseFuture(promise);
+}
+
+/** What a settled Promise's callback reaches: cleared when the future is dropped. */
+interface Link {
+  future: PromiseFuture<unknown> | null;
+}
+
+class PromiseFuture<T> extends Future<T> {
+  #state: 'new' | 'waiting' | 'fulfilled' | 'rejected' = 'new';
+  #result: unknown = undefined;
+  #waker: Waker | null = null;
+  #link: Link | null = null;
+
+  constructor(private readonly promise: PromiseLike<T>) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.#state === 'fulfilled') return this.#result as T;
+    if (this.#state === 'rejected') throw this.#result;
+    if (!Executor.current().attached) {
+      throw new NotAttachedError(
+        'fromPromise(): Promise continuations cannot run inside blockOn (Node runs them only between its own callbacks, ' +
+          'and blockOn holds the thread), so this Promise could never settle here. Run the executor inside Node\'s loop ' +
+          'with attach(), or await a wakeloop future instead',
+      );
+    }
+    this.#waker = cx.waker;
+    if (this.#state === 'new') {
+      this.#state = 'waiting';
+      const link: Link = { future: this as PromiseFuture<unknown> };
+      this.#link = link;
+      // Promise.resolve adopts a thenable without calling its `then` synchronously.
+      Promise.resolve(this.promise).then(
+        (value) => link.future?._settle('fulfilled', value),
+        (error: unknown) => link.future?._settle('rejected', error),
+      );
+    }
+    return PENDING;
+  }
+
+  override drop(): void {
+    this.#waker = null;
+    if (this.#link !== null) this.#link.future = null; // the Promise keeps nothing of ours
+    this.#link = null;
+    if (this.#state === 'waiting') this.#state = 'new'; // polled again, it would subscribe again
+  }
+
+  /** @internal The Promise settled (in a microtask, outside any turn). */
+  _settle(state: 'fulfilled' | 'rejected', result: unknown): void {
+    this.#state = state;
+    this.#result = result;
+    this.#link = null;
+    const waker = this.#waker;
+    this.#waker = null;
+    waker?.wake(); // outside a turn: the attachment schedules one
+  }
+}
