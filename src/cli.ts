@@ -7,7 +7,10 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   'echo-server': { about: 'echo every byte on every connection (--host, --port)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
+  'http-and-echo': { about: 'a wakeloop echo server and a node:http server in one process, on Node\'s loop', load: () => import('../examples/http_and_echo.js') },
   'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo.js') },
+  'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups)', load: () => import('../examples/chat/main.js') },
+  'chat-client': { about: 'the async-chat client: commands on stdin, messages on stdout (ADDRESS)', load: () => import('../examples/chat/client.js') },
 };
 
 function usage(): string {

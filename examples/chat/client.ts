@@ -1,0 +1,134 @@
+/**
+ * `wakeloop chat-client ADDRESS`: the async-chat client of Programming Rust, on wakeloop. One
+ * task sends the commands typed on stdin, another prints what the server sends, both on one
+ * executor; the first to finish ends the program, as the book's `race` does: end of input, or
+ * the server closing. Output goes out with synchronous writes (see `output.ts`).
+ *
+ * @module
+ */
+import {
+  BufReader,
+  Executor,
+  TcpStream,
+  select,
+  signal,
+  type Task,
+} from '../../src/index.js';
+import { HELP_TEXT, formatFromServer, parseCommand, unrecognizedCommand } from './client_commands.js';
+import { writeAllSync } from './output.js';
+import { decodeFromServer, encodeFromClient } from './protocol.js';
+import { Stdin } from './stdin.js';
+
+/** The longest line either side may send us: generous, as the book sets no limit at all. */
+const MAX_LINE = 16 << 20;
+/** Stdin is UTF-8, as Rust's `lines()` requires; invalid bytes end the program. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A line the client cannot accept: the program prints it and exits 1. */
+class ClientError extends Error {}
+
+/**
+ * Where the client writes: stdout lines (help, messages, errors from the server) and stderr
+ * lines (unrecognized commands, failures).
+ *
+ * @example
+ * ```ts
+ * const console: ClientOutput = { out: (l) => writeAllSync(1, `${l}\n`), err: (l) => writeAllSync(2, `${l}\n`) };
+ * ```
+ */
+export interface ClientOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * The client: connects, prints the help, then sends commands and prints replies until end of
+ * input or until the server closes. Resolves to the exit status: 0 then, 1 if the connection
+ * fails or the server sends a line it cannot parse, 128 + N on signal N (SIGINT, SIGTERM).
+ *
+ * @example
+ * ```ts
+ * const status = new Executor().blockOn(chatClient('localhost:8088', output));
+ * ```
+ */
+export function* chatClient(address: string, io: ClientOutput): Task<number> {
+  let socket: TcpStream;
+  try {
+    socket = yield* TcpStream.connect(address);
+  } catch (error) {
+    io.err(`Error: ${(error as Error).message}`);
+    return 1;
+  }
+  try {
+    socket.setNoDelay(true);
+    io.out(HELP_TEXT);
+    const stdin = new Stdin();
+    try {
+      const first = yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io), signal('SIGINT', 'SIGTERM'));
+      if (first.index === 2) return first.value === 'SIGINT' ? 130 : 143;
+      return 0;
+    } finally {
+      stdin.close(); // before exiting: a terminal must get its blocking mode back
+    }
+  } catch (error) {
+    io.err(`Error: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    socket.close();
+  }
+}
+
+/** The book's `send_commands`: each line of input that makes a request is sent as JSON. */
+function* sendCommands(socket: TcpStream, stdin: Stdin, io: ClientOutput): Task<void> {
+  const lines = new BufReader(stdin, { maxLineBytes: MAX_LINE });
+  for (;;) {
+    const bytes = yield* lines.readLine();
+    if (bytes === null) return; // end of input: done, without waiting for replies in flight
+    let line: string;
+    try {
+      line = utf8.decode(bytes);
+    } catch {
+      throw new ClientError('stream did not contain valid UTF-8');
+    }
+    const command = parseCommand(line);
+    if (command.kind === 'unrecognized') io.err(unrecognizedCommand(command.line));
+    else if (command.kind !== 'ignored') yield* socket.writeAll(encodeFromClient(command));
+  }
+}
+
+/** The book's `handle_replies`: prints each packet from the server until it closes. */
+function* handleReplies(socket: TcpStream, io: ClientOutput): Task<void> {
+  const replies = new BufReader(socket, { maxLineBytes: MAX_LINE });
+  for (;;) {
+    const line = yield* replies.readLine();
+    if (line === null) return;
+    const packet = decodeFromServer(line);
+    if (!packet.ok) throw new ClientError(packet.error);
+    io.out(formatFromServer(packet.value));
+  }
+}
+
+/**
+ * CLI entry: `wakeloop chat-client ADDRESS` (`host:port`; a host name is resolved).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = main(['127.0.0.1:8088']);
+ * ```
+ */
+export function main(argv: string[]): number {
+  const err = (line: string) => writeAllSync(2, `${line}\n`);
+  if (argv.length !== 1 || argv[0].startsWith('-')) {
+    err('usage: wakeloop chat-client ADDRESS\n  ADDRESS is HOST:PORT, e.g. 127.0.0.1:8088 or localhost:8088');
+    return 2;
+  }
+  const executor = new Executor();
+  try {
+    return executor.blockOn(chatClient(argv[0], { out: (line) => writeAllSync(1, `${line}\n`), err }));
+  } catch (error) {
+    err(`Error: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    executor.close();
+  }
+}

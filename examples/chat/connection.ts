@@ -1,0 +1,219 @@
+/**
+ * One chat connection: `serve` reads the client's requests line by line and answers them;
+ * `Outbound` is the connection's writing side, shared by `serve` (error replies) and by one
+ * subscriber task per group the client joined (posts).
+ *
+ * @module
+ */
+import {
+  BufReader,
+  IoError,
+  LineTooLongError,
+  Mutex,
+  TimeoutError,
+  sys,
+  timeout,
+  type JoinHandle,
+  type MutexGuard,
+  type Task,
+  type TcpStream,
+} from '../../src/index.js';
+import type { GroupTable } from './group_table.js';
+import { decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups } from './protocol.js';
+
+/** How long a closing connection may take to finish a write, or to read our last error. */
+const LINGER_MS = 5000;
+
+/**
+ * The most packets one write takes (the kernel's IOV_MAX): a subscriber's batch stops there.
+ *
+ * @example
+ * ```ts
+ * while (batch.length < MAX_PACKETS_PER_WRITE && more()) batch.push(next());
+ * ```
+ */
+export const MAX_PACKETS_PER_WRITE = 1024;
+
+/**
+ * The connection's writing side: whole packets, one writer at a time.
+ *
+ * Several tasks write to one client (its `serve` and a subscriber per group), and a packet
+ * written while another is half-sent would interleave their bytes into invalid JSON. So the
+ * stream sits behind a lock, and the lock must be wakeloop's async `Mutex`, as the book's is
+ * async_std's: the holder keeps it across `yield*` while the socket takes the bytes, which can
+ * take long (a slow client), and a task waiting for it must give the thread to the others
+ * instead of blocking it.
+ *
+ * @example
+ * ```ts
+ * const outbound = new Outbound(stream);
+ * yield* outbound.send(encodeFromServer({ kind: 'error', message: groupDoesNotExist('cats') }));
+ * ```
+ */
+export class Outbound {
+  readonly #stream: Mutex<TcpStream>;
+  /** The packets of the write in progress; only touched under the lock, so one array serves all. */
+  readonly #batch: Uint8Array[] = [];
+  /** Set once the connection is ending: later sends are dropped. */
+  #closed = false;
+
+  constructor(stream: TcpStream) {
+    this.#stream = new Mutex(stream);
+  }
+
+  /**
+   * Writes `packet`, and with `more` whatever it appends once the lock is held (it gets the
+   * batch and its size in bytes and returns the new size), all in one write when the socket
+   * takes it. Throws IoError if the client is gone.
+   *
+   * @example
+   * ```ts
+   * yield* outbound.send(first, (batch, bytes) => bytes); // nothing more to add
+   * ```
+   */
+  *send(packet: Uint8Array, more?: (batch: Uint8Array[], bytes: number) => number): Task<void> {
+    const guard = yield* this.#stream.lock();
+    try {
+      if (this.#closed) return;
+      const batch = this.#batch;
+      batch.push(packet);
+      const bytes = more === undefined ? packet.length : more(batch, packet.length);
+      try {
+        yield* writeBatch(guard.value, batch, bytes);
+      } finally {
+        batch.length = 0;
+      }
+    } finally {
+      guard.release();
+    }
+  }
+
+  /**
+   * Ends the sending: waits (at most LINGER_MS) for a write in progress to finish, so the client
+   * never sees half a packet, writes `last` if given, and drops every later send. Never throws
+   * for a client that is gone or does not read; the caller closes the stream next.
+   *
+   * @example
+   * ```ts
+   * yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(65536) }));
+   * ```
+   */
+  *close(last?: Uint8Array): Task<void> {
+    let guard: MutexGuard<TcpStream> | undefined;
+    try {
+      guard = yield* timeout(LINGER_MS, this.#stream.lock());
+      this.#closed = true;
+      if (last !== undefined) yield* timeout(LINGER_MS, guard.value.writeAll(last));
+    } catch (error) {
+      if (!(error instanceof TimeoutError || error instanceof IoError)) throw error;
+    } finally {
+      this.#closed = true;
+      guard?.release();
+    }
+  }
+}
+
+/**
+ * Writes a batch of packets (`bytes` in all): one `writev` when the socket takes it all, as it
+ * does unless the client is slow; the rest is concatenated and left to `writeAll`, which waits.
+ */
+function* writeBatch(stream: TcpStream, batch: Uint8Array[], bytes: number): Task<void> {
+  if (batch.length === 1) return yield* stream.writeAll(batch[0]);
+  const n = sys.writev(stream.fd, batch);
+  if (n === bytes) return;
+  // Short, EAGAIN, or an error (which writeAll meets again and throws as an IoError).
+  const tail = new Uint8Array(bytes - Math.max(n, 0));
+  let skip = Math.max(n, 0);
+  let at = 0;
+  for (const packet of batch) {
+    if (skip >= packet.length) {
+      skip -= packet.length;
+      continue;
+    }
+    tail.set(skip === 0 ? packet : packet.subarray(skip), at);
+    at += packet.length - skip;
+    skip = 0;
+  }
+  yield* stream.writeAll(tail);
+}
+
+/**
+ * Serves one client until it closes or resets the connection: joins, posts, and an error reply
+ * for a post to a missing group, a bad line or one group too many. Blank lines are ignored. A
+ * line longer than `maxLine` bytes gets `line too long` and ends the connection. Every
+ * subscription is cancelled and the stream closed on the way out, whatever the reason.
+ *
+ * @example
+ * ```ts
+ * spawn(serve(yield* listener.accept(), groups, 65536));
+ * ```
+ */
+export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): Task<void> {
+  const outbound = new Outbound(stream);
+  const reader = new BufReader(stream, { maxLineBytes: maxLine });
+  const subscriptions: JoinHandle<void>[] = [];
+  const unsubscribe = (): void => {
+    for (const subscription of subscriptions) subscription.cancel();
+    subscriptions.length = 0;
+  };
+  try {
+    for (;;) {
+      let line: Uint8Array | null;
+      try {
+        line = yield* reader.readLine();
+      } catch (error) {
+        if (!(error instanceof LineTooLongError)) throw error;
+        yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(maxLine) }));
+        unsubscribe();
+        yield* linger(stream);
+        return;
+      }
+      if (line === null) break; // the client closed: answer nothing more
+      const error = handle(line, groups, outbound, subscriptions);
+      if (error !== null) yield* outbound.send(encodeFromServer({ kind: 'error', message: error }));
+    }
+    yield* outbound.close(); // lets a post being written finish, so the client gets whole lines
+  } catch (error) {
+    if (!(error instanceof IoError)) throw error; // a reset: end this connection quietly
+  } finally {
+    unsubscribe();
+    stream.close();
+  }
+}
+
+/** Carries out one request line; returns the error text to send back, or null. */
+function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: JoinHandle<void>[]): string | null {
+  const decoded = decodeFromClient(line);
+  if (!decoded.ok) return decoded.error;
+  const request = decoded.value;
+  if (request === null) return null; // a blank line
+  if (request.kind === 'join') {
+    const group = groups.getOrCreate(request.groupName);
+    if (group === undefined) return tooManyGroups(groups.maxGroups);
+    subscriptions.push(group.join(outbound));
+    return null;
+  }
+  const group = groups.get(request.groupName);
+  if (group === undefined) return groupDoesNotExist(request.groupName);
+  group.post(request.message);
+  return null;
+}
+
+/**
+ * After the last packet: sends FIN, then reads and discards until the client closes (at most
+ * LINGER_MS). Closing with unread input would reset the connection, and the reset could destroy
+ * our last packet before the client read it.
+ */
+function* linger(stream: TcpStream): Task<void> {
+  stream.shutdown('write');
+  try {
+    yield* timeout(
+      LINGER_MS,
+      (function* () {
+        while ((yield* stream.read()).length > 0);
+      })(),
+    );
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `wakeloop chat-server [ADDRESS]`: the async-chat server of Programming Rust, on wakeloop.
+ * `main` binds, then an accept loop spawns one `serve` task per connection, all sharing one
+ * group table, until SIGINT or SIGTERM; then every connection is closed and it exits 0.
+ * SIGUSR2 prints a line of counts (connections, tasks, subscriptions, groups) for diagnostics.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import {
+  Executor,
+  TcpListener,
+  formatAddress,
+  signal,
+  spawn,
+  type Task,
+  type TcpStream,
+} from '../../src/index.js';
+import { serve } from './connection.js';
+import { GroupTable } from './group_table.js';
+import { writeAllSync } from './output.js';
+import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE } from './protocol.js';
+
+/**
+ * What the command line asks for: where to listen, and the server's limits.
+ *
+ * @example
+ * ```ts
+ * const args: ChatServerArgs = { address: '127.0.0.1:8088', capacity: 1000, maxLine: 65536, maxGroups: 10000 };
+ * ```
+ */
+export interface ChatServerArgs {
+  /** `host:port` or `[ipv6]:port`; port 0 picks a free port. */
+  readonly address: string;
+  /** Posts a group retains for members that fall behind (the broadcast capacity). */
+  readonly capacity: number;
+  /** Longest request line, in bytes before its `\n`. */
+  readonly maxLine: number;
+  /** Most groups that may exist. */
+  readonly maxGroups: number;
+}
+
+const USAGE = 'usage: wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]\n' +
+  '  ADDRESS is HOST:PORT (default 127.0.0.1:8088; port 0 picks a free one)';
+
+/**
+ * Parses `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`.
+ *
+ * @example
+ * ```ts
+ * parseServerArgs(['127.0.0.1:0', '--capacity', '16']);
+ * // { ok: true, value: { address: '127.0.0.1:0', capacity: 16, maxLine: 65536, maxGroups: 10000 } }
+ * ```
+ */
+export function parseServerArgs(argv: readonly string[]): { ok: true; value: ChatServerArgs } | { ok: false; error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' } },
+    });
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) return { ok: false, error: `unexpected argument '${positionals[1]}'` };
+  const address = positionals[0] ?? '127.0.0.1:8088';
+  const m = /^(?:\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(address);
+  if (m === null || Number(m[1]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
+  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY);
+  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE);
+  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS);
+  for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
+  return { ok: true, value: { address, capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups } };
+}
+
+/** `text` as a positive integer, `fallback` if absent, or an error text. */
+function positiveInteger(flag: string, text: string | undefined, fallback: number): number | string {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : `--${flag} must be a positive integer, got '${text}'`;
+}
+
+/** Live connections, for the SIGUSR2 line and the shutdown message. */
+interface Counts {
+  connections: number;
+}
+
+/**
+ * The server: binds, serves until SIGINT or SIGTERM, then stops accepting. The connections'
+ * tasks are still running when it returns: closing the executor cancels them, and each
+ * `serve` closes its stream and its subscriptions on the way out.
+ *
+ * @example
+ * ```ts
+ * new Executor().blockOn(chatServer(args, (line) => console.log(line)));
+ * ```
+ */
+export function* chatServer(args: ChatServerArgs, log: (line: string) => void, counts: Counts = { connections: 0 }): Task<void> {
+  const listener = yield* TcpListener.bind(args.address);
+  const groups = new GroupTable(args);
+  const accepting = spawn(acceptLoop(listener, groups, args.maxLine, counts));
+  // Announced by a task that runs once this one waits for the signals: a test (or a bench)
+  // may send one as soon as it reads the line.
+  spawn((function* () {
+    log(`chat server listening on ${formatAddress(listener.localAddress)}`);
+  })());
+  for (;;) {
+    const which = yield* signal('SIGINT', 'SIGTERM', 'SIGUSR2');
+    if (which !== 'SIGUSR2') break;
+    const tasks = Executor.current().taskCount;
+    log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
+  }
+  accepting.cancel();
+  listener.close();
+}
+
+/** The book's main loop: one `serve` task per connection, all sharing the group table. */
+function* acceptLoop(listener: TcpListener, groups: GroupTable, maxLine: number, counts: Counts): Task<void> {
+  for (;;) {
+    const stream = yield* listener.accept();
+    stream.setNoDelay(true); // each packet goes out at once, as the book's client does too
+    spawn(connection(stream, groups, maxLine, counts));
+  }
+}
+
+/** Runs `serve`, counting the connection, and reports what fails inside it (the book's log_error). */
+function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, counts: Counts): Task<void> {
+  counts.connections++;
+  try {
+    yield* serve(stream, groups, maxLine);
+  } catch (error) {
+    writeAllSync(2, `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  } finally {
+    counts.connections--;
+  }
+}
+
+/**
+ * CLI entry: `wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`.
+ * Returns the exit status: 0 after a signal, 1 if it cannot listen, 2 for a bad command line.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = main(['127.0.0.1:8088']);
+ * ```
+ */
+export function main(argv: string[]): number {
+  const args = parseServerArgs(argv);
+  if (!args.ok) {
+    writeAllSync(2, `chat-server: ${args.error}\n${USAGE}\n`);
+    return 2;
+  }
+  const log = (line: string) => writeAllSync(1, `${line}\n`);
+  const counts = { connections: 0 };
+  const executor = new Executor();
+  try {
+    executor.blockOn(chatServer(args.value, log, counts));
+  } catch (error) {
+    executor.close();
+    writeAllSync(2, `chat-server: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const open = counts.connections;
+  executor.close();
+  log(`chat server stopped; closed ${open} connection(s)`);
+  return 0;
+}

@@ -1,0 +1,29 @@
+/**
+ * Synchronous writes to stdout and stderr for the chat programs. While `blockOn` holds the
+ * thread, Node's loop does not run, so `process.stdout` could leave a write queued until the
+ * program ends; `fs.writeSync` is done when it returns.
+ *
+ * @module
+ */
+import { writeSync } from 'node:fs';
+
+/**
+ * Writes all of `text` to `fd`, retrying while a non-blocking pipe is full (EAGAIN).
+ *
+ * @example
+ * ```ts
+ * writeAllSync(1, 'message posted to dogs: hi\n');
+ * ```
+ */
+export function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (error) {
+      // Whoever reads our output made it non-blocking; it will drain. Anything else is fatal.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
+}

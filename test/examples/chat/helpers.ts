@@ -1,0 +1,196 @@
+// Helpers for the chat tests: the compiled CLI run as a child process with a kill timer, a test
+// client over node:net that collects lines, and the server's counts read from /proc and from
+// its SIGUSR2 line. Every wait is bounded and event-driven.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../../dist/src/cli.js', import.meta.url));
+const KILL_AFTER_MS = 90_000;
+export const WAIT_MS = 30_000;
+
+const children: ChildProcess[] = [];
+const sockets: net.Socket[] = [];
+
+/** For afterEach: destroys every test socket and SIGKILLs every child still running. */
+export function cleanUp(): void {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/** A child process whose output is collected line by line, with waits on it. */
+export class Child {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  readonly out = new Lines();
+  readonly err = new Lines();
+
+  constructor(args: string[], stdin: 'pipe' | 'ignore' | number = 'ignore') {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: compile first (npx tsc -p tsconfig.json)`);
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+    children.push(this.child);
+    const killTimer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
+    this.child.stdout!.on('data', (d: Buffer) => this.out.push(d));
+    this.child.stderr!.on('data', (d: Buffer) => this.err.push(d));
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        clearTimeout(killTimer);
+        this.out.end();
+        this.err.end();
+        resolve(code);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+}
+
+/** Text arriving in chunks, split into lines; waiters are woken on every chunk and at the end. */
+export class Lines {
+  readonly lines: string[] = [];
+  #partial = '';
+  #ended = false;
+  #waiters: (() => void)[] = [];
+
+  push(chunk: Buffer): void {
+    const parts = (this.#partial + chunk.toString('utf8')).split('\n');
+    this.#partial = parts.pop()!;
+    this.lines.push(...parts);
+    this.#wake();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  /** Everything received so far, the unfinished line included. */
+  get text(): string {
+    return this.lines.map((l) => `${l}\n`).join('') + this.#partial;
+  }
+
+  /** Waits until `test` holds (checked on every arrival); throws after WAIT_MS or at the end. */
+  async until(test: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!test()) {
+      if (this.#ended || Date.now() > deadline) throw new Error(`never saw ${what}; got ${JSON.stringify(this.text.slice(-600))}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 250);
+      });
+    }
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+/** The chat server as a child process. */
+export class Server extends Child {
+  port = 0;
+
+  /** Starts `wakeloop chat-server 127.0.0.1:0 ...flags` and waits for its address. */
+  static async start(...flags: string[]): Promise<Server> {
+    const server = new Server(['chat-server', '127.0.0.1:0', ...flags]);
+    let port = 0;
+    await server.out.until(() => {
+      const m = /^chat server listening on 127\.0\.0\.1:(\d+)$/.exec(server.out.lines[0] ?? '');
+      port = m ? Number(m[1]) : 0;
+      return port > 0;
+    }, 'the listening line');
+    server.port = port;
+    return server;
+  }
+
+  /** The counts of the server's SIGUSR2 line. */
+  async stats(): Promise<{ connections: number; tasks: number; subscriptions: number; groups: number }> {
+    const before = this.out.lines.length;
+    this.child.kill('SIGUSR2');
+    let m: RegExpExecArray | null = null;
+    const re = /^chat server stats: connections=(\d+) tasks=(\d+) subscriptions=(\d+) groups=(\d+)$/;
+    await this.out.until(() => this.out.lines.slice(before).some((l) => (m = re.exec(l)) !== null), 'the stats line');
+    const [, connections, tasks, subscriptions, groups] = (m as unknown as RegExpExecArray).map(Number);
+    return { connections, tasks, subscriptions, groups };
+  }
+
+  /** Polls the stats (no event tells us when the server noticed a disconnect) until `test` holds. */
+  async statsUntil(test: (s: Awaited<ReturnType<Server['stats']>>) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    for (let s = await this.stats(); !test(s); s = await this.stats()) {
+      if (Date.now() > deadline) throw new Error(`server never reached ${what}: ${JSON.stringify(s)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Open fds of the server process. */
+  fds(): number {
+    return readdirSync(`/proc/${this.pid}/fd`).length;
+  }
+
+  /** The server's resident memory in KiB (VmRSS). */
+  rssKiB(): number {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    if (!m) throw new Error('no VmRSS');
+    return Number(m[1]);
+  }
+}
+
+/** A test client: collects the server's lines as strings, without their '\n'. */
+export class Client {
+  readonly socket: net.Socket;
+  readonly input = new Lines();
+  readonly ended: Promise<void>;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    sockets.push(socket);
+    socket.on('data', (chunk: Buffer) => this.input.push(chunk));
+    socket.on('error', () => {});
+    this.ended = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.input.end();
+        resolve();
+      }),
+    );
+  }
+
+  get lines(): string[] {
+    return this.input.lines;
+  }
+
+  static connect(port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new Client(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(text: string | Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.write(text)) resolve();
+      else this.socket.once('drain', resolve);
+    });
+  }
+
+  /** Waits until some received line satisfies `test`. */
+  async waitFor(test: (line: string) => boolean, what: string): Promise<void> {
+    await this.input.until(() => this.lines.some(test), what);
+  }
+
+  /** Round trip: once the answer to a post to a missing group arrives, the server has read every earlier line. */
+  async sync(tag = 'sync'): Promise<void> {
+    const group = `__sync-${tag}-${Math.random()}`;
+    await this.send(`{"Post":{"group_name":"${group}","message":""}}\n`);
+    await this.waitFor((l) => l === `{"Error":"Group '${group}' does not exist"}`, `the ${tag} error`);
+  }
+}
+
+export const join = (group: string) => `{"Join":{"group_name":"${group}"}}\n`;
+export const post = (group: string, message: string) => `{"Post":{"group_name":"${group}","message":${JSON.stringify(message)}}}\n`;
+export const message = (group: string, text: string) => `{"Message":{"group_name":"${group}","message":${JSON.stringify(text)}}}`;
+export const isMessage = (l: string) => l.startsWith('{"Message":');
+export const noSync = (lines: string[]) => lines.filter((l) => !l.includes('__sync-'));

@@ -1,0 +1,293 @@
+// `wakeloop chat-server` over real TCP on 127.0.0.1: the compiled CLI (dist/, built by
+// `npm test`'s tsc step) runs as a child process with a kill timer; node:net clients talk to it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseServerArgs } from '../../../examples/chat/main.js';
+import { Child, Client, Server, cleanUp, isMessage, join, message, noSync, post } from './helpers.js';
+
+afterEach(cleanUp);
+
+const dropped = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/;
+const numberOf = (line: string) => Number(JSON.parse(line).Message.message.split(' ')[0]);
+
+describe('wakeloop chat-server', () => {
+  it('serve() relays posts to every member in the same order, the poster included', async () => {
+    const { port } = await Server.start();
+    const a = await Client.connect(port);
+    const b = await Client.connect(port);
+    for (const c of [a, b]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    const posts = ['a1', 'b1', 'a2', 'b2', 'a3', 'I love dogs!'];
+    await Promise.all([
+      (async () => { for (const p of posts.filter((p) => !p.startsWith('b'))) await a.send(post('dogs', p)); })(),
+      (async () => { for (const p of posts.filter((p) => p.startsWith('b'))) await b.send(post('dogs', p)); })(),
+    ]);
+    for (const c of [a, b]) await c.input.until(() => c.lines.filter(isMessage).length === posts.length, 'every post');
+    const seen = a.lines.filter(isMessage);
+    expect(b.lines.filter(isMessage)).toEqual(seen);
+    expect([...seen].sort()).toEqual(posts.map((p) => message('dogs', p)).sort());
+    const texts = seen.map((l) => JSON.parse(l).Message.message as string);
+    expect(texts.filter((t) => t.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+    expect(texts.filter((t) => t.startsWith('b'))).toEqual(['b1', 'b2']);
+    expect(seen).toContain('{"Message":{"group_name":"dogs","message":"I love dogs!"}}');
+  });
+
+  it('Group.join() twice delivers twice, and a non-member may post', async () => {
+    const { port } = await Server.start();
+    const member = await Client.connect(port);
+    const outsider = await Client.connect(port);
+    await member.send(join('cats') + join('cats'));
+    await member.sync();
+    await outsider.send(post('cats', 'meow'));
+    await outsider.sync();
+    await member.input.until(() => member.lines.filter((l) => l === message('cats', 'meow')).length === 2, 'two copies');
+    expect(noSync(outsider.lines)).toEqual([]);
+  });
+
+  it('serve() answers a post to a missing group to that client alone, and keeps its connection', async () => {
+    const { port } = await Server.start();
+    const a = await Client.connect(port);
+    const b = await Client.connect(port);
+    for (const c of [a, b]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    await a.send(post('cats', 'anyone?'));
+    await a.waitFor((l) => l === `{"Error":"Group 'cats' does not exist"}`, 'the missing group error');
+    await a.send(post('dogs', 'marker'));
+    await b.waitFor((l) => l === message('dogs', 'marker'), 'the marker');
+    await a.waitFor((l) => l === message('dogs', 'marker'), 'the marker');
+    expect(noSync(b.lines)).toEqual([message('dogs', 'marker')]);
+  });
+
+  it('serve() answers each bad line with its invalid request error, ignores blank lines and keeps reading', async () => {
+    const { port } = await Server.start();
+    const c = await Client.connect(port);
+    const other = await Client.connect(port);
+    await other.send(join('dogs'));
+    await other.sync();
+    await c.send('hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n');
+    await c.send(Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]));
+    await c.send('{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n');
+    await c.send('{"Post":{"group_name":"dogs","message":5}}\r\n');
+    await c.sync();
+    expect(noSync(c.lines)).toEqual([
+      '{"Error":"invalid request: invalid JSON"}',
+      '{"Error":"invalid request: unknown variant `Leave`, expected `Join` or `Post`"}',
+      '{"Error":"invalid request: missing field `group_name`"}',
+      '{"Error":"invalid request: invalid UTF-8"}',
+      '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
+      '{"Error":"invalid request: expected one JSON value per line"}',
+      '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
+    ]);
+    await c.send(' {"Post":["x","y"]} \r\n' + join('dogs'));
+    await c.send('{"Post":{"message":"still here","group_name":"dogs"}}\n');
+    await c.waitFor((l) => l === message('dogs', 'still here'), 'its own post');
+    await other.waitFor((l) => l === message('dogs', 'still here'), 'the post');
+    expect(noSync(other.lines)).toEqual([message('dogs', 'still here')]);
+  });
+
+  it('serve() accepts a line of exactly --max-line bytes and closes after the error on a longer one', async () => {
+    const { port } = await Server.start('--max-line', '100');
+    const ok = await Client.connect(port);
+    const exact = join('dogs').slice(0, -3) + ' '.repeat(100 - join('dogs').length + 1) + '}}\n';
+    expect(exact.length).toBe(101);
+    await ok.send(exact);
+    await ok.sync();
+    await ok.send(post('dogs', 'fits'));
+    await ok.waitFor((l) => l === message('dogs', 'fits'), 'the post');
+
+    const long = await Client.connect(port);
+    await long.send('x'.repeat(150)); // no newline: the cap applies before the line ends
+    await long.ended;
+    expect(long.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
+
+    const member = await Client.connect(port); // a member too: no post may follow the error
+    await member.send(join('dogs'));
+    await member.sync();
+    await member.send(post('dogs', 'y'.repeat(80)));
+    await member.ended;
+    expect(noSync(member.lines)).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
+
+    await ok.send(post('dogs', 'others carry on'));
+    await ok.waitFor((l) => l === message('dogs', 'others carry on'), 'the post');
+  });
+
+  it('GroupTable refuses to create more than --max-groups groups', async () => {
+    const { port } = await Server.start('--max-groups', '2');
+    const c = await Client.connect(port);
+    await c.send(join('a') + join('b') + join('c') + join('a'));
+    await c.sync();
+    await c.send(post('a', 'x') + post('c', 'y'));
+    await c.sync();
+    expect(noSync(c.lines)).toEqual([
+      '{"Error":"too many groups (limit 2)"}',
+      message('a', 'x'),
+      message('a', 'x'),
+      `{"Error":"Group 'c' does not exist"}`,
+    ]);
+  });
+
+  it('a reader that stops gets one Dropped error at the gap, delays no one, and server memory stays bounded', async () => {
+    const server = await Server.start();
+    const reader = await Client.connect(server.port);
+    const other = await Client.connect(server.port);
+    const cats = await Client.connect(server.port);
+    const poster = await Client.connect(server.port);
+    for (const c of [reader, other]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    await cats.send(join('cats'));
+    await cats.sync();
+    reader.socket.pause(); // stop reading: the kernel buffers fill, then the server lets it lag
+    const rssBefore = server.rssKiB();
+
+    const sent = 10_000;
+    const filler = 'x'.repeat(8 * 1024);
+    let rssPeak = 0;
+    for (let i = 0; i < sent; i++) {
+      await poster.send(post('dogs', `${i} ${filler}`));
+      if (i % 500 === 0) rssPeak = Math.max(rssPeak, server.rssKiB());
+    }
+    await poster.sync('poster'); // every post was read: the stopped reader never held the poster up
+    rssPeak = Math.max(rssPeak, server.rssKiB());
+    expect(noSync(poster.lines)).toEqual([]);
+    // Another group is served at once meanwhile.
+    await cats.send(post('cats', 'meow'));
+    await cats.waitFor((l) => l === message('cats', 'meow'), 'its post');
+    // 80 MB went through; the group keeps 1000 posts (8 MB) for the stopped reader.
+    expect(rssPeak - rssBefore).toBeLessThan(48 * 1024);
+
+    reader.socket.resume();
+    await reader.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
+    const lines = noSync(reader.lines);
+    const reports = lines.filter((l) => l.startsWith('{"Error":'));
+    expect(reports).toHaveLength(1);
+    const n = Number(dropped.exec(reports[0])![1]);
+    const gap = lines.indexOf(reports[0]);
+    const numbers = lines.filter(isMessage).map(numberOf);
+    expect(n).toBeGreaterThan(0);
+    expect(numbers.length + n).toBe(sent);
+    // Posts 0..gap-1 came before the report, then the 1000 retained ones, all in order.
+    expect(numbers).toEqual([...Array(gap).keys(), ...Array.from({ length: sent - gap - n }, (_, i) => gap + n + i)]);
+    expect(sent - gap - n).toBe(1000);
+
+    // The member that kept reading got everything (or, on a busy machine, lagged too, being in
+    // the poster's process: then its own reports account for the gaps).
+    await other.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
+    let expected = 0;
+    for (const l of noSync(other.lines)) {
+      const lag = dropped.exec(l);
+      if (lag) expected += Number(lag[1]);
+      else expect(numberOf(l)).toBe(expected++);
+    }
+    expect(expected).toBe(sent);
+  });
+
+  it('serve() ends connections that vanish mid-line or mid-write, by FIN or reset, leaking no fd, task or subscription', async () => {
+    const server = await Server.start();
+    const baseline = await server.stats();
+    const fds = server.fds();
+    const stays = await Client.connect(server.port);
+    await stays.send(join('dogs'));
+    await stays.sync();
+
+    const finMidLine = await Client.connect(server.port);
+    const resetMidLine = await Client.connect(server.port);
+    const finMidWrite = await Client.connect(server.port);
+    const resetMidWrite = await Client.connect(server.port);
+    for (const c of [finMidLine, resetMidLine, finMidWrite, resetMidWrite]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    await finMidLine.send('{"Post":{"group_name":"do');
+    await resetMidLine.send('{"Post":');
+    finMidWrite.socket.pause();
+    resetMidWrite.socket.pause();
+    await server.statsUntil((s) => s.connections === 5 && s.subscriptions === 5, 'five members');
+
+    // Fill the stopped members' buffers: the server is left waiting to write to them.
+    const filler = 'z'.repeat(16 * 1024);
+    for (let i = 0; i < 1000; i++) await stays.send(post('dogs', `${i} ${filler}`));
+    await stays.waitFor((l) => l.startsWith('{"Message":{"group_name":"dogs","message":"999 '), 'the last post');
+
+    finMidLine.socket.end();
+    resetMidLine.socket.resetAndDestroy();
+    finMidWrite.socket.end();
+    resetMidWrite.socket.resetAndDestroy();
+    await stays.send(post('dogs', 'still fine'));
+    await stays.waitFor((l) => l === message('dogs', 'still fine'), 'the post');
+    await server.statsUntil((s) => s.connections === 1, 'one connection left');
+    const one = await server.stats();
+    expect(one).toEqual({ connections: 1, tasks: baseline.tasks + 2, subscriptions: 1, groups: 1 });
+
+    stays.socket.destroy();
+    await server.statsUntil((s) => s.connections === 0, 'no connection');
+    expect(await server.stats()).toEqual({ ...baseline, groups: 1 });
+    expect(server.fds()).toBe(fds);
+    expect(server.err.text).toBe('');
+  });
+
+  it('serve() answers the lines before a FIN, then closes', async () => {
+    const { port } = await Server.start();
+    const c = await Client.connect(port);
+    c.socket.end('oops\n');
+    await c.ended;
+    expect(c.lines).toEqual(['{"Error":"invalid request: invalid JSON"}']);
+  });
+
+  it('chat-server closes every connection and exits 0 on SIGTERM and on SIGINT', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const server = await Server.start();
+      const c = await Client.connect(server.port);
+      await c.send(join('dogs'));
+      await c.sync();
+      server.child.kill(sig);
+      await c.ended;
+      expect(await server.exited).toBe(0);
+      expect(server.out.lines).toContain('chat server stopped; closed 1 connection(s)');
+    }
+  });
+
+  it('chat-server exits 0 on a signal sent as soon as it says it listens', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const server = await Server.start();
+      server.child.kill(sig);
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('chat-server exits 2 with the usage on a bad command line, 1 when it cannot listen', async () => {
+    const bad = new Child(['chat-server', '127.0.0.1:0', '--capacity', '0']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err.text).toContain("--capacity must be a positive integer, got '0'");
+    expect(bad.err.text).toContain('usage: wakeloop chat-server [ADDRESS]');
+
+    const first = await Server.start();
+    const taken = new Child(['chat-server', `127.0.0.1:${first.port}`]);
+    expect(await taken.exited).toBe(1);
+    expect(taken.err.text).toMatch(/EADDRINUSE/);
+  });
+});
+
+describe('parseServerArgs()', () => {
+  it('parseServerArgs() defaults to 127.0.0.1:8088 and the protocol limits', () => {
+    expect(parseServerArgs([])).toEqual({ ok: true, value: { address: '127.0.0.1:8088', capacity: 1000, maxLine: 65536, maxGroups: 10000 } });
+  });
+
+  it('parseServerArgs() reads the address and every flag', () => {
+    expect(parseServerArgs(['[::1]:0', '--capacity', '16', '--max-line=100', '--max-groups', '2'])).toEqual({
+      ok: true,
+      value: { address: '[::1]:0', capacity: 16, maxLine: 100, maxGroups: 2 },
+    });
+    expect(parseServerArgs(['localhost:9000'])).toMatchObject({ ok: true, value: { address: 'localhost:9000' } });
+  });
+
+  it('parseServerArgs() rejects bad addresses, bad numbers, unknown flags and extra arguments', () => {
+    for (const argv of [['8088'], [':8088'], ['host:70000'], ['::1:80'], ['a:1', 'b:2'], ['--capacity', '1.5'], ['--max-line', '-3'], ['--max-groups', 'x'], ['--verbose']]) {
+      expect(parseServerArgs(argv).ok, argv.join(' ')).toBe(false);
+    }
+  });
+});
