@@ -7,16 +7,16 @@ const BAR = 22;
 const GAP = 28; // between groups
 const PLOT_H = 260;
 const LEFT = 50;
-const TOP = 70;
+const TOP = 80;
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function svgChart(r: Results): string {
   const shown = r.contenders.filter((c) => r.workloads.some((wr) => wr.cells.some((cell) => cell.contender === c.name)));
-  const title = `wakeloop bench ${r.date}${r.quick ? ' (quick)' : ''}: relative to C epoll (= 1.0), higher is better`;
+  const title = `wakeloop bench ${r.date}${r.quick ? ' (quick)' : ''}`;
   const groupW = Math.max(shown.length * BAR + GAP, 90); // room for the workload name
-  const width = Math.max(LEFT + r.workloads.length * groupW + 20, LEFT + title.length * 7.5);
-  const height = TOP + PLOT_H + 70;
+  const width = Math.max(LEFT + r.workloads.length * groupW + 20, LEFT + shown.length * 130, 480);
+  const height = TOP + PLOT_H + 80;
   const values = r.workloads.flatMap((wr) => wr.cells.map((cell) => relative(wr, cell, C_REFERENCE) ?? 0));
   // Linear scale up to 2.0 at most; a taller bar is cut at the top and labelled with its value.
   const yMax = Math.min(2, Math.max(1.2, Math.ceil(Math.max(...values, 0) * 5) / 5));
@@ -26,10 +26,11 @@ export function svgChart(r: Results): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="${LEFT}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`);
+  out.push(`<text x="${LEFT}" y="36" fill="#444">relative to C epoll (= 1.0), higher is better</text>`);
   // Legend.
   shown.forEach((c, i) => {
     const x = LEFT + i * 130;
-    out.push(`<rect x="${x}" y="32" width="12" height="12" fill="${c.color}"/><text x="${x + 16}" y="42">${escape(c.label)}</text>`);
+    out.push(`<rect x="${x}" y="46" width="12" height="12" fill="${c.color}"/><text x="${x + 16}" y="56">${escape(c.label)}</text>`);
   });
   // Grid every 0.2, and the C = 1.0 line.
   for (let v = 0; v <= yMax + 1e-9; v += 0.2) {
@@ -60,7 +61,8 @@ export function svgChart(r: Results): string {
     out.push(`<text x="${mid}" y="${TOP + PLOT_H + 16}" text-anchor="middle">${escape(wr.workload.name)}</text>`);
     out.push(`<text x="${mid}" y="${TOP + PLOT_H + 30}" text-anchor="middle" font-size="9" fill="#666">${escape(wr.workload.unit)}</text>`);
   });
-  out.push(`<text x="${LEFT}" y="${height - 10}" font-size="9" fill="#666">${escape(`${r.machine.cpuModel}, ${r.machine.cores} cores, node ${r.machine.node}; idle memory: C's KiB/conn divided by the contender's; * a disturbed run`)}</text>`);
+  out.push(`<text x="${LEFT}" y="${height - 22}" font-size="9" fill="#666">${escape(`${r.machine.cpuModel}, ${r.machine.cores} cores, node ${r.machine.node}`)}</text>`);
+  out.push(`<text x="${LEFT}" y="${height - 10}" font-size="9" fill="#666">${escape("idle memory: C's KiB/conn divided by the contender's; * a disturbed run")}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -389,10 +389,13 @@ export class Executor {
     this.#complete(task, undefined, false);
   }
 
+  /** Runs a dropped task future's awaiting cleanup as a task of its own (see GenFuture.drop). */
+  readonly #finishDropped = (future: Future<unknown>): void => void this.spawn(future);
+
   #enter(): void {
     this.#inTurn = true;
     running = this;
-    coop.finishDropped = (future) => void this.spawn(future);
+    coop.finishDropped = this.#finishDropped;
   }
 
   #leave(): void {

@@ -173,9 +173,13 @@ export class TcpStream implements Disposable {
   writeAll(buf: Uint8Array, offset?: number, length?: number): Future<void> {
     this.#checkOpen('writeAll');
     checkBytes('TcpStream.writeAll()', 'buf', buf);
-    const [off, len] = checkRange('TcpStream.writeAll()', buf, offset, length);
     const fut = (this.#writeAll ??= new WriteAllFuture(this));
-    fut.start(buf, off, len);
+    if (offset === undefined && length === undefined) {
+      fut.start(buf, 0, buf.length); // the hot path: no range to check
+    } else {
+      const [off, len] = checkRange('TcpStream.writeAll()', buf, offset, length);
+      fut.start(buf, off, len);
+    }
     return fut;
   }
 
