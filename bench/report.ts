@@ -14,7 +14,7 @@ export interface Results {
   quick: boolean;
   options: { duration: number; warmup: number; repeats: number; waitQuiet: number; only: string[]; contenders: string[] };
   machine: ReturnType<typeof machineInfo> & { pinned: string; disturbedBeforeStart?: string };
-  contenders: Pick<Contender, 'name' | 'label' | 'color'>[];
+  contenders: Pick<Contender, 'name' | 'label' | 'color' | 'cpus'>[];
   workloads: WorkloadResults[];
 }
 
@@ -92,7 +92,9 @@ export function loadgenCheck(r: Results): string[] {
   for (const wr of r.workloads) {
     if (!higherIsBetter(wr.workload)) continue;
     const c = wr.cells.find((cell) => cell.contender === C_REFERENCE)?.median;
-    const others = wr.cells.filter((cell) => cell.contender !== C_REFERENCE && cell.median);
+    // A contender allowed more CPUs than C (--threads 2) also takes the load generator's CPU.
+    const sameCpus = (name: string) => r.contenders.find((x) => x.name === name)?.cpus === undefined;
+    const others = wr.cells.filter((cell) => cell.contender !== C_REFERENCE && cell.median && sameCpus(cell.contender));
     if (!c || others.length === 0) continue;
     const best = others.reduce((a, b) => (b.median!.value > a.median!.value ? b : a));
     const margin = c.value / best.median!.value;

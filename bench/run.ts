@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     quick: o.quick,
     options: { duration: o.duration, warmup: o.warmup, repeats: o.repeats, waitQuiet: o.waitQuiet, only: o.only, contenders: o.contenders },
     machine,
-    contenders: selectedContenders.map(({ name, label, color }) => ({ name, label, color })),
+    contenders: selectedContenders.map(({ name, label, color, cpus }) => ({ name, label, color, ...(cpus ? { cpus } : {}) })),
     workloads: selectedWorkloads.map((workload) => ({ workload, cells: [] })),
   };
 

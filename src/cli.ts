@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   'echo-server': { about: 'echo every byte on every connection (--host, --port)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
+  'scope-demo': { about: 'the scoped-task trilemma: spawn, scope and a worker-pool scope (--limit N, --workers N)', load: () => import('../examples/scope_demo.js') },
   'http-and-echo': { about: 'a wakeloop echo server and a node:http server in one process, on Node\'s loop', load: () => import('../examples/http_and_echo.js') },
   'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo.js') },
   'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups)', load: () => import('../examples/chat/main.js') },

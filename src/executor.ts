@@ -312,7 +312,9 @@ export class Executor {
     }
     this.#closed = true;
     this.#live.clear();
-    this.reactor.close();
+    this.reactor.close(); // also stops an attached uv_poll_t
+    this.#attached = false; // an attachment's pending timer or immediate then finds it closed
+    this.#onWakeOutsideTurn = null;
   }
 
   /** @internal The attached mode learns of wakes that happen outside a turn. */

@@ -15,7 +15,7 @@ import { spawnTracked, type TaskOutcome } from './scope.js';
  * - `close()` / `[Symbol.dispose]` (a `using` declaration) cancels every task still running
  *   and discards results nobody joined, errors included; `shutdown()` does the same and
  *   completes once every cancelled task has finished its `finally` blocks.
- * - One task awaits `joinNext()` at a time (a second one replaces the first, which is woken).
+ * - Several tasks may await `joinNext()` at once: each finished task goes to one of them.
  *
  * @example
  * ```ts
@@ -30,7 +30,8 @@ export class JoinSet<T> {
   /** Finished tasks not yet joined, oldest first (from #head). */
   #finished: Array<TaskOutcome<T>> = [];
   #head = 0;
-  #waker: Waker | null = null;
+  /** Tasks waiting in joinNext() or shutdown(): all are woken when a task finishes. */
+  readonly #wakers = new Set<Waker>();
   #closed = false;
   readonly #executor: Executor | null;
 
@@ -77,9 +78,9 @@ export class JoinSet<T> {
     const handle = spawnTracked(executor, task, (outcome) => {
       this.#running.delete(cell.handle!);
       if (outcome.kind !== 'cancelled' && !this.#closed) this.#finished.push(outcome);
-      const waker = this.#waker;
-      this.#waker = null;
-      waker?.wake();
+      const wakers = [...this.#wakers];
+      this.#wakers.clear();
+      for (const waker of wakers) waker.wake();
     });
     cell.handle = handle;
     this.#running.add(handle);
@@ -163,17 +164,13 @@ export class JoinSet<T> {
       return outcome;
     }
     if (this.#running.size === 0) return null;
-    if (waker !== null && this.#waker !== waker) {
-      const replaced = this.#waker;
-      this.#waker = waker;
-      replaced?.wake();
-    }
+    if (waker !== null) this.#wakers.add(waker);
     return PENDING;
   }
 
   /** @internal */
   _forget(waker: Waker): void {
-    if (this.#waker === waker) this.#waker = null;
+    this.#wakers.delete(waker);
   }
 }
 

@@ -160,7 +160,7 @@ export class Attachment {
   }
 
   #setKeepAlive(keepAlive: boolean): void {
-    if (keepAlive === this.#keepAlive) return; // one N-API call per change, not per turn
+    if (keepAlive === this.#keepAlive || this.executor.closed) return; // one N-API call per change
     this.#keepAlive = keepAlive;
     this.executor.reactor.blocker.ref!(keepAlive);
   }

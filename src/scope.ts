@@ -7,7 +7,14 @@ import { Executor, type JoinHandle } from './executor.js';
 import { Future, PENDING, ready, type Context, type Poll, type Waker } from './future.js';
 import { GenFuture, toFuture, type Awaitable, type Task } from './task.js';
 
-/** How a tracked task ended: its value, its error, or cancelled (no value, no error). */
+/**
+ * How a tracked task ended: its value, its error, or cancelled (no value, no error).
+ *
+ * @example
+ * ```ts
+ * const onSettle = (o: TaskOutcome<number>) => { if (o.kind === 'error') console.error(o.error); };
+ * ```
+ */
 export type TaskOutcome<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown } | { kind: 'cancelled' };
 
 const CANCELLED: TaskOutcome<never> = { kind: 'cancelled' };
@@ -86,7 +93,14 @@ export class Scope {
     return this.owner._spawnChild(this.executor, task);
   }
 
-  /** Children started and not yet finished. */
+  /**
+   * Children started and not yet finished.
+   *
+   * @example
+   * ```ts
+   * s.spawn(sleep(10)); console.log(s.active); // 1
+   * ```
+   */
   get active(): number {
     return this.owner._activeChildren;
   }
@@ -126,7 +140,14 @@ export class ScopeFuture<T> extends Future<T> {
     this.#makeBody = body;
   }
 
-  /** True once the scope completed, or finished cancelling. */
+  /**
+   * True once the scope completed, or finished cancelling.
+   *
+   * @example
+   * ```ts
+   * const fut = scope(body); yield* fut; console.log(fut.finished); // true
+   * ```
+   */
   get finished(): boolean {
     return this.#settled;
   }
@@ -176,12 +197,13 @@ export class ScopeFuture<T> extends Future<T> {
       return;
     }
     if (!this.#cancelling) this.#cancelAll();
-    if (this.#bodyDone && this.#children.size === 0) {
+    if (this.#bodyDone && this.#children.size === 0 && this.#error === null) {
       this.#settled = true;
       return;
     }
-    // Cleanup still awaits: the generator path awaits it in its finally; otherwise the
-    // executor finishes it, as it does for any dropped task whose finally awaits.
+    // Cleanup still awaits, or an error must surface: the generator path polls on in its
+    // finally (the error replaces the parent's cancellation); otherwise the executor finishes
+    // it, as it does for any dropped task whose finally awaits (an error is then unhandled).
     if (!this.#viaGenerator) coop.finishDropped(this);
   }
 
@@ -259,7 +281,8 @@ function* awaitScope<T>(scope: ScopeFuture<T>): Task<T> {
  *   scope even if the body awaited that child's handle and caught the error.
  * - **Cancellation**: cancelling the task awaiting the scope, or dropping the scope (a
  *   `timeout`), cancels every child and the body, running their `finally` blocks; see
- *   {@link ScopeFuture} for finally blocks that await.
+ *   {@link ScopeFuture} for finally blocks that await. An error the scope recorded (a `finally`
+ *   that threw) is not lost: the cancelled parent fails with it instead of CancelledError.
  * - **Borrowing**: JS has no borrow checker; closures capture by reference and nothing stops a
  *   child from keeping a reference past the scope. What the scope guarantees is the ordering
  *   the borrow checker would prove: the body does not resume past `yield* scope(...)` before
@@ -276,7 +299,7 @@ function* awaitScope<T>(scope: ScopeFuture<T>): Task<T> {
  * console.log(totals.length === parts.length); // true: every child is done
  * ```
  */
-export function scope<T>(body: (s: Scope) => Task<T> | Awaitable<T>): ScopeFuture<T> {
+export function scope<T>(body: (s: Scope) => Awaitable<T>): ScopeFuture<T> {
   if (typeof body !== 'function') throw new TypeError('scope(body): body must be a generator function (s) => Task');
   return new ScopeFuture(body);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, sleep, spawn, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Notify, sleep, spawn, yieldNow, type Task } from '../src/index.js';
 import { JoinSet } from '../src/join_set.js';
 import { run } from './util.js';
 
@@ -23,6 +23,21 @@ describe('JoinSet', () => {
       return order;
     })());
     expect(got).toEqual([3, 10, 20, 30, 0, undefined]);
+  });
+
+  it('JoinSet.joinNext() awaited by two tasks at once gives each finished task to one of them', () => {
+    const got = run((function* () {
+      const set = new JoinSet<number>();
+      const joiner = () => spawn((function* () {
+        const mine: number[] = [];
+        for (let v; (v = yield* set.joinNext()) !== undefined; ) mine.push(v);
+        return mine;
+      })());
+      const [a, b] = [joiner(), joiner()];
+      for (const ms of [5, 10, 15, 20]) set.spawn(after(ms, ms));
+      return [...(yield* a), ...(yield* b)].sort((x, y) => x - y);
+    })());
+    expect(got).toEqual([5, 10, 15, 20]);
   });
 
   it('JoinSet.joinNext() throws a failed task error and the set goes on', () => {
@@ -52,10 +67,10 @@ describe('JoinSet', () => {
     const log: string[] = [];
     const got = run((function* () {
       const set = new JoinSet<string>();
-      set.spawn(after(0, 'quick', log));
+      const quick = set.spawn(after(0, 'quick', log));
       set.spawn(after(10_000, 'slow1', log));
       set.spawn(after(10_000, 'slow2', log));
-      yield* sleep(10); // 'quick' finished, not joined
+      yield* quick; // finished (awaited through its handle), not joined from the set
       set.abortAll();
       const results: Array<string | undefined> = [];
       for (let v; (v = yield* set.joinNext()) !== undefined; ) results.push(v);
@@ -67,14 +82,17 @@ describe('JoinSet', () => {
 
   it('JoinSet [Symbol.dispose] (using) cancels every task when its owner is cancelled', () => {
     const log: string[] = [];
+    const started = new Notify();
     run((function* () {
       const owner = spawn((function* () {
         using set = new JoinSet<string>();
         set.spawn(after(10_000, 'a', log));
         set.spawn(after(10_000, 'b', log));
+        yield* yieldNow(); // both tasks take their first step
+        started.notifyOne();
         yield* sleep(10_000);
       })());
-      yield* sleep(10);
+      yield* started.notified();
       owner.cancel();
       log.push(String((yield* catchError(owner)) instanceof CancelledError));
     })());

@@ -285,6 +285,15 @@ describe.skipIf(BACKEND === 'poll')('attach() and process lifetime (child proces
     expect(r).toMatchObject({ code: 0, stdout: 'attached\n', stderr: '' });
   });
 
+  it('Executor.close() while attached ends the attachment: pending work no longer keeps the process alive', async () => {
+    const r = await child(`
+      const a = w.attach();
+      w.spawn(w.sleep(60_000));
+      setTimeout(() => { a.executor.close(); process.stdout.write(String(a.executor.attached) + '\\n'); }, 20);`);
+    expect(r).toMatchObject({ code: 0, stdout: 'false\n', stderr: '' });
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
   it('a task that throws in the attached mode fails the process with UnhandledTaskError, as in blockOn', async () => {
     const r = await child(`
       w.attach();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Future, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Future, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
 import { scope, type Scope } from '../src/scope.js';
 import { run } from './util.js';
 
@@ -116,6 +116,7 @@ describe('scope', () => {
 
   it('JoinHandle.cancel() of the parent cancels the children and waits for their awaiting finally blocks', () => {
     const log: string[] = [];
+    const started = new Notify();
     run((function* () {
       const parent = spawn((function* () {
         try {
@@ -130,18 +131,45 @@ describe('scope', () => {
                 log.push('async cleanup end');
               }
             })());
+            yield* yieldNow(); // the children run their first step before the body goes on
+            started.notifyOne();
             yield* sleep(10_000);
           });
         } finally {
           log.push('parent finally');
         }
       })());
-      yield* sleep(10);
+      yield* started.notified();
       parent.cancel();
       const err = yield* catching(parent);
       log.push(err instanceof CancelledError ? 'parent cancelled' : String(err));
     })());
     expect(log).toEqual(['sync start', 'sync finally', 'async cleanup start', 'async cleanup end', 'parent finally', 'parent cancelled']);
+  });
+
+  it("an error thrown by a child's finally while the parent is cancelled is not lost: the parent fails with it", () => {
+    const started = new Notify();
+    const error = run((function* () {
+      const parent = spawn((function* () {
+        yield* scope(function* (s) {
+          s.spawn((function* () {
+            try {
+              yield* sleep(10_000);
+            } finally {
+              throw new RangeError('cleanup failed');
+            }
+          })());
+          yield* yieldNow();
+          started.notifyOne();
+          yield* sleep(10_000);
+        });
+      })());
+      yield* started.notified();
+      parent.cancel();
+      return yield* catching(parent);
+    })());
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('cleanup failed');
   });
 
   it('a timeout dropping the scope cancels the children (their finally blocks ran)', () => {

@@ -39,7 +39,7 @@ export interface ThreadChannelForm {
  * A many-senders, one-receiver queue between threads, in shared memory.
  *
  * - Messages are anything `v8.serialize` takes (the structured-clone types: plain objects,
- *   arrays, typed arrays, Map, Set, Date, Error (its name becomes 'Error'), bigint...), copied
+ *   arrays, typed arrays, Map, Set, Date, bigint, errors of the built-in classes...), copied
  *   into the ring; not functions, not class identity, and not SharedArrayBuffers (share those
  *   once, through `workerData`). `undefined` reads as "closed" to `recv()`: do not send it.
  * - `send` works from any thread holding the channel (rebuilt with `ThreadChannel.from`); it

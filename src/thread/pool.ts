@@ -3,14 +3,15 @@
 // does not go on until every one is done. Completion reaches the caller through shared memory
 // and notifyBlocker, never through 'message' events, so it works inside blockOn.
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ClosedError, TimeoutError } from '../errors.js';
 import type { JoinHandle } from '../executor.js';
-import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
+import { Future, PENDING, pollFn, type Context, type Poll, type Waker } from '../future.js';
 import { scope, type ScopeFuture } from '../scope.js';
 import type { Awaitable, Task } from '../task.js';
 import { timeout } from '../time/timeout.js';
-import { ThreadChannel, type ThreadChannelForm } from './channel.js';
+import { moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
+import { ThreadChannel } from './channel.js';
 import { ThreadWorker } from './worker.js';
 
 /** Workers run compiled JS: this resolves next to the compiled pool.js, in dist/. */
@@ -31,31 +32,6 @@ export interface PoolOptions {
   resultCapacity?: number;
 }
 
-/** @internal A task as posted to a worker. */
-export interface PoolTaskMessage {
-  id: number;
-  url: string;
-  name: string;
-  args: unknown[];
-}
-/** @internal An error as it crosses threads. */
-export interface ErrorInfo {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string | number;
-}
-/** @internal What workers send back. */
-export type PoolResult =
-  | { t: 'done'; id: number; value: unknown }
-  | { t: 'failed'; id: number; error: ErrorInfo }
-  | { t: 'exited'; worker: number; error?: ErrorInfo };
-/** @internal A pool worker's `workerData`. */
-export interface PoolWorkerData {
-  index: number;
-  results: ThreadChannelForm;
-}
-
 /**
  * The handle of a task spawned on a pool: a future of its (cloned) return value, or its error.
  *
@@ -67,9 +43,16 @@ export interface PoolWorkerData {
 export class PoolTask<R> extends Future<R> {
   #state: 'running' | 'done' | 'failed' = 'running';
   #result: unknown = undefined;
-  #waker: Waker | null = null;
+  readonly #wakers = new Set<Waker>();
 
-  /** True once the task returned or threw. */
+  /**
+   * True once the task returned or threw.
+   *
+   * @example
+   * ```ts
+   * if (!task.finished) console.log('still running on a worker');
+   * ```
+   */
   get finished(): boolean {
     return this.#state !== 'running';
   }
@@ -77,20 +60,16 @@ export class PoolTask<R> extends Future<R> {
   poll(cx: Context): Poll<R> {
     if (this.#state === 'done') return this.#result as R;
     if (this.#state === 'failed') throw this.#result;
-    this.#waker = cx.waker;
+    this.#wakers.add(cx.waker); // kept until it settles: a task awaiting it again re-adds itself
     return PENDING;
-  }
-
-  override drop(): void {
-    this.#waker = null;
   }
 
   /** @internal */
   _settle(failed: boolean, result: unknown): void {
     this.#state = failed ? 'failed' : 'done';
     this.#result = result;
-    this.#waker?.wake();
-    this.#waker = null;
+    for (const waker of this.#wakers) waker.wake();
+    this.#wakers.clear();
   }
 }
 
@@ -105,7 +84,15 @@ export class PoolTask<R> extends Future<R> {
 export class Pool {
   /** How many worker threads. */
   readonly size: number;
-  /** Settles once every worker thread has exited (an event: it needs Node's loop, after blockOn). */
+  /**
+   * Settles once every worker thread has exited (an event: it needs Node's loop, so await it
+   * after blockOn returns).
+   *
+   * @example
+   * ```ts
+   * let pool!: Pool; blockOn(poolScope(2, function* (p) { pool = p; })); await pool.exited;
+   * ```
+   */
   readonly exited: Promise<void>;
   /** @internal */
   readonly _workers: ThreadWorker[] = [];
@@ -178,7 +165,14 @@ export class Pool {
     return task;
   }
 
-  /** Tasks spawned and not finished yet. */
+  /**
+   * Tasks spawned and not finished yet.
+   *
+   * @example
+   * ```ts
+   * console.log(`${pool.pending} tasks still running`);
+   * ```
+   */
   get pending(): number {
     return this.#tasks.size;
   }
@@ -220,24 +214,10 @@ export class Pool {
 
   /** @internal Completes once no task is pending. */
   _idle(): Future<void> {
-    return new Idle(this, (waker) => (this.#idleWaker = waker));
-  }
-}
-
-class Idle extends Future<void> {
-  constructor(
-    private readonly pool: Pool,
-    private readonly store: (waker: Waker | null) => void,
-  ) {
-    super();
-  }
-  poll(cx: Context): Poll<void> {
-    if (this.pool.pending === 0) return undefined;
-    this.store(cx.waker);
-    return PENDING;
-  }
-  override drop(): void {
-    this.store(null);
+    return pollFn(
+      (cx) => (this.#tasks.size === 0 ? undefined : ((this.#idleWaker = cx.waker), PENDING)),
+      () => (this.#idleWaker = null),
+    );
   }
 }
 
@@ -296,13 +276,15 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
  * console.log(shared[0] + shared[1]); // both workers are done here
  * ```
  */
-export function poolScope<T>(workers: number, body: (pool: Pool) => Task<T> | Awaitable<T>, options: PoolOptions = {}): ScopeFuture<T> {
+export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>, options: PoolOptions = {}): ScopeFuture<T> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new RangeError(`poolScope(): workers must be an integer from 1 to 256, got ${String(workers)}`);
   }
   if (typeof body !== 'function') throw new TypeError('poolScope(workers, body): body must be a generator function (pool) => Task');
   const graceMs = options.stopGraceMs ?? 1000;
-  if (typeof graceMs !== 'number' || !(graceMs >= 0)) throw new RangeError('poolScope(): stopGraceMs must be a number >= 0');
+  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
+    throw new RangeError(`poolScope(): stopGraceMs must be a finite number >= 0, got ${String(graceMs)}`);
+  }
   return scope(function* (s) {
     const pool = new Pool(workers, options);
     try {
@@ -314,43 +296,4 @@ export function poolScope<T>(workers: number, body: (pool: Pool) => Task<T> | Aw
       yield* shutdown(pool, graceMs);
     }
   });
-}
-
-/** The file URL of a task module, from a URL, a file URL string or an absolute path. */
-function moduleHref(module: string | URL): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module === 'string') {
-    if (module.startsWith('/')) return pathToFileURL(module).href;
-    if (/^(file|data):/.test(module)) return new URL(module).href;
-  }
-  throw new TypeError(`pool.spawn(): module must be a URL or an absolute path, got ${String(module)}`);
-}
-
-/**
- * An error as plain, cloneable data (v8's clone would keep only built-in names).
- *
- * @example
- * ```ts
- * results.send({ t: 'failed', id, error: errorInfo(e) });
- * ```
- */
-export function errorInfo(error: unknown): ErrorInfo {
-  if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
-  const code = (error as { code?: unknown }).code;
-  return {
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
-    code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
-  };
-}
-
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
-
-function rebuildError(info: ErrorInfo): Error {
-  const error = new (BUILTIN_ERRORS[info.name] ?? Error)(info.message);
-  if (error.name !== info.name) error.name = info.name;
-  if (info.stack !== undefined) error.stack = info.stack;
-  if (info.code !== undefined) (error as { code?: unknown }).code = info.code;
-  return error;
 }

@@ -6,7 +6,7 @@ import { Future } from '../future.js';
 import { JoinSet } from '../join_set.js';
 import type { Task } from '../task.js';
 import { ThreadChannel } from './channel.js';
-import { errorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './pool.js';
+import { errorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { WorkerControl } from './worker.js';
 
 const executor = new Executor({ onUnhandledError: 'warn' });

@@ -164,7 +164,8 @@ export class ThreadWorker {
   requestStop(graceMs = 1000): void {
     if (Atomics.exchange(this.#cells, STOP, 1) === 1) return;
     this.#wake.notify();
-    this.#backstop = setTimeout(() => this.terminate(), graceMs);
+    // setTimeout takes at most 2^31-1 ms (more becomes 1 ms): clamp, so a long grace stays long
+    this.#backstop = setTimeout(() => this.terminate(), Math.min(Math.max(0, graceMs), 2 ** 31 - 1));
     this.#backstop.unref(); // a worker that exits on time must not keep the process waiting
   }
 

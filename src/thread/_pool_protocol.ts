@@ -1,0 +1,115 @@
+// What a pool and its workers say to each other: tasks go out through each worker's port,
+// results come back through one shared ThreadChannel, and errors cross as plain data.
+import { pathToFileURL } from 'node:url';
+import type { ThreadChannelForm } from './channel.js';
+
+/**
+ * A task as posted to a worker.
+ *
+ * @example
+ * ```ts
+ * const msg: PoolTaskMessage = { id: 1, url: 'file:///app/tasks.js', name: 'sum', args: [1, 2] };
+ * ```
+ */
+export interface PoolTaskMessage {
+  id: number;
+  url: string;
+  name: string;
+  args: unknown[];
+}
+
+/**
+ * An error as it crosses threads.
+ *
+ * @example
+ * ```ts
+ * const info: ErrorInfo = { name: 'RangeError', message: 'too big', code: 'E_SIZE' };
+ * ```
+ */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string | number;
+}
+
+/**
+ * What workers send back: a task's value or error, or the worker's last word before it exits.
+ *
+ * @example
+ * ```ts
+ * const msg: PoolResult = { t: 'done', id: 1, value: 3 };
+ * ```
+ */
+export type PoolResult =
+  | { t: 'done'; id: number; value: unknown }
+  | { t: 'failed'; id: number; error: ErrorInfo }
+  | { t: 'exited'; worker: number; error?: ErrorInfo };
+
+/**
+ * A pool worker's `workerData`: its index and the shared results channel.
+ *
+ * @example
+ * ```ts
+ * const data: PoolWorkerData = { index: 0, results: channel.toCloneable() };
+ * ```
+ */
+export interface PoolWorkerData {
+  index: number;
+  results: ThreadChannelForm;
+}
+
+/**
+ * An error as plain, cloneable data (v8's clone would keep only built-in names).
+ *
+ * @example
+ * ```ts
+ * results.send({ t: 'failed', id, error: errorInfo(e) });
+ * ```
+ */
+export function errorInfo(error: unknown): ErrorInfo {
+  if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+  };
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/**
+ * Rebuilds an error sent as {@link ErrorInfo}: a built-in class (RangeError...) when the name
+ * is one, else an Error carrying the name; the worker's stack and `code` are kept.
+ *
+ * @example
+ * ```ts
+ * throw rebuildError(msg.error);
+ * ```
+ */
+export function rebuildError(info: ErrorInfo): Error {
+  const error = new (BUILTIN_ERRORS[info.name] ?? Error)(info.message);
+  if (error.name !== info.name) error.name = info.name;
+  if (info.stack !== undefined) error.stack = info.stack;
+  if (info.code !== undefined) (error as { code?: unknown }).code = info.code;
+  return error;
+}
+
+/**
+ * The URL a task message carries: from a URL, a file: or data: URL string, or an absolute path.
+ *
+ * @example
+ * ```ts
+ * moduleHref('/app/tasks.js'); // 'file:///app/tasks.js'
+ * ```
+ */
+export function moduleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module === 'string') {
+    if (module.startsWith('/')) return pathToFileURL(module).href;
+    if (/^(file|data):/.test(module)) return new URL(module).href;
+  }
+  throw new TypeError(`pool.spawn(): module must be a URL or an absolute path, got ${String(module)}`);
+}
