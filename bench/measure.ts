@@ -1,5 +1,7 @@
-// Measures one cell of the results: one workload against one contender. Starts the server, warms
-// it up with a short unmeasured run, runs the measured repeats, and stops the server by its pid.
+// Measures one workload against every contender. The repeats take turns (C, node:net, wakeloop,
+// C, node:net, ...) so that a slow phase of the machine falls on all of them, not on one. Each
+// server is started once, warmed up with a short unmeasured run, kept (idle) while the others
+// run, and stopped by its pid at the end; idle memory starts a fresh server for every run.
 import { startServer, type Contender, type RunningServer } from './contenders.js';
 import { runLoadgen, type LoadgenResult } from './loadgen.js';
 import { disturbance, interference, rssKiB, snapshot, waitForQuiet } from './proc_stats.js';
@@ -39,31 +41,48 @@ export interface Cell {
 const FD_LIMIT = 65_536;
 const IDLE_WARMUP_CONNS = 200;
 
-export async function measureCell(w: Workload, c: Contender, o: MeasureOptions, progress: (what: string) => void): Promise<Cell> {
-  const cell: Cell = { contender: c.name, status: 'ok', runs: [], notes: [] };
-  let server: RunningServer | undefined;
+/** Progress: which contender, what it is doing, and the fraction of this workload's runs done. */
+export type Progress = (c: Contender, what: string, done: number) => void;
+
+export async function measureWorkload(w: Workload, cs: Contender[], o: MeasureOptions, progress: Progress): Promise<Cell[]> {
+  const cells: Cell[] = cs.map((c) => ({ contender: c.name, status: 'ok', runs: [], notes: [] }));
+  const servers = new Map<Cell, RunningServer>();
   try {
     for (let i = 0; i < o.repeats; i++) {
-      if (!server || w.freshServerPerRepeat) {
-        await stop(server, cell);
-        const started = await startServer(c, w.server, FD_LIMIT);
-        if (typeof started === 'string') return { ...cell, status: i === 0 ? 'unavailable' : 'failed', reason: started };
-        server = started;
-        progress('warm-up');
-        await warmUp(w, server, o.warmup);
+      for (const [k, c] of cs.entries()) {
+        const cell = cells[k]!;
+        if (cell.status !== 'ok') continue;
+        const say = (what: string) => progress(c, what, (i * cs.length + k) / (o.repeats * cs.length));
+        try {
+          let server = servers.get(cell);
+          if (!server) {
+            const started = await startServer(c, w.server, FD_LIMIT);
+            if (typeof started === 'string') {
+              Object.assign(cell, { status: i === 0 ? 'unavailable' : 'failed', reason: started });
+              continue;
+            }
+            servers.set(cell, (server = started));
+            say('warm-up');
+            await warmUp(w, server, o.warmup);
+          }
+          say(`run ${i + 1}/${o.repeats}`);
+          const run = await quietRun(w, server, o, say);
+          if (!run.raw.ok) throw new Error(`broken: ${run.raw.first_error || 'no message was echoed'}`);
+          cell.runs.push(run);
+        } catch (err) {
+          Object.assign(cell, { status: 'failed', reason: (err as Error).message });
+        }
+        if (w.freshServerPerRepeat || cell.status !== 'ok') {
+          await stop(servers.get(cell), cell);
+          servers.delete(cell);
+        }
       }
-      progress(`run ${i + 1}/${o.repeats}`);
-      const run = await quietRun(w, server, o, progress);
-      if (!run.raw.ok) return failed(cell, server, `broken: ${run.raw.first_error || 'no message was echoed'}`);
-      cell.runs.push(run);
     }
-  } catch (err) {
-    return failed(cell, server, (err as Error).message);
   } finally {
-    await stop(server, cell);
+    for (const [cell, server] of servers) await stop(server, cell);
   }
-  cell.median = medians(cell.runs);
-  return cell;
+  for (const cell of cells) if (cell.status === 'ok') cell.median = medians(cell.runs);
+  return cells;
 }
 
 /**
@@ -143,11 +162,6 @@ function summarize(raw: Run['raw'], value: number, seconds: number, before: Retu
 function checkAlive(server: RunningServer): void {
   const why = server.exitReason();
   if (why) throw new Error(`server ${why}`);
-}
-
-async function failed(cell: Cell, server: RunningServer | undefined, reason: string): Promise<Cell> {
-  await stop(server, cell);
-  return { ...cell, status: 'failed', reason };
 }
 
 async function stop(server: RunningServer | undefined, cell: Cell): Promise<void> {

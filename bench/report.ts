@@ -103,7 +103,9 @@ export function loadgenCheck(r: Results): string[] {
         `${margin.toFixed(2)}x the best other contender (${best.contender}): ` +
         (margin >= CLEAR_MARGIN
           ? 'the load generator is not their bottleneck'
-          : 'not a clear margin: the load generator (or the round-trip latency) may be the limit here'),
+          : c.loadgenCpu >= 0.9
+            ? 'not a clear margin, and the load generator was saturated: it caps the throughput here, compare server CPU per message'
+            : 'not a clear margin, with the load generator not saturated: round-trip latency sets the rate here'),
     );
   }
   return out;

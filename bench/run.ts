@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildC } from './build_c.js';
 import { contenders } from './contenders.js';
-import { measureCell } from './measure.js';
+import { measureWorkload, type Progress } from './measure.js';
 import { resultsDir } from './paths.js';
 import { disturbance, interference, machineInfo, snapshot } from './proc_stats.js';
 import { installCleanup, pinning, sleep, stopAll } from './processes.js';
@@ -104,21 +104,22 @@ async function main(): Promise<void> {
     workloads: selectedWorkloads.map((workload) => ({ workload, cells: [] })),
   };
 
-  // Progress: planned seconds per cell, scaled by how the finished cells compared to their plan.
-  const plan = (idle: boolean) => (idle ? o.repeats * (o.warmup + 4) : 1 + o.warmup + o.repeats * (o.duration + 0.3));
-  const steps = results.workloads.flatMap((wr) => selectedContenders.map((c) => ({ wr, c, planned: plan(wr.workload.loadgen.mode === 'idle') })));
+  // Progress: planned seconds per workload, scaled by how the finished part compared to its plan.
+  const plan = (idle: boolean) => selectedContenders.length * (idle ? o.repeats * (o.warmup + 4) : 1 + o.warmup + o.repeats * (o.duration + 0.3));
+  const planned = results.workloads.map((wr) => plan(wr.workload.loadgen.mode === 'idle'));
+  const total = planned.reduce((a, b) => a + b, 0);
   const start = performance.now();
-  let plannedDone = 0;
-  for (const [i, { wr, c, planned }] of steps.entries()) {
-    const elapsed = (performance.now() - start) / 1000;
-    const plannedLeft = steps.slice(i).reduce((s, x) => s + x.planned, 0);
-    const left = plannedDone > 0 ? plannedLeft * (elapsed / plannedDone) : plannedLeft;
-    const progress = (what: string) =>
-      process.stderr.write(`[${i + 1}/${steps.length}] ${wr.workload.name} · ${c.label} · ${what} · about ${fmtTime(left)} left\n`);
-    const cell = await measureCell(wr.workload, c, o, progress);
-    if (cell.status !== 'ok') process.stderr.write(`[${i + 1}/${steps.length}] ${wr.workload.name} · ${c.label} · ${cell.status}: ${cell.reason}\n`);
-    wr.cells.push(cell);
-    plannedDone += planned;
+  let plannedBefore = 0;
+  for (const [i, wr] of results.workloads.entries()) {
+    const progress: Progress = (c, what, done) => {
+      const plannedDone = plannedBefore + done * planned[i]!;
+      const elapsed = (performance.now() - start) / 1000;
+      const left = plannedDone > 0 ? (total - plannedDone) * (elapsed / plannedDone) : total;
+      process.stderr.write(`[${i + 1}/${results.workloads.length}] ${wr.workload.name} · ${c.label} · ${what} · about ${fmtTime(left)} left\n`);
+    };
+    wr.cells = await measureWorkload(wr.workload, selectedContenders, o, progress);
+    for (const cell of wr.cells) if (cell.status !== 'ok') process.stderr.write(`[${i + 1}/${results.workloads.length}] ${wr.workload.name} · ${cell.contender} · ${cell.status}: ${cell.reason}\n`);
+    plannedBefore += planned[i]!;
   }
 
   console.log(`\n${textTable(results)}\n`);

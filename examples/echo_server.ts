@@ -63,6 +63,11 @@ export function* echoServer(host: string, port: number, log = (line: string) => 
  * One worker's server for `--threads N` (run by serveOnThreads in each thread): listens on the
  * shared port with SO_REUSEPORT and serves until the supervisor stops the worker, which cancels
  * this task (the finally closes the listener) and then closes the connections.
+ *
+ * @example
+ * ```ts
+ * serveOnThreads({ threads: 2, module: new URL('./echo_server.js', import.meta.url), exportName: 'echoWorker', args: ['127.0.0.1', 7000] });
+ * ```
  */
 export function* echoWorker(ctx: ServeContext, host: string, port: number): Task<void> {
   const listener = yield* TcpListener.bind({ host, port }, { reusePort: true });

@@ -18,7 +18,14 @@ import {
 } from '../src/index.js';
 import { echo } from './echo_server.js';
 
-/** Sends `text` to the echo server at `address` over a wakeloop connection; returns the echo. */
+/**
+ * Sends `text` to the echo server at `address` over a wakeloop connection; returns the echo.
+ *
+ * @example
+ * ```ts
+ * const echoed = await toPromise(askEcho({ address: '127.0.0.1', port: 7000, family: 4 }, 'hi'));
+ * ```
+ */
 export function* askEcho(address: SocketAddress, text: string): Task<string> {
   const stream = yield* TcpStream.connect(address);
   try {

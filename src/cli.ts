@@ -4,7 +4,7 @@
 type Main = (argv: string[]) => number | Promise<number>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
-  'echo-server': { about: 'echo every byte on every connection (--host, --port)', load: () => import('../examples/echo_server.js') },
+  'echo-server': { about: 'echo every byte on every connection (--host, --port, --attached, --threads N)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
   'scope-demo': { about: 'the scoped-task trilemma: spawn, scope and a worker-pool scope (--limit N, --workers N)', load: () => import('../examples/scope_demo.js') },

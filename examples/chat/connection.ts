@@ -13,6 +13,7 @@ import {
   TimeoutError,
   sys,
   timeout,
+  yieldNow,
   type JoinHandle,
   type MutexGuard,
   type Task,
@@ -170,7 +171,12 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
       }
       if (line === null) break; // the client closed: answer nothing more
       const error = handle(line, groups, outbound, subscriptions);
-      if (error !== null) yield* outbound.send(encodeFromServer({ kind: 'error', message: error }));
+      if (error !== null) {
+        // Let the subscriber tasks woken by this client's earlier posts take the lock first, so
+        // it sees its posts and this answer in the order it made them.
+        yield* yieldNow();
+        yield* outbound.send(encodeFromServer({ kind: 'error', message: error }));
+      }
     }
     yield* outbound.close(); // lets a post being written finish, so the client gets whole lines
   } catch (error) {

@@ -11,6 +11,7 @@ import {
   Executor,
   TcpListener,
   formatAddress,
+  pollFn,
   signal,
   spawn,
   type Task,
@@ -106,11 +107,20 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
   spawn((function* () {
     log(`chat server listening on ${formatAddress(listener.localAddress)}`);
   })());
-  for (;;) {
-    const which = yield* signal('SIGINT', 'SIGTERM', 'SIGUSR2');
-    if (which !== 'SIGUSR2') break;
-    const tasks = Executor.current().taskCount;
-    log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
+  // A signal future watches from its first poll until it completes: between one wait and the
+  // next, a signal would get its default action (SIGUSR2's kills). This one is polled once and
+  // kept pending meanwhile, so the handlers stay installed until the server stops.
+  const watching = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
+  yield* pollFn((cx) => void watching.poll(cx));
+  try {
+    for (;;) {
+      const which = yield* signal('SIGINT', 'SIGTERM', 'SIGUSR2');
+      if (which !== 'SIGUSR2') break;
+      const tasks = Executor.current().taskCount;
+      log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
+    }
+  } finally {
+    watching.drop();
   }
   accepting.cancel();
   listener.close();

@@ -1,5 +1,6 @@
 // A listening TCP socket: accepts connections through the reactor.
 import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
 import { ClosedError, IoError } from '../errors.js';
@@ -26,6 +27,17 @@ export interface ListenOptions {
  * ready with nobody able to take the connection (libuv's trick).
  */
 let reserveFd = -1;
+
+/** Opens the reserve fd; a worker thread closes it when it ends (fds outlive threads). */
+function openReserve(): void {
+  reserveFd = binding.openReserveFd();
+  if (!isMainThread && reserveFd >= 0) {
+    process.once('exit', () => {
+      if (reserveFd >= 0) binding.close(reserveFd);
+      reserveFd = -1;
+    });
+  }
+}
 
 /**
  * A TCP socket listening for connections.
@@ -65,7 +77,7 @@ export class TcpListener implements Disposable {
 
   /** @internal Creates, binds and registers a listening socket on a numeric address. */
   static _listen(reactor: Reactor, addr: ResolvedHost, port: number, backlog: number, reusePort: boolean): TcpListener {
-    if (reserveFd === -1) reserveFd = binding.openReserveFd();
+    if (reserveFd === -1) openReserve();
     const fd = binding.socket(addr.family);
     if (fd < 0) throw new IoError('socket', fd);
     const fail = (call: string, rc: number): never => {

@@ -251,6 +251,13 @@ function moduleHref(module: string | URL): string {
  * @internal The worker side, run by each thread serveOnThreads() starts: imports the module,
  * runs the server function inside blockOn until the supervisor's stop flag is seen, closes.
  * An error ends the thread (the supervisor sees it through the worker's 'error' event).
+ *
+ * @example
+ * ```ts
+ * // the data: URL module each worker starts with:
+ * import { _serveWorkerMain } from 'file:///.../dist/src/thread/serve.js';
+ * await _serveWorkerMain();
+ * ```
  */
 export async function _serveWorkerMain(): Promise<void> {
   const executor = new Executor();
