@@ -113,7 +113,9 @@ export class Server extends Child {
     let m: RegExpExecArray | null = null;
     const re = /^chat server stats: connections=(\d+) tasks=(\d+) subscriptions=(\d+) groups=(\d+)$/;
     await this.out.until(() => this.out.lines.slice(before).some((l) => (m = re.exec(l)) !== null), 'the stats line').catch((error: Error) => {
-      throw new Error(`${error.message}; exit ${this.child.exitCode} ${this.child.signalCode}; stderr: ${this.err.text.slice(-2000)}`);
+      let stat = '';
+      try { stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8'); } catch {}
+      throw new Error(`${error.message}; exit ${this.child.exitCode} ${this.child.signalCode}; stat ${stat}; stderr: ${this.err.text.slice(-2000)}`);
     });
     const [, connections, tasks, subscriptions, groups] = (m as unknown as RegExpExecArray).map(Number);
     return { connections, tasks, subscriptions, groups };
