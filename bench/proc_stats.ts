@@ -1,5 +1,6 @@
-// What the bench reads from /proc: a process's CPU time and RSS, the machine's CPU counters
-// (to say whether a run was disturbed by other processes) and the machine description.
+// What the bench reads from /proc: a server's RSS, every process's CPU time and the machine's CPU
+// counters (to say whether a run was disturbed by other processes), and the machine description.
+// The server's CPU time per message is sampled by the load generator itself (bench/c/loadgen.c).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -29,12 +30,6 @@ function readStat(pid: number | string): ProcStat | undefined {
   const fields = text.slice(close + 2).split(' ');
   // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
   return { comm: text.slice(text.indexOf('(') + 1, close), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-}
-
-/** utime+stime of a process in seconds, or undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
-  const s = readStat(pid);
-  return s && s.ticks / clkTck;
 }
 
 /** VmRSS of a process in KiB, or undefined once it is gone. */

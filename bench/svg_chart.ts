@@ -15,7 +15,11 @@ export function svgChart(r: Results): string {
   const shown = r.contenders.filter((c) => r.workloads.some((wr) => wr.cells.some((cell) => cell.contender === c.name)));
   const title = `wakeloop bench ${r.date}${r.quick ? ' (quick)' : ''}`;
   const groupW = Math.max(shown.length * BAR + GAP, 90); // room for the workload name
-  const width = Math.max(LEFT + r.workloads.length * groupW + 20, LEFT + shown.length * 130, 480);
+  // Legend entries sized by their label (about 6.5 px per character at 11 px).
+  const legendX: number[] = [];
+  let legendEnd = LEFT;
+  for (const c of shown) legendX.push(legendEnd), (legendEnd += 36 + c.label.length * 6.5);
+  const width = Math.max(LEFT + r.workloads.length * groupW + 20, legendEnd, 480);
   const height = TOP + PLOT_H + 80;
   const values = r.workloads.flatMap((wr) => wr.cells.map((cell) => relative(wr, cell, C_REFERENCE) ?? 0));
   // Linear scale up to 2.0 at most; a taller bar is cut at the top and labelled with its value.
@@ -29,7 +33,7 @@ export function svgChart(r: Results): string {
   out.push(`<text x="${LEFT}" y="36" fill="#444">relative to C epoll (= 1.0), higher is better</text>`);
   // Legend.
   shown.forEach((c, i) => {
-    const x = LEFT + i * 130;
+    const x = legendX[i]!;
     out.push(`<rect x="${x}" y="46" width="12" height="12" fill="${c.color}"/><text x="${x + 16}" y="56">${escape(c.label)}</text>`);
   });
   // Grid every 0.2, and the C = 1.0 line.

@@ -14,6 +14,7 @@ import {
   pollFn,
   signal,
   spawn,
+  type Future,
   type Task,
   type TcpStream,
 } from '../../src/index.js';
@@ -107,15 +108,20 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
   spawn((function* () {
     log(`chat server listening on ${formatAddress(listener.localAddress)}`);
   })());
-  // A signal future watches from its first poll until it completes: between one wait and the
-  // next, a signal would get its default action (SIGUSR2's kills). This one is polled once and
-  // kept pending meanwhile, so the handlers stay installed until the server stops.
+  // A signal future watches from its first poll until it completes, so a loop of waits has a
+  // gap between one and the next: a signal landing there would get its default action (SIGUSR2
+  // kills) or be missed. `watching` is polled once and kept pending, so the handlers stay
+  // installed; and each next wait starts before the stats line goes out, so a signal sent by
+  // whoever reacts to that line is seen.
   const watching = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
-  yield* pollFn((cx) => void watching.poll(cx));
+  yield* start(watching);
   try {
+    let next = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
     for (;;) {
-      const which = yield* signal('SIGINT', 'SIGTERM', 'SIGUSR2');
+      const which = yield* next;
       if (which !== 'SIGUSR2') break;
+      next = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
+      yield* start(next);
       const tasks = Executor.current().taskCount;
       log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
     }
@@ -124,6 +130,11 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
   }
   accepting.cancel();
   listener.close();
+}
+
+/** Polls `future` once, so that it starts (a signal future starts watching), and leaves it pending. */
+function start(future: Future<unknown>): Future<void> {
+  return pollFn((cx) => void future.poll(cx));
 }
 
 /** The book's main loop: one `serve` task per connection, all sharing the group table. */
