@@ -6,6 +6,7 @@ import { Future, PENDING, type Context, type Poll, type Waker } from './future.j
 import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
+import { Deque } from './_deque.js';
 import { checkDuration } from './_validate.js';
 
 /** What to do with an error thrown by a spawned task that nobody joins. */
@@ -143,8 +144,8 @@ export class Executor {
   /** @internal */
   readonly timers = new TimerHeap();
   readonly #onUnhandled: UnhandledErrorPolicy;
-  #queue: Array<TaskCell<unknown>> = [];
-  #head = 0;
+  /** Tasks woken and waiting to be polled (a ring: queueing allocates nothing once it is big enough). */
+  readonly #queue = new Deque<TaskCell<unknown>>();
   #live = new Set<TaskCell<unknown>>();
   #unhandled: Array<TaskCell<unknown>> = [];
   #current: TaskCell<unknown> | null = null;
@@ -285,7 +286,7 @@ export class Executor {
 
   /** True if a task is queued to run. */
   get hasReadyTasks(): boolean {
-    return this.#queue.length > this.#head;
+    return this.#queue.length > 0;
   }
 
   /** The next timer deadline (performance.now() ms), or Infinity. */
@@ -407,18 +408,10 @@ export class Executor {
 
   /** Runs the tasks queued when it starts; tasks woken meanwhile wait for the next turn. */
   #runReady(): void {
-    const end = this.#queue.length;
-    while (this.#head < end) {
-      const task = this.#queue[this.#head++];
+    for (let n = this.#queue.length; n > 0; n--) {
+      const task = this.#queue.shift();
       task.queued = false;
       if (!task.done) this.#runTask(task);
-    }
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
     }
   }
 

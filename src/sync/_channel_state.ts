@@ -1,7 +1,7 @@
 // The state an mpsc channel's senders, receiver and futures share, and the two moves that keep
 // it consistent: enqueueing a value (wakes the receiver) and freeing a slot (hands it to the
 // oldest waiting sender, so a fast trySend cannot overtake a send that waits).
-import { Deque } from './_deque.js';
+import { Deque } from '../_deque.js';
 import { WaiterQueue, wake } from './_waiter_queue.js';
 
 /**

@@ -64,7 +64,9 @@ export class TimerHeap {
 
   #swap(i: number, j: number): void {
     const h = this.#heap;
-    [h[i], h[j]] = [h[j], h[i]];
+    const a = h[i]; // not a destructuring swap: that allocates an array each time
+    h[i] = h[j];
+    h[j] = a;
     h[i].index = i;
     h[j].index = j;
   }

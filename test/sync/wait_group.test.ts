@@ -152,7 +152,14 @@ describe('WaitGroup across workers', () => {
       ),
     );
     const seen = workers.map(async (worker) => (await once(worker, 'message'))[0]);
-    await wg.waitAsync();
+    // A worker that fails (say, to load its module) fails the test at once instead of leaving
+    // the group short of a drop until the test times out.
+    const failure = Promise.race(workers.map(async (worker) => {
+      const [error] = await once(worker, 'error');
+      throw error;
+    }));
+    failure.catch(() => {});
+    await Promise.race([wg.waitAsync(), failure]);
     // Every worker passed the finish line only after all 4 had arrived.
     expect(await Promise.all(seen)).toEqual([4, 4, 4, 4]);
     await Promise.all(workers.map(exited));

@@ -1,4 +1,4 @@
-// A growable ring buffer used as the FIFO of an mpsc channel: push and shift are O(1) and
+// A growable ring buffer, the FIFO of the executor's run queue and of mpsc channels: push and shift are O(1) and
 // allocate nothing once the ring is big enough; it grows by doubling, never past what is queued.
 
 /**
