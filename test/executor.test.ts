@@ -12,32 +12,9 @@ import {
   spawn,
   timeout,
   yieldNow,
-  type Context,
-  type Poll,
   type Task,
 } from '../src/index.js';
-import { BACKEND, run } from './util.js';
-
-/** A future that stays pending until `resolve()` and counts polls and drops. */
-class Gate<T> extends Future<T> {
-  polls = 0;
-  drops = 0;
-  #value: { v: T } | null = null;
-  #waker: Context['waker'] | null = null;
-  poll(cx: Context): Poll<T> {
-    this.polls++;
-    if (this.#value !== null) return this.#value.v;
-    this.#waker = cx.waker;
-    return PENDING;
-  }
-  resolve(v: T): void {
-    this.#value = { v };
-    this.#waker?.wake();
-  }
-  override drop(): void {
-    this.drops++;
-  }
-}
+import { BACKEND, Gate, catching, run } from './util.js';
 
 describe('Executor', () => {
   it('Executor.blockOn() returns the main task value', () => {
@@ -296,13 +273,3 @@ describe('Executor', () => {
     expect(log).toEqual(['closed']);
   });
 });
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}

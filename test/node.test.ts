@@ -1,7 +1,6 @@
 // The attached mode (an executor inside Node's event loop) and the Promise <-> Future bridges.
 // In-process tests run on Node's loop (vitest's async tests); process lifetime and uncaught
 // errors run in child processes over dist/ with a kill timer.
-import { spawn as spawnProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -22,6 +21,7 @@ import {
   type Attachment,
   type Task,
 } from '../src/index.js';
+import { runNode, type ChildRun } from './child.js';
 import { BACKEND, openFds, run } from './util.js';
 
 const ROOT = new URL('..', import.meta.url);
@@ -30,20 +30,11 @@ const ADDON = new URL('build/Release/wakeloop.node', ROOT).pathname;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs an ES module snippet (with `w` = wakeloop from dist/) in a child process; kills it after 15 s. */
-async function child(code: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const t0 = performance.now();
-  const p = spawnProcess(process.execPath, ['--input-type=module', '-e', `import * as w from ${JSON.stringify(INDEX)};\n${code}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WAKELOOP_BACKEND: 'epoll' },
+function child(code: string): Promise<ChildRun> {
+  return runNode(['--input-type=module', '-e', `import * as w from ${JSON.stringify(INDEX)};\n${code}`], {
+    env: { WAKELOOP_BACKEND: 'epoll' },
+    killAfterMs: 15_000,
   });
-  const killer = setTimeout(() => p.kill('SIGKILL'), 15_000);
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [exitCode] = (await once(p, 'exit')) as [number | null];
-  clearTimeout(killer);
-  return { code: exitCode, stdout, stderr, ms: performance.now() - t0 };
 }
 
 describe('attach() on the poll backend', () => {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Future, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
 import { scope, type Scope } from '../src/scope.js';
-import { run } from './util.js';
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown> | Task<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { catching, run } from './util.js';
 
 /** A child that logs when it starts, ends, and runs its finally block. */
 function* sleeper(log: string[], name: string, ms: number): Task<string> {

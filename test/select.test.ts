@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   Future,
-  PENDING,
   TimeoutError,
   join,
   joinAll,
@@ -12,39 +11,9 @@ import {
   spawn,
   timeout,
   yieldNow,
-  type Context,
-  type Poll,
   type Task,
 } from '../src/index.js';
-import { run } from './util.js';
-
-/** A future pending until `resolve()`/`reject()`; counts polls and drops. */
-class Gate<T> extends Future<T> {
-  polls = 0;
-  drops = 0;
-  #outcome: { ok: boolean; v: unknown } | null = null;
-  #waker: Context['waker'] | null = null;
-  poll(cx: Context): Poll<T> {
-    this.polls++;
-    if (this.#outcome !== null) {
-      if (!this.#outcome.ok) throw this.#outcome.v;
-      return this.#outcome.v as T;
-    }
-    this.#waker = cx.waker;
-    return PENDING;
-  }
-  resolve(v: T): void {
-    this.#outcome = { ok: true, v };
-    this.#waker?.wake();
-  }
-  reject(e: unknown): void {
-    this.#outcome = { ok: false, v: e };
-    this.#waker?.wake();
-  }
-  override drop(): void {
-    this.drops++;
-  }
-}
+import { Gate, catching, run } from './util.js';
 
 /** A generator task that records whether its finally block ran. */
 function* guarded<T>(inner: Future<T>, log: string[], name: string): Task<T> {
@@ -53,15 +22,6 @@ function* guarded<T>(inner: Future<T>, log: string[], name: string): Task<T> {
   } finally {
     log.push(`${name} finally`);
   }
-}
-
-function* errorOf(body: Future<unknown> | Task<unknown>): Task<unknown> {
-  try {
-    yield* body;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('select()', () => {
@@ -125,7 +85,7 @@ describe('select()', () => {
         yield* yieldNow();
         b.reject(new Error('b failed'));
       })());
-      return yield* errorOf(select(a, b, guarded(sleep(10_000), log, 'sleeper')));
+      return yield* catching(select(a, b, guarded(sleep(10_000), log, 'sleeper')));
     })());
     expect((err as Error).message).toBe('b failed');
     expect(a.drops).toBe(1);
@@ -136,7 +96,7 @@ describe('select()', () => {
   it('select() under timeout(): dropping the select drops every child', () => {
     const a = new Gate<number>();
     const log: string[] = [];
-    const err = run(errorOf(timeout(5, select(a, guarded(new Gate<number>(), log, 'g')))));
+    const err = run(catching(timeout(5, select(a, guarded(new Gate<number>(), log, 'g')))));
     expect(err).toBeInstanceOf(TimeoutError);
     expect(a.drops).toBe(1);
     expect(log).toEqual(['g finally']);
@@ -226,7 +186,7 @@ describe('join() and joinAll()', () => {
   it('join() throws the first error and drops the others', () => {
     const a = new Gate<number>();
     const log: string[] = [];
-    const err = run(errorOf(join(a, guarded(sleep(10_000), log, 'sleeper'), (function* (): Task<number> {
+    const err = run(catching(join(a, guarded(sleep(10_000), log, 'sleeper'), (function* (): Task<number> {
       yield* sleep(1);
       throw new Error('third failed');
     })())));
@@ -238,7 +198,7 @@ describe('join() and joinAll()', () => {
   it('join() under timeout(): dropping the join drops the children still running', () => {
     const a = new Gate<number>();
     const log: string[] = [];
-    const err = run(errorOf(timeout(5, join(ready(1), a, guarded(new Gate<number>(), log, 'g')))));
+    const err = run(catching(timeout(5, join(ready(1), a, guarded(new Gate<number>(), log, 'g')))));
     expect(err).toBeInstanceOf(TimeoutError);
     expect(a.drops).toBe(1);
     expect(log).toEqual(['g finally']);

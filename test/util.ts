@@ -1,6 +1,18 @@
 // Helpers shared by the tests.
 import { readdirSync } from 'node:fs';
-import { Executor, TcpListener, timeout, type Awaitable } from '../src/index.js';
+import {
+  Executor,
+  Future,
+  PENDING,
+  TcpListener,
+  TcpStream,
+  spawn,
+  timeout,
+  type Awaitable,
+  type Context,
+  type Poll,
+  type Task,
+} from '../src/index.js';
 
 /** How many fds this process has open. */
 export function openFds(): number {
@@ -30,6 +42,54 @@ export function noLeak<T>(body: () => T): T {
   const after = openFds();
   if (after !== before) throw new Error(`fd leak: ${before} open before, ${after} after`);
   return result;
+}
+
+/** Awaits `fut` and returns the error it threw (or undefined). */
+export function* catching(fut: Future<unknown> | Task<unknown>): Task<unknown> {
+  try {
+    yield* fut;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/** A future pending until `resolve(v)` or `reject(e)`; counts its polls and drops. */
+export class Gate<T> extends Future<T> {
+  polls = 0;
+  drops = 0;
+  #outcome: { ok: boolean; v: unknown } | null = null;
+  #waker: Context['waker'] | null = null;
+  poll(cx: Context): Poll<T> {
+    this.polls++;
+    if (this.#outcome !== null) {
+      if (!this.#outcome.ok) throw this.#outcome.v;
+      return this.#outcome.v as T;
+    }
+    this.#waker = cx.waker;
+    return PENDING;
+  }
+  resolve(v: T): void {
+    this.#outcome = { ok: true, v };
+    this.#waker?.wake();
+  }
+  reject(e: unknown): void {
+    this.#outcome = { ok: false, v: e };
+    this.#waker?.wake();
+  }
+  override drop(): void {
+    this.drops++;
+  }
+}
+
+/** A connected TcpStream pair on 127.0.0.1: [client, server]. */
+export function* pair(): Task<[TcpStream, TcpStream]> {
+  const listener = yield* TcpListener.bind('127.0.0.1:0');
+  const connecting = spawn(TcpStream.connect(listener.localAddress));
+  const server = yield* listener.accept();
+  const client = yield* connecting;
+  listener.close();
+  return [client, server];
 }
 
 // The first listener opens wakeloop's process-wide reserve fd (kept for EMFILE) and the name

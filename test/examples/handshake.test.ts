@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { runNode, type ChildRun } from '../child.js';
 
 // The demo's workers run compiled JS, so the test drives dist/ (`npm test` runs tsc first).
 const cli = fileURLToPath(new URL('../../dist/examples/handshake_cli.js', import.meta.url));
@@ -43,32 +42,8 @@ beforeAll(() => {
   }
 });
 
-/** What one run of the demo printed. */
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs `node dist/examples/handshake_cli.js ...args` and collects its output; a run that
- *  outlives `killAfterMs` is killed (and then fails on its exit code). */
-function runDemo(args: string[], killAfterMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr, ms: performance.now() - start });
-    });
-  });
-}
+/** Runs `node dist/examples/handshake_cli.js ...args`; a run that outlives 20 s is killed (and then fails on its exit code). */
+const runDemo = (args: string[]): Promise<ChildRun> => runNode([cli, ...args]);
 
 describe('handshake demo', () => {
   test("main() prints the seed's 15 lines with the seed's 1 s delays by default", async () => {
@@ -83,7 +58,7 @@ describe('handshake demo', () => {
     const runs = 200;
     const concurrency = 4; // 2 cores; most of a run is spent parked or sleeping
     const outputs = new Map<string, number>();
-    const failures: Run[] = [];
+    const failures: ChildRun[] = [];
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < runs) {

@@ -1,30 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname;
-
-/** Starts `wakeloop http-and-echo` on free ports; resolves once both servers listen. */
-async function startDemo(): Promise<{ child: ChildProcess; echoPort: number; httpPort: number; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'http-and-echo', '--echo-port', '0', '--http-port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WAKELOOP_BACKEND: 'epoll' }, // the attached mode needs epoll
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  child.once('exit', () => clearTimeout(killer));
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (;;) {
-    const e = /echo listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    const h = /http listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    if (e && h) return { child, echoPort: Number(e[1]), httpPort: Number(h[1]), output: () => out };
-    if (child.exitCode !== null) throw new Error(`demo exited: ${out}`);
-    await once(child.stdout!, 'data');
-  }
-}
+import { echoOnce, runCli, startCli } from '../child.js';
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -36,19 +14,13 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
   });
 }
 
-function echoOnce(port: number, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect(port, '127.0.0.1', () => socket.end(payload));
-    socket.on('data', (d) => chunks.push(d));
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', reject);
-  });
-}
-
 describe('wakeloop http-and-echo', () => {
   it('serves a wakeloop echo server and node:http in one process; /echo awaits a wakeloop task', async () => {
-    const { child, echoPort, httpPort, output } = await startDemo();
+    // Resolves once both servers listen.
+    const { child, ports: [echoPort, httpPort], output } = await startCli(['http-and-echo', '--echo-port', '0', '--http-port', '0'], {
+      env: { WAKELOOP_BACKEND: 'epoll' }, // the attached mode needs epoll
+      listening: [/echo listening on 127\.0\.0\.1:(\d+)/, /http listening on 127\.0\.0\.1:(\d+)/],
+    });
     // Both servers at once: echo connections and HTTP requests interleaved.
     const payloads = Array.from({ length: 10 }, (_, i) => Buffer.alloc(5000 * (i + 1), i + 1));
     const [echoed, root, ...viaWakeloop] = await Promise.all([
@@ -73,22 +45,15 @@ describe('wakeloop http-and-echo', () => {
   });
 
   it('says clearly that it needs the epoll backend', async () => {
-    const child = spawn(process.execPath, [CLI, 'http-and-echo', '--echo-port', '0', '--http-port', '0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, WAKELOOP_BACKEND: 'poll' },
+    const { code, stderr: err } = await runCli(['http-and-echo', '--echo-port', '0', '--http-port', '0'], {
+      env: { WAKELOOP_BACKEND: 'poll' },
     });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = await once(child, 'exit');
     expect(code).toBe(1);
     expect(err).toMatch(/attach\(\) needs the epoll backend/);
   });
 
   it('rejects a bad port with exit code 2', async () => {
-    const child = spawn(process.execPath, [CLI, 'http-and-echo', '--http-port', 'x'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = await once(child, 'exit');
+    const { code, stderr: err } = await runCli(['http-and-echo', '--http-port', 'x']);
     expect(code).toBe(2);
     expect(err).toMatch(/--http-port must be an integer/);
   });

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type ChildRun } from '../child.js';
 
 // The demo's pool workers run compiled JS, so the test drives dist/ (`npm test` runs tsc first).
-const cli = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
 beforeAll(() => {
   for (const name of ['scope_demo', 'scope_demo_tasks']) {
     const built = statSync(fileURLToPath(new URL(`../../dist/examples/${name}.js`, import.meta.url)), { throwIfNoEntry: false });
@@ -17,21 +15,7 @@ beforeAll(() => {
 });
 
 /** Runs `wakeloop scope-demo ...args` in a child process (killed after 30 s). */
-function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'scope-demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runDemo = (args: string[]): Promise<ChildRun> => runCli(['scope-demo', ...args], { killAfterMs: 30_000 });
 
 describe('scope-demo', () => {
   it('wakeloop scope-demo shows the three corners and exits by itself (its worker threads are gone)', async () => {

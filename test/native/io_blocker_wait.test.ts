@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { release } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { binding, type NativeBlocker } from '../../src/_binding.js';
-import { ADDON_PATH, BACKENDS, openFdCount, watchdog } from './helpers.js';
+import { ADDON_PATH, BACKENDS, openFdCount, watchdog, type BackendName } from './helpers.js';
 
 /** A worker that loads the addon itself and runs `body` with `b` (the addon) and `data`. */
 interface AddonWorker {
@@ -34,14 +34,11 @@ function addonWorker(body: string, data: unknown): AddonWorker {
   };
 }
 
-function kernelHasPwait2(): boolean {
-  const [major, minor] = release().split('.').map(Number);
-  return major > 5 || (major === 5 && minor >= 11);
-}
+let events: Int32Array;
+let blocker: NativeBlocker;
 
-describe.each(BACKENDS)('IoBlocker.block() timing (%s)', (backend) => {
-  let events: Int32Array;
-  let blocker: NativeBlocker;
+/** Gives each test of the enclosing describe a fresh `blocker` (16 `events`) on `backend`; closes it after and checks no fd is left open. */
+function blockerEachTest(backend: BackendName): void {
   let fdsBefore: number;
 
   beforeEach(() => {
@@ -54,6 +51,15 @@ describe.each(BACKENDS)('IoBlocker.block() timing (%s)', (backend) => {
     blocker.close();
     expect(openFdCount()).toBe(fdsBefore);
   });
+}
+
+function kernelHasPwait2(): boolean {
+  const [major, minor] = release().split('.').map(Number);
+  return major > 5 || (major === 5 && minor >= 11);
+}
+
+describe.each(BACKENDS)('IoBlocker.block() timing (%s)', (backend) => {
+  blockerEachTest(backend);
 
   it('IoBlocker.block(50) never returns before 50 ms', () => {
     for (let i = 0; i < 5; i++) {
@@ -123,20 +129,7 @@ describe.each(BACKENDS)('IoBlocker.block() timing (%s)', (backend) => {
 });
 
 describe.each(BACKENDS)('IoBlocker.notify() (%s)', (backend) => {
-  let events: Int32Array;
-  let blocker: NativeBlocker;
-  let fdsBefore: number;
-
-  beforeEach(() => {
-    fdsBefore = openFdCount();
-    events = new Int32Array(16);
-    blocker = new binding.IoBlocker(events, { backend });
-  });
-
-  afterEach(() => {
-    blocker.close();
-    expect(openFdCount()).toBe(fdsBefore);
-  });
+  blockerEachTest(backend);
 
   it('IoBlocker.notify() wakes the next block(-1) and is never reported as an event', async () => {
     const disarm = watchdog(20_000);

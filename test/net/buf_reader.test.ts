@@ -1,12 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BufReader,
   Future,
   FrameTooLargeError,
   LineTooLongError,
   PENDING,
-  TcpListener,
-  TcpStream,
   TimeoutError,
   UnexpectedEofError,
   ready,
@@ -18,20 +16,10 @@ import {
   type Poll,
   type Task,
 } from '../../src/index.js';
-import { noLeak, run } from '../util.js';
+import { catching, noLeak, pair, run } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
-
-/** A connected pair on 127.0.0.1: [client, server] (as in tcp.test.ts). */
-function* pair(): Task<[TcpStream, TcpStream]> {
-  const listener = yield* TcpListener.bind('127.0.0.1:0');
-  const connecting = spawn(TcpStream.connect(listener.localAddress));
-  const server = yield* listener.accept();
-  const client = yield* connecting;
-  listener.close();
-  return [client, server];
-}
 
 /** A 4-byte big-endian length prefix, then the payload. */
 function frame(payload: Uint8Array): Uint8Array {
@@ -73,15 +61,6 @@ function split(data: Uint8Array, ...sizes: number[]): Uint8Array[] {
   return out;
 }
 
-function* errorOf(body: Future<unknown> | Task<unknown>): Task<unknown> {
-  try {
-    yield* body;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-}
-
 function* readLines(reader: BufReader): Task<Array<string | null>> {
   const lines: Array<string | null> = [];
   for (;;) {
@@ -90,14 +69,6 @@ function* readLines(reader: BufReader): Task<Array<string | null>> {
     if (line === null) return lines;
   }
 }
-
-// The first listener of the process opens TcpListener's reserve fd (kept for EMFILE): open it
-// before any fd count is taken.
-beforeAll(() => {
-  run((function* () {
-    (yield* TcpListener.bind('127.0.0.1:0')).close();
-  })());
-});
 
 describe('BufReader', () => {
   it('BufReader.readLine() finds lines split at every position, with \\r\\n and empty lines', () => {
@@ -145,13 +116,13 @@ describe('BufReader', () => {
     });
     run((function* () {
       expect(text(yield* reader.readLine())).toBe('0123456789'); // exactly the limit, with \r\n
-      const e = (yield* errorOf(reader.readLine())) as LineTooLongError;
+      const e = (yield* catching(reader.readLine())) as LineTooLongError;
       expect(e).toBeInstanceOf(LineTooLongError);
       expect(e.limit).toBe(limit);
       expect(e.code).toBe('ERR_LINE_TOO_LONG');
       expect(e.message).toBe('line too long (limit 10 bytes)');
       expect(text(yield* reader.readLine())).toBe('ok');
-      expect(yield* errorOf(reader.readLine())).toBeInstanceOf(LineTooLongError); // found with its \n
+      expect(yield* catching(reader.readLine())).toBeInstanceOf(LineTooLongError); // found with its \n
       expect(text(yield* reader.readLine())).toBe('end');
       expect(text(yield* reader.readLine(3))).toBeNull();
     })());
@@ -161,7 +132,7 @@ describe('BufReader', () => {
     const endless = Array.from({ length: 100 }, () => new Uint8Array(1000).fill(65));
     const source = new ChunkSource(endless);
     const reader = new BufReader(source, { maxLineBytes: 4096 });
-    expect(run(errorOf(reader.readLine()))).toBeInstanceOf(LineTooLongError);
+    expect(run(catching(reader.readLine()))).toBeInstanceOf(LineTooLongError);
     expect(source.reads).toBe(5);
     expect(reader.buffered).toBe(0);
   });
@@ -211,15 +182,15 @@ describe('BufReader', () => {
 
   it('BufReader.readFrame() rejects a length over maxFrameBytes and a frame cut by EOF', () => {
     const tooBig = new BufReader(new ChunkSource([frame(new Uint8Array(101))]), { maxFrameBytes: 100 });
-    const e = run(errorOf(tooBig.readFrame())) as FrameTooLargeError;
+    const e = run(catching(tooBig.readFrame())) as FrameTooLargeError;
     expect(e).toBeInstanceOf(FrameTooLargeError);
     expect([e.length, e.limit, e.code]).toEqual([101, 100, 'ERR_FRAME_TOO_LARGE']);
     const cut = new BufReader(new ChunkSource([frame(bytes('abcdef')).subarray(0, 7)]));
-    const eof = run(errorOf(cut.readFrame())) as UnexpectedEofError;
+    const eof = run(catching(cut.readFrame())) as UnexpectedEofError;
     expect(eof).toBeInstanceOf(UnexpectedEofError);
     expect([eof.expected, eof.received]).toEqual([10, 7]);
     const header = new BufReader(new ChunkSource([new Uint8Array([0, 0])]));
-    expect(run(errorOf(header.readFrame()))).toBeInstanceOf(UnexpectedEofError);
+    expect(run(catching(header.readFrame()))).toBeInstanceOf(UnexpectedEofError);
   });
 
   it('BufReader.readExact() is buffered and reports EOF with the count it had', () => {
@@ -228,7 +199,7 @@ describe('BufReader', () => {
       expect(text(yield* reader.readExact(2))).toBe('ab');
       expect(text(yield* reader.readExact(4))).toBe('cdef');
       expect(text(yield* reader.readExact(0))).toBe('');
-      const e = (yield* errorOf(reader.readExact(5))) as UnexpectedEofError;
+      const e = (yield* catching(reader.readExact(5))) as UnexpectedEofError;
       expect([e.expected, e.received]).toEqual([5, 2]);
     })());
   });
@@ -239,7 +210,7 @@ describe('BufReader', () => {
         const [client, server] = yield* pair();
         const reader = new BufReader(server);
         yield* client.writeAll(bytes('first half, '));
-        expect(yield* errorOf(timeout(5, reader.readLine()))).toBeInstanceOf(TimeoutError);
+        expect(yield* catching(timeout(5, reader.readLine()))).toBeInstanceOf(TimeoutError);
         expect(reader.buffered).toBe(12);
         yield* client.writeAll(bytes('second half\nnext'));
         expect(text(yield* reader.readLine())).toBe('first half, second half');

@@ -13,20 +13,10 @@ import {
   sys,
   type Task,
 } from '../../src/index.js';
-import { noLeak, run } from '../util.js';
+import { catching, noLeak, pair, run } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** A connected pair on 127.0.0.1: [client, server]. */
-function* pair(): Task<[TcpStream, TcpStream]> {
-  const listener = yield* TcpListener.bind('127.0.0.1:0');
-  const connecting = spawn(TcpStream.connect(listener.localAddress));
-  const server = yield* listener.accept();
-  const client = yield* connecting;
-  listener.close();
-  return [client, server];
-}
 
 /** Reads until EOF and returns everything as one array. */
 function* readToEnd(stream: TcpStream): Task<Uint8Array> {
@@ -36,15 +26,6 @@ function* readToEnd(stream: TcpStream): Task<Uint8Array> {
     if (chunk.length === 0) return Buffer.concat(chunks);
     chunks.push(chunk.slice());
   }
-}
-
-function* errorOf(body: Task<unknown>): Task<unknown> {
-  try {
-    yield* body;
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 describe('TcpStream and TcpListener', () => {
@@ -114,7 +95,7 @@ describe('TcpStream and TcpListener', () => {
         yield* sleep(10);
         client.close(); // closing with unread data sends RST
         yield* sleep(10);
-        const err = (yield* errorOf((function* () {
+        const err = (yield* catching((function* () {
           for (;;) yield* server.writeAll(new Uint8Array(65536));
         })())) as IoError;
         expect(err).toBeInstanceOf(IoError);
@@ -135,7 +116,7 @@ describe('TcpStream and TcpListener', () => {
         yield* server.writeAll(bytes('x'));
         yield* sleep(10);
         client.close();
-        const err = (yield* errorOf(readToEnd(server))) as IoError;
+        const err = (yield* catching(readToEnd(server))) as IoError;
         expect(err).toBeInstanceOf(IoError);
         expect(err.code).toBe('ECONNRESET');
         expect(err.message).toMatch(/read: .*\(ECONNRESET\)/);
@@ -150,7 +131,7 @@ describe('TcpStream and TcpListener', () => {
         const listener = yield* TcpListener.bind('127.0.0.1:0');
         const port = listener.localAddress.port;
         listener.close();
-        const err = (yield* errorOf(TcpStream.connect({ host: '127.0.0.1', port }))) as IoError;
+        const err = (yield* catching(TcpStream.connect({ host: '127.0.0.1', port }))) as IoError;
         expect(err).toBeInstanceOf(IoError);
         expect(err.code).toBe('ECONNREFUSED');
       })()),
@@ -168,7 +149,7 @@ describe('TcpStream and TcpListener', () => {
         client.close();
         server.close();
         listener.close();
-        const err = yield* errorOf(TcpStream.connect('no-such-host.invalid:80'));
+        const err = yield* catching(TcpStream.connect('no-such-host.invalid:80'));
         expect(err).toBeInstanceOf(ResolveError);
       })()),
     );
@@ -228,7 +209,7 @@ describe('TcpStream and TcpListener', () => {
           client.close();
         })());
         expect(text(yield* server.readExact(3))).toBe('abc');
-        const err = (yield* errorOf(server.readExact(10))) as UnexpectedEofError;
+        const err = (yield* catching(server.readExact(10))) as UnexpectedEofError;
         expect(err).toBeInstanceOf(UnexpectedEofError);
         expect(err.received).toBe(3);
         server.close();
@@ -316,7 +297,7 @@ describe('TcpStream and TcpListener', () => {
     noLeak(() =>
       run((function* () {
         const [client, server] = yield* pair();
-        const reading = spawn(errorOf(server.read()));
+        const reading = spawn(catching(server.read()));
         yield* sleep(5);
         server.close();
         expect(yield* reading).toBeInstanceOf(ClosedError);

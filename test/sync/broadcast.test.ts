@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
   ClosedError,
-  Future,
   LaggedError,
   RecvClosedError,
   TimeoutError,
@@ -15,17 +14,7 @@ import {
   type BroadcastReceiver,
   type Task,
 } from '../../src/index.js';
-import { run } from '../util.js';
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { catching, run } from '../util.js';
 
 /**
  * Reads until RecvClosedError; returns the values and the Lagged counts in arrival order. With

@@ -1,46 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
-  Future,
   GuardReleasedError,
   Mutex,
-  PENDING,
   TimeoutError,
   select,
   sleep,
   spawn,
   timeout,
   yieldNow,
-  type Context,
-  type Poll,
   type Task,
 } from '../../src/index.js';
-import { run } from '../util.js';
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
-
-/** A future that stays pending until `open()`. */
-class Gate extends Future<string> {
-  #open = false;
-  #waker: Context['waker'] | null = null;
-  poll(cx: Context): Poll<string> {
-    if (this.#open) return 'gate';
-    this.#waker = cx.waker;
-    return PENDING;
-  }
-  open(): void {
-    this.#open = true;
-    this.#waker?.wake();
-  }
-}
+import { Gate, catching, run } from '../util.js';
 
 /** A task that takes the lock, logs `name`, and releases at once. */
 function* locker(m: Mutex<string[]>, name: string): Task<void> {
@@ -199,7 +170,7 @@ describe('Mutex', () => {
     const m = new Mutex<string[]>([]);
     const log = run((function* () {
       const g = yield* m.lock();
-      const gate = new Gate();
+      const gate = new Gate<string>();
       const racer = spawn((function* () {
         const r = yield* select(gate, m.lock()); // biased: the gate wins a tie
         return r.index;
@@ -207,7 +178,7 @@ describe('Mutex', () => {
       const next = spawn(locker(m, 'next'));
       yield* yieldNow();
       g.release(); // granted to the racer's lock future...
-      gate.open(); // ...which then loses to the gate in the same poll
+      gate.resolve('gate'); // ...which then loses to the gate in the same poll
       expect(yield* racer).toBe(0);
       yield* next;
       return m.tryLock()!.value;

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, Future, Notify, TimeoutError, select, sleep, spawn, timeout, yieldNow, type Task } from '../../src/index.js';
-import { run } from '../util.js';
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { CancelledError, Notify, TimeoutError, select, sleep, spawn, timeout, yieldNow, type Task } from '../../src/index.js';
+import { catching, run } from '../util.js';
 
 /** A task that waits on `n` and then logs `name`. */
 function* waiter(n: Notify, log: string[], name: string): Task<void> {

@@ -3,7 +3,6 @@ import {
   AlreadySentError,
   CancelledError,
   ClosedError,
-  Future,
   RecvClosedError,
   TimeoutError,
   oneshot,
@@ -12,19 +11,8 @@ import {
   spawn,
   timeout,
   yieldNow,
-  type Task,
 } from '../../src/index.js';
-import { run } from '../util.js';
-
-/** Awaits `fut` and returns the error it threw (or undefined). */
-function* catching(fut: Future<unknown>): Task<unknown> {
-  try {
-    yield* fut;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { catching, run } from '../util.js';
 
 describe('oneshot', () => {
   it('OneshotReceiver resolves with the value sent before or after it is awaited', () => {

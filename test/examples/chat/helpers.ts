@@ -7,6 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../../dist/src/cli.js', import.meta.url));
+const REFERENCE_JS = fileURLToPath(new URL('../../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
 const KILL_AFTER_MS = 90_000;
 export const WAIT_MS = 30_000;
 
@@ -26,9 +27,9 @@ export class Child {
   readonly out = new Lines();
   readonly err = new Lines();
 
-  constructor(args: string[], stdin: 'pipe' | 'ignore' | number = 'ignore') {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: compile first (npx tsc -p tsconfig.json)`);
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+  constructor(args: string[], stdin: 'pipe' | 'ignore' | number = 'ignore', script = CLI) {
+    if (!existsSync(script)) throw new Error(`${script} is missing: compile first (npx tsc -p tsconfig.json)`);
+    this.child = spawn(process.execPath, [script, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
     children.push(this.child);
     const killTimer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
     this.child.stdout!.on('data', (d: Buffer) => this.out.push(d));
@@ -94,8 +95,16 @@ export class Server extends Child {
   port = 0;
 
   /** Starts `wakeloop chat-server 127.0.0.1:0 ...flags` and waits for its address. */
-  static async start(...flags: string[]): Promise<Server> {
-    const server = new Server(['chat-server', '127.0.0.1:0', ...flags]);
+  static start(...flags: string[]): Promise<Server> {
+    return Server.launch(new Server(['chat-server', '127.0.0.1:0', ...flags]));
+  }
+
+  /** Starts the node:net reference server (bench/chat/node_net_chat_server.ts) the same way. */
+  static startReference(...flags: string[]): Promise<Server> {
+    return Server.launch(new Server(['127.0.0.1:0', ...flags], 'ignore', REFERENCE_JS));
+  }
+
+  static async launch(server: Server): Promise<Server> {
     let port = 0;
     await server.out.until(() => {
       const m = /^chat server listening on 127\.0\.0\.1:(\d+)$/.exec(server.out.lines[0] ?? '');

@@ -1,0 +1,136 @@
+// `wakeloop chat-client` driven through piped stdin against a `wakeloop chat-server` child (and
+// against stand-in servers), checking its exact output. Its stdin stays open until the expected
+// output has arrived: like the book's client, it exits at end of input without waiting for
+// replies in flight.
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HELP_TEXT } from '../../../examples/chat/client_commands.js';
+import { Child, Server, cleanUp } from './helpers.js';
+
+afterEach(cleanUp);
+
+const HELP = `${HELP_TEXT}\n`;
+
+/** `wakeloop chat-client ADDRESS` with its stdin a pipe we write to. */
+class ChatClient extends Child {
+  constructor(address: string) {
+    super(['chat-client', address], 'pipe');
+  }
+
+  type(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  /** Waits until stdout is exactly `expected` (and fails if it gets longer than that). */
+  async shows(expected: string): Promise<void> {
+    await this.out.until(() => this.out.text.length >= expected.length, JSON.stringify(expected));
+    expect(this.out.text).toBe(expected);
+  }
+
+  /** A round trip: a post to a group nobody joined is answered with an error line. */
+  async sync(expected: string, tag: string): Promise<string> {
+    this.type(`post ${tag} ?\n`);
+    const shown = `${expected}error from server: Group '${tag}' does not exist\n`;
+    await this.shows(shown);
+    return shown;
+  }
+
+  /** Ends its input and resolves to its exit status. */
+  async end(): Promise<number | null> {
+    this.child.stdin!.end();
+    return this.exited;
+  }
+}
+
+describe('wakeloop chat-client', () => {
+  it('chatClient() sends the typed commands and prints what the server sends, like the book', async () => {
+    const server = await Server.start();
+    const a = new ChatClient(`127.0.0.1:${server.port}`);
+    const b = new ChatClient(`127.0.0.1:${server.port}`);
+    a.type('join dogs\n');
+    let seenA = await a.sync(HELP, 'sync-a');
+    b.type('\n   \njoin dogs\njoin\npost\nleave dogs\n');
+    let seenB = await b.sync(HELP, 'sync-b');
+    expect(b.err.text).toBe('Unrecognized command: "leave dogs"\n');
+
+    b.type('post dogs   I love dogs! \n');
+    seenA += 'message posted to dogs: I love dogs! \n';
+    seenB += 'message posted to dogs: I love dogs! \n';
+    await a.shows(seenA);
+    await b.shows(seenB);
+    a.type('post dogs "quoted" \\ back\tslash\npost cats meow\n');
+    const quoted = 'message posted to dogs: "quoted" \\ back\tslash\n';
+    // a's own post and the error come in the order it sent them.
+    await a.shows(seenA + quoted + "error from server: Group 'cats' does not exist\n");
+    await b.shows(seenB + quoted);
+    expect(await a.end()).toBe(0);
+    expect(await b.end()).toBe(0);
+    expect(a.err.text).toBe('');
+  });
+
+  it('chatClient() accepts a host name and exits 0 when the server closes', async () => {
+    const server = await Server.start();
+    const c = new ChatClient(`localhost:${server.port}`);
+    c.type('join dogs\npost dogs hi\n');
+    await c.shows(`${HELP}message posted to dogs: hi\n`);
+    server.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('chatClient() exits 0 at once at the end of a file given as stdin (a file cannot be polled)', async () => {
+    const server = await Server.start();
+    const path = joinPath(tmpdir(), `wakeloop-chat-client-${process.pid}.txt`);
+    writeFileSync(path, 'join dogs\nbogus\n');
+    const fd = openSync(path, 'r');
+    try {
+      const c = new Child(['chat-client', `127.0.0.1:${server.port}`], fd);
+      expect(await c.exited).toBe(0);
+      expect(c.out.text).toBe(HELP);
+      expect(c.err.text).toBe('Unrecognized command: "bogus"\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('chatClient() exits 1 when the connection is refused', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const c = new ChatClient(`127.0.0.1:${port}`);
+    expect(await c.exited).toBe(1);
+    expect(c.out.text).toBe('');
+    expect(c.err.text).toMatch(/^Error: .*ECONNREFUSED/);
+  });
+
+  it('chatClient() exits 1 when the server sends a line it cannot parse', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.write('{"Message":{"group_name":"dogs","message":"fine"}}\n{"Message":{"group_name":"dogs"}}\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new ChatClient(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+      expect(await c.exited).toBe(1);
+      expect(c.out.text).toBe(`${HELP}message posted to dogs: fine\n`);
+      expect(c.err.text).toBe('Error: invalid reply: missing field `message`\n');
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it('chat-client exits 2 with its usage without an address', async () => {
+    const c = new Child(['chat-client']);
+    expect(await c.exited).toBe(2);
+    expect(c.err.text).toContain('usage: wakeloop chat-client ADDRESS');
+  });
+});

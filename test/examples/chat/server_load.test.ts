@@ -1,0 +1,191 @@
+// `wakeloop chat-server` under pressure, over real TCP: members that stop reading, a flood of
+// posts while the server's memory is watched, clients that vanish mid-line or mid-write, and the
+// fan-out load generator. The compiled CLI runs as a child process with a kill timer.
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildC } from '../../../bench/build_c.js';
+import { Client, Server, WAIT_MS, cleanUp, isMessage, join, message, noSync, post } from './helpers.js';
+
+afterEach(cleanUp);
+
+const execFileAsync = promisify(execFile);
+const dropped = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/;
+const numberOf = (line: string) => Number(JSON.parse(line).Message.message.split(' ')[0]);
+
+describe('wakeloop chat-server under pressure', () => {
+  it('a reader that stops gets one Dropped error at the gap and delays no one', async () => {
+    const server = await Server.start();
+    const reader = await Client.connect(server.port);
+    const other = await Client.connect(server.port);
+    const cats = await Client.connect(server.port);
+    const poster = await Client.connect(server.port);
+    for (const c of [reader, other]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    await cats.send(join('cats'));
+    await cats.sync();
+    const filler = 'x'.repeat(8 * 1024);
+    reader.socket.pause(); // stop reading: the kernel buffers fill, then the server lets it lag
+
+    const sent = 4000;
+    for (let i = 0; i < sent; i++) await poster.send(post('dogs', `${i} ${filler}`));
+    await poster.sync('poster'); // every post was read: the stopped reader never held the poster up
+    expect(noSync(poster.lines)).toEqual([]);
+    // Another group is served at once meanwhile.
+    await cats.send(post('cats', 'meow'));
+    await cats.waitFor((l) => l === message('cats', 'meow'), 'its post');
+
+    reader.socket.resume();
+    await reader.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
+    const lines = noSync(reader.lines);
+    const reports = lines.filter((l) => l.startsWith('{"Error":'));
+    expect(reports, JSON.stringify(reports.map((r) => [lines.indexOf(r), r]))).toHaveLength(1);
+    const n = Number(dropped.exec(reports[0])![1]);
+    const gap = lines.indexOf(reports[0]);
+    const numbers = lines.filter(isMessage).map(numberOf);
+    expect(n).toBeGreaterThan(0);
+    expect(numbers.length + n).toBe(sent);
+    // Posts 0..gap-1 came before the report, then the 1000 retained ones, all in order.
+    expect(numbers).toEqual([...Array(gap).keys(), ...Array.from({ length: sent - gap - n }, (_, i) => gap + n + i)]);
+    expect(sent - gap - n).toBe(1000);
+
+    // The member that kept reading got everything (or, on a busy machine, lagged too, being in
+    // the poster's process: then its own reports account for the gaps).
+    await other.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
+    let expected = 0;
+    for (const l of noSync(other.lines)) {
+      const lag = dropped.exec(l);
+      if (lag) expected += Number(lag[1]);
+      else expect(numberOf(l)).toBe(expected++);
+    }
+    expect(expected).toBe(sent);
+  });
+
+  it('server memory stays bounded while a member never reads and hundreds of MB are posted', async () => {
+    const server = await Server.start();
+    const stopped = await Client.connect(server.port);
+    await stopped.send(join('dogs'));
+    await stopped.sync();
+    stopped.socket.pause();
+    const member = net.connect(server.port, '127.0.0.1'); // reads and discards, keeping only a tail
+    let tail = '';
+    let onData = () => {};
+    member.on('data', (d: Buffer) => {
+      tail = (tail + d.toString('latin1')).slice(-32 * 1024);
+      onData();
+    });
+    member.on('error', () => {});
+    member.write(join('dogs'));
+    const poster = await Client.connect(server.port);
+    await poster.sync(); // the member's Join was sent before: read by now
+    const filler = 'x'.repeat(8 * 1024);
+    let peak = 0;
+    let warm = 0;
+    let last = 0;
+    const phase = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        await poster.send(post('dogs', `${i} ${filler}`));
+        if (i % 2000 === 0) peak = Math.max(peak, server.rssKiB());
+      }
+      await poster.sync(`phase-${to}`);
+      last = to - 1;
+    };
+    const settled = () =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the member never got post ${last}`)), WAIT_MS);
+        onData = () => {
+          if (!tail.includes(`"message":"${last} `)) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        onData();
+      });
+    try {
+      // 128 MB: the stopped member's share of the group fills (1000 posts of 8 KiB), the heap grows.
+      await phase(0, 16_000);
+      await settled();
+      warm = server.rssKiB();
+      peak = 0;
+      // 256 MB more: the server may not keep any of it.
+      await phase(16_000, 48_000);
+      await settled();
+      peak = Math.max(peak, server.rssKiB());
+    } finally {
+      member.destroy();
+    }
+    expect(peak - warm).toBeLessThan(64 * 1024);
+    expect(server.err.text).toBe('');
+  });
+
+  it('serve() ends connections that vanish mid-line or mid-write, by FIN or reset, leaking no fd, task or subscription', async () => {
+    const server = await Server.start();
+    const baseline = await server.stats();
+    const fds = server.fds();
+    const stays = await Client.connect(server.port);
+    await stays.send(join('dogs'));
+    await stays.sync();
+
+    const finMidLine = await Client.connect(server.port);
+    const resetMidLine = await Client.connect(server.port);
+    const finMidWrite = await Client.connect(server.port);
+    const resetMidWrite = await Client.connect(server.port);
+    for (const c of [finMidLine, resetMidLine, finMidWrite, resetMidWrite]) {
+      await c.send(join('dogs'));
+      await c.sync();
+    }
+    await finMidLine.send('{"Post":{"group_name":"do');
+    await resetMidLine.send('{"Post":');
+    finMidWrite.socket.pause();
+    resetMidWrite.socket.pause();
+    await server.statsUntil((s) => s.connections === 5 && s.subscriptions === 5, 'five members');
+
+    // Fill the stopped members' buffers: the server is left waiting to write to them.
+    const filler = 'z'.repeat(16 * 1024);
+    for (let i = 0; i < 1000; i++) await stays.send(post('dogs', `${i} ${filler}`));
+    await stays.waitFor((l) => l.startsWith('{"Message":{"group_name":"dogs","message":"999 '), 'the last post');
+
+    finMidLine.socket.end();
+    resetMidLine.socket.resetAndDestroy();
+    finMidWrite.socket.end();
+    resetMidWrite.socket.resetAndDestroy();
+    await stays.send(post('dogs', 'still fine'));
+    await stays.waitFor((l) => l === message('dogs', 'still fine'), 'the post');
+    await server.statsUntil((s) => s.connections === 1, 'one connection left');
+    const one = await server.stats();
+    expect(one).toEqual({ connections: 1, tasks: baseline.tasks + 2, subscriptions: 1, groups: 1 });
+
+    stays.socket.destroy();
+    await server.statsUntil((s) => s.connections === 0, 'no connection');
+    expect(await server.stats()).toEqual({ ...baseline, groups: 1 });
+    expect(server.fds()).toBe(fds);
+    expect(server.err.text).toBe('');
+  });
+});
+
+describe('chat_loadgen (the fan-out benchmark)', () => {
+  /** Runs the load generator for a short while and returns its JSON result. */
+  async function fanout(port: number, serverPid: number): Promise<{ ok: boolean; messages: number; errors: Record<string, number>; first_error: string }> {
+    const built = buildC('chat_loadgen');
+    if (!built.ok) throw new Error(built.error);
+    const { stdout } = await execFileAsync(built.path, ['--port', String(port), '--members', '20', '--window', '16', '--duration', '1', '--server-pid', String(serverPid)], { timeout: 60_000 });
+    return JSON.parse(stdout);
+  }
+
+  it('chat_loadgen scores the wakeloop chat-server, and refuses a run in which a member lagged', async () => {
+    const server = await Server.start();
+    const good = await fanout(server.port, server.pid);
+    expect(good.first_error).toBe('');
+    expect(good.ok).toBe(true);
+    expect(good.messages).toBeGreaterThan(0);
+
+    // The node:net reference keeping 1 post per group: its members lag, and the run is void.
+    const lagging = await Server.startReference('--capacity', '1');
+    const bad = await fanout(lagging.port, lagging.pid);
+    expect(bad.ok).toBe(false);
+    expect(bad.errors.dropped).toBeGreaterThan(0);
+    expect(bad.first_error).toMatch(/Dropped \d+ messages from fanout\./);
+  });
+});
