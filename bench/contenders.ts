@@ -28,8 +28,8 @@ export interface Contender {
 const node = process.execPath; // the same node binary as the bench itself
 
 export const contenders: Contender[] = [
-  { name: 'wakeloop', label: 'wakeloop', servers: { echo: [node, 'dist/src/cli.js', 'echo-server'] }, color: '#1f77b4' },
-  { name: 'node-net', label: 'node:net', servers: { echo: [node, 'dist/bench/node_net_echo.js'] }, color: '#2ca02c' },
+  { name: 'wakeloop', label: 'wakeloop', servers: { echo: [node, 'dist/src/cli.js', 'echo-server'], chat: [node, 'dist/src/cli.js', 'chat-server', '{host}:{port}'] }, color: '#1f77b4' },
+  { name: 'node-net', label: 'node:net', servers: { echo: [node, 'dist/bench/node_net_echo.js'], chat: [node, 'dist/bench/chat/node_net_chat_server.js', '{host}:{port}'] }, color: '#2ca02c' },
   { name: 'c', label: 'C epoll', servers: { echo: ['bench/bin/epoll_echo'] }, color: '#7f7f7f' },
   // The same echo task run inside Node's event loop (one uv_poll_t on the epoll fd).
   { name: 'wakeloop-attached', label: 'wakeloop attached', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--attached'] }, color: '#9467bd' },

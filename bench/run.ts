@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildC } from './build_c.js';
+import { fanoutShape, measureFanout } from './chat/measure_fanout.js';
 import { contenders } from './contenders.js';
 import { measureWorkload, type Progress } from './measure.js';
 import { resultsDir } from './paths.js';
@@ -77,10 +78,10 @@ async function main(): Promise<void> {
   const selectedWorkloads = o.only.length ? workloads.filter((w) => o.only.includes(w.name)) : workloads;
   const selectedContenders = o.contenders.length ? contenders.filter((c) => o.contenders.includes(c.name)) : contenders;
 
-  for (const name of ['loadgen', 'epoll_echo']) {
+  for (const name of ['loadgen', 'epoll_echo', 'chat_loadgen']) {
     const b = buildC(name);
     if (!b.ok && name === 'loadgen') fail(b.error);
-    if (!b.ok) console.error(`bench: ${b.error}\n(the C contender will be unavailable)`);
+    if (!b.ok) console.error(`bench: ${b.error}\n(${name === 'chat_loadgen' ? 'chat-fanout' : 'the C contender'} will be unavailable)`);
   }
 
   // Is the machine busy before we start? Half a second of looking, reported, not fatal.
@@ -117,7 +118,10 @@ async function main(): Promise<void> {
       const left = plannedDone > 0 ? (total - plannedDone) * (elapsed / plannedDone) : total;
       process.stderr.write(`[${i + 1}/${results.workloads.length}] ${wr.workload.name} · ${c.label} · ${what} · about ${fmtTime(left)} left\n`);
     };
-    wr.cells = await measureWorkload(wr.workload, selectedContenders, o, progress);
+    wr.cells =
+      wr.workload.server === 'chat'
+        ? await measureFanout(wr.workload, fanoutShape(wr.workload), selectedContenders, o, progress)
+        : await measureWorkload(wr.workload, selectedContenders, o, progress);
     for (const cell of wr.cells) if (cell.status !== 'ok') process.stderr.write(`[${i + 1}/${results.workloads.length}] ${wr.workload.name} · ${cell.contender} · ${cell.status}: ${cell.reason}\n`);
     plannedBefore += planned[i]!;
   }

@@ -13,7 +13,7 @@ export interface Workload {
   name: string;
   title: string;
   server: ServerKind;
-  loadgen: { mode: 'pingpong' | 'pipelined' | 'bulk' | 'churn' | 'idle'; conns: number; size?: number; depth?: number; close?: 'fin' | 'rst' };
+  loadgen: { mode: 'pingpong' | 'pipelined' | 'bulk' | 'churn' | 'idle' | 'chat'; conns: number; size?: number; depth?: number; close?: 'fin' | 'rst' };
   metric: Metric;
   unit: string;
   /** What "CPU per message" counts for this workload (a 16 KiB write, a connection...). */
@@ -32,8 +32,12 @@ export const workloads: Workload[] = [
   // limit (14k conn/s against 23k with RST on the same machine; see README).
   { name: 'churn', title: 'churn: connect, 64 B echo, close (16 at once)', server: 'echo', loadgen: { mode: 'churn', conns: 16, close: 'rst' }, metric: 'conns', unit: 'conn/s', perWhat: 'conn' },
   { name: 'idle', title: 'idle memory, 10,000 conns', server: 'echo', loadgen: { mode: 'idle', conns: 10_000 }, metric: 'rss', unit: 'KiB/conn', perWhat: 'conn', freshServerPerRepeat: true },
-  // Chat fan-out goes here (one entry): server: 'chat', a loadgen mode for it in bench/c/loadgen.c,
-  // and a `chat` command in each contender's `servers` (contenders without one show "unavailable").
+  // Chat fan-out: its own load generator (bench/c/chat_loadgen.c, run by bench/chat/measure_fanout.ts):
+  // `conns` members of one group, one more connection posting `size`-byte posts, closed loop with
+  // `depth` posts in flight; the result counts deliveries (a post reaching a member), and a run in
+  // which any member got a lag report is broken, not scored. Contenders without a `chat` server
+  // show "unavailable".
+  { name: 'chat-fanout', title: 'chat fan-out: 1 group, 100 members, 64 B posts, 64 in flight', server: 'chat', loadgen: { mode: 'chat', conns: 100, size: 64, depth: 64 }, metric: 'msgs', unit: 'deliveries/s', perWhat: 'delivery' },
 ];
 
 /** True when a larger value is better. */

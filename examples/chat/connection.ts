@@ -11,7 +11,6 @@ import {
   LineTooLongError,
   Mutex,
   TimeoutError,
-  sys,
   timeout,
   yieldNow,
   type JoinHandle,
@@ -19,21 +18,12 @@ import {
   type Task,
   type TcpStream,
 } from '../../src/index.js';
+import { Batch, Packet } from './batch.js';
 import type { GroupTable } from './group_table.js';
 import { decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups } from './protocol.js';
 
 /** How long a closing connection may take to finish a write, or to read our last error. */
 const LINGER_MS = 5000;
-
-/**
- * The most packets one write takes (the kernel's IOV_MAX): a subscriber's batch stops there.
- *
- * @example
- * ```ts
- * while (batch.length < MAX_PACKETS_PER_WRITE && more()) batch.push(next());
- * ```
- */
-export const MAX_PACKETS_PER_WRITE = 1024;
 
 /**
  * The connection's writing side: whole packets, one writer at a time.
@@ -48,13 +38,13 @@ export const MAX_PACKETS_PER_WRITE = 1024;
  * @example
  * ```ts
  * const outbound = new Outbound(stream);
- * yield* outbound.send(encodeFromServer({ kind: 'error', message: groupDoesNotExist('cats') }));
+ * yield* outbound.send(Packet.of(encodeFromServer({ kind: 'error', message: groupDoesNotExist('cats') })));
  * ```
  */
 export class Outbound {
   readonly #stream: Mutex<TcpStream>;
-  /** The packets of the write in progress; only touched under the lock, so one array serves all. */
-  readonly #batch: Uint8Array[] = [];
+  /** The packets of the write in progress; only touched under the lock, so one serves all. */
+  readonly #batch = new Batch();
   /** Set once the connection is ending: later sends are dropped. */
   #closed = false;
 
@@ -63,28 +53,24 @@ export class Outbound {
   }
 
   /**
-   * Writes `packet`, and with `more` whatever it appends once the lock is held (it gets the
-   * batch and its size in bytes and returns the new size), all in one write when the socket
-   * takes it. Throws IoError if the client is gone.
+   * Writes `packet`, and with `more` whatever it adds to the batch once the lock is held, all in
+   * one write when the socket takes it. Throws IoError if the client is gone.
    *
    * @example
    * ```ts
-   * yield* outbound.send(first, (batch, bytes) => bytes); // nothing more to add
+   * yield* outbound.send(first, (batch) => batch.add(second));
    * ```
    */
-  *send(packet: Uint8Array, more?: (batch: Uint8Array[], bytes: number) => number): Task<void> {
-    const guard = yield* this.#stream.lock();
+  *send(packet: Packet, more?: (batch: Batch) => void): Task<void> {
+    const guard = this.#stream.tryLock() ?? (yield* this.#stream.lock()); // no future when free
     try {
       if (this.#closed) return;
       const batch = this.#batch;
-      batch.push(packet);
-      const bytes = more === undefined ? packet.length : more(batch, packet.length);
-      try {
-        yield* writeBatch(guard.value, batch, bytes);
-      } finally {
-        batch.length = 0;
-      }
+      batch.add(packet);
+      if (more !== undefined) more(batch);
+      yield* batch.writeTo(guard.value);
     } finally {
+      this.#batch.clear();
       guard.release();
     }
   }
@@ -112,30 +98,6 @@ export class Outbound {
       guard?.release();
     }
   }
-}
-
-/**
- * Writes a batch of packets (`bytes` in all): one `writev` when the socket takes it all, as it
- * does unless the client is slow; the rest is concatenated and left to `writeAll`, which waits.
- */
-function* writeBatch(stream: TcpStream, batch: Uint8Array[], bytes: number): Task<void> {
-  if (batch.length === 1) return yield* stream.writeAll(batch[0]);
-  const n = sys.writev(stream.fd, batch);
-  if (n === bytes) return;
-  // Short, EAGAIN, or an error (which writeAll meets again and throws as an IoError).
-  const tail = new Uint8Array(bytes - Math.max(n, 0));
-  let skip = Math.max(n, 0);
-  let at = 0;
-  for (const packet of batch) {
-    if (skip >= packet.length) {
-      skip -= packet.length;
-      continue;
-    }
-    tail.set(skip === 0 ? packet : packet.subarray(skip), at);
-    at += packet.length - skip;
-    skip = 0;
-  }
-  yield* stream.writeAll(tail);
 }
 
 /**
@@ -170,12 +132,14 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
         return;
       }
       if (line === null) break; // the client closed: answer nothing more
-      const error = handle(line, groups, outbound, subscriptions);
-      if (error !== null) {
+      const outcome = handle(line, groups, outbound, subscriptions);
+      if (outcome === CROWDED) {
+        yield* yieldNow(); // let the group's subscribers run before posting more
+      } else if (outcome !== null) {
         // Let the subscriber tasks woken by this client's earlier posts take the lock first, so
         // it sees its posts and this answer in the order it made them.
         yield* yieldNow();
-        yield* outbound.send(encodeFromServer({ kind: 'error', message: error }));
+        yield* outbound.send(Packet.of(encodeFromServer({ kind: 'error', message: outcome })));
       }
     }
     yield* outbound.close(); // lets a post being written finish, so the client gets whole lines
@@ -187,8 +151,11 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
   }
 }
 
-/** Carries out one request line; returns the error text to send back, or null. */
-function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: JoinHandle<void>[]): string | null {
+/** What `handle` returns after a post that left its group crowded (see `Group.crowded`). */
+const CROWDED = Symbol('crowded');
+
+/** Carries out one request line; returns the error text to send back, CROWDED or null. */
+function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: JoinHandle<void>[]): string | typeof CROWDED | null {
   const decoded = decodeFromClient(line);
   if (!decoded.ok) return decoded.error;
   const request = decoded.value;
@@ -202,7 +169,7 @@ function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscr
   const group = groups.get(request.groupName);
   if (group === undefined) return groupDoesNotExist(request.groupName);
   group.post(request.message);
-  return null;
+  return group.crowded ? CROWDED : null;
 }
 
 /**

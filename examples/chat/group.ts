@@ -23,7 +23,8 @@ import {
   type JoinHandle,
   type Task,
 } from '../../src/index.js';
-import { MAX_PACKETS_PER_WRITE, type Outbound } from './connection.js';
+import { Packet, type Batch } from './batch.js';
+import type { Outbound } from './connection.js';
 import { droppedMessages, encodeFromServer } from './protocol.js';
 
 /**
@@ -31,6 +32,8 @@ import { droppedMessages, encodeFromServer } from './protocol.js';
  * holds outside the group's buffer stays bounded, and a client that does not read lags instead.
  */
 const BATCH_BYTES = 64 * 1024;
+/** The size of each arena a group encodes its posts into. */
+const ARENA_BYTES = 64 * 1024;
 
 /**
  * A chat group. `join` subscribes a connection, `post` sends to every current subscriber.
@@ -45,11 +48,36 @@ const BATCH_BYTES = 64 * 1024;
 export class Group {
   readonly name: string;
   /** The channel's sending half; receivers come from `subscribe()`. */
-  readonly #sender: BroadcastSender<Uint8Array>;
+  readonly #sender: BroadcastSender<Packet>;
+  /** Posts since a subscriber task last took some: see `crowded`. */
+  #unrelayed = 0;
+  /**
+   * Where posts are encoded, one after the other, so that a subscriber's backlog is one run of
+   * bytes it can write without copying. A full arena is replaced, not reused: the posts in it
+   * live on, as views, until every subscriber has written them (or lagged past them).
+   */
+  #arena = new Uint8Array(0);
+  #used = 0;
 
   constructor(name: string, capacity: number) {
     this.name = name;
-    this.#sender = broadcast<Uint8Array>(capacity);
+    this.#sender = broadcast<Packet>(capacity);
+  }
+
+  /**
+   * True once half the group's capacity was posted without any subscriber task running: its
+   * posters should yield then. Lines arrive many per read, so one poster (or several) could
+   * otherwise pass the whole capacity before the subscribers run once, and even members that
+   * read at once would lag. Checked per group, not per poster, so that many posters count
+   * together; and not lower, because the posts of one turn go out in one write per member.
+   */
+  get crowded(): boolean {
+    return this.#unrelayed * 2 >= this.#sender.capacity;
+  }
+
+  /** @internal A subscriber task took posts: the group is no longer crowded. */
+  relayed(): void {
+    this.#unrelayed = 0;
   }
 
   /** Open subscriptions (Joins whose connection is still being served). */
@@ -82,12 +110,21 @@ export class Group {
    */
   post(message: string): void {
     if (this.#sender.receiverCount === 0) return;
-    this.#sender.send(encodeFromServer({ kind: 'message', groupName: this.name, message }));
+    const packet = encodeFromServer({ kind: 'message', groupName: this.name, message });
+    if (this.#used + packet.length > this.#arena.length) {
+      this.#arena = new Uint8Array(Math.max(ARENA_BYTES, packet.length));
+      this.#used = 0;
+    }
+    const start = this.#used;
+    this.#arena.set(packet, start);
+    this.#used += packet.length;
+    this.#sender.send(new Packet(this.#arena, start, this.#used));
+    this.#unrelayed++;
   }
 
   /** The error packet reporting `missed` lost posts. */
-  dropped(missed: number): Uint8Array {
-    return encodeFromServer({ kind: 'error', message: droppedMessages(missed, this.name) });
+  dropped(missed: number): Packet {
+    return Packet.of(encodeFromServer({ kind: 'error', message: droppedMessages(missed, this.name) }));
   }
 }
 
@@ -97,11 +134,11 @@ export class Group {
  * connection's `Outbound` lock, takes every post already waiting, so a backlog goes out in one
  * write. Closing the receiver in `finally` unsubscribes: the group stops keeping posts for it.
  */
-function* handleSubscriber(group: Group, rx: BroadcastReceiver<Uint8Array>, outbound: Outbound): Task<void> {
-  const fill = (batch: Uint8Array[], bytes: number) => drain(group, rx, batch, bytes);
+function* handleSubscriber(group: Group, rx: BroadcastReceiver<Packet>, outbound: Outbound): Task<void> {
+  const fill = (batch: Batch) => drain(group, rx, batch);
   try {
     for (;;) {
-      let first: Uint8Array;
+      let first: Packet;
       try {
         first = yield* rx.recv();
       } catch (error) {
@@ -109,6 +146,7 @@ function* handleSubscriber(group: Group, rx: BroadcastReceiver<Uint8Array>, outb
         else if (error instanceof RecvClosedError) return; // groups are never closed; for completeness
         else throw error;
       }
+      group.relayed();
       yield* outbound.send(first, fill);
     }
   } catch (error) {
@@ -120,18 +158,14 @@ function* handleSubscriber(group: Group, rx: BroadcastReceiver<Uint8Array>, outb
 }
 
 /**
- * Appends to `batch` the posts `rx` already holds, up to about BATCH_BYTES, with a lag report
- * where posts were lost; returns the batch's new size in bytes. Never waits.
+ * Adds to `batch` the posts `rx` already holds, up to about BATCH_BYTES, with a lag report where
+ * posts were lost. Never waits.
  */
-function drain(group: Group, rx: BroadcastReceiver<Uint8Array>, batch: Uint8Array[], bytes: number): number {
-  while (bytes < BATCH_BYTES && batch.length < MAX_PACKETS_PER_WRITE) {
+function drain(group: Group, rx: BroadcastReceiver<Packet>, batch: Batch): void {
+  while (batch.bytes < BATCH_BYTES) {
     const r = rx.tryRecv();
-    let packet: Uint8Array;
-    if (r.ok) packet = r.value;
-    else if (r.reason === 'lagged') packet = group.dropped(r.missed);
+    if (r.ok) batch.add(r.value);
+    else if (r.reason === 'lagged') batch.add(group.dropped(r.missed));
     else break; // empty (or closed)
-    batch.push(packet);
-    bytes += packet.length;
   }
-  return bytes;
 }
