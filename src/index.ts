@@ -14,7 +14,7 @@ export { IoError, ClosedError, CancelledError, TimeoutError } from './errors.js'
 export { sleep, sleepUntil, Sleep } from './time/sleep.js';
 export { timeout } from './time/timeout.js';
 export { interval, Interval } from './time/interval.js';
-export { signal, type SignalName } from './signal.js';
+export { signal, listenSignals, SignalListener, type SignalName } from './signal.js';
 export {
   resolve,
   ResolveError,

@@ -3,7 +3,7 @@
 // watch it, and a future compares counts.
 import { constants } from 'node:os';
 import { binding } from './_binding.js';
-import { IoError } from './errors.js';
+import { ClosedError, IoError } from './errors.js';
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll } from './future.js';
 
@@ -74,7 +74,8 @@ class SignalFuture extends Future<SignalName> {
 
 /**
  * Completes with the signal's name when the process receives one of `names` (after the future
- * was first polled). While one is pending, the signal's default action (exiting on SIGINT or
+ * was first polled). For a loop of waits use {@link listenSignals}, which leaves no gap between
+ * one wait and the next. While one is pending, the signal's default action (exiting on SIGINT or
  * SIGTERM) is replaced; it is restored when the last such future completes or is dropped.
  *
  * @example
@@ -84,11 +85,117 @@ class SignalFuture extends Future<SignalName> {
  * ```
  */
 export function signal(...names: SignalName[]): Future<SignalName> {
-  if (names.length === 0) throw new TypeError('signal(): name at least one signal');
+  return new SignalFuture(checkNames('signal()', names));
+}
+
+function checkNames(where: string, names: unknown[]): SignalName[] {
+  if (names.length === 0) throw new TypeError(`${where}: name at least one signal`);
   for (const name of names) {
     if (typeof name !== 'string' || !WATCHABLE.has(name)) {
-      throw new TypeError(`signal(): names must be among ${[...WATCHABLE].join(', ')}, got ${String(name)}`);
+      throw new TypeError(`${where}: names must be among ${[...WATCHABLE].join(', ')}, got ${String(name)}`);
     }
   }
-  return new SignalFuture(names);
+  return names as SignalName[];
+}
+
+/**
+ * A stream of signal deliveries: the handler is installed when the listener is made and stays
+ * until `close()`, so a loop of `recv()` misses nothing and no delivery between two waits gets
+ * the default action. Each `recv()` completes with one delivery's signal name (deliveries that
+ * arrive together while nobody waits are each received in turn). Make it inside a task.
+ *
+ * @example
+ * ```ts
+ * const signals = listenSignals('SIGUSR2', 'SIGTERM');
+ * for (;;) {
+ *   if ((yield* signals.recv()) === 'SIGTERM') break;
+ *   printStats();
+ * }
+ * signals.close();
+ * ```
+ */
+export class SignalListener {
+  readonly #names: SignalName[];
+  readonly #signums: number[];
+  /** Deliveries already received, per signal, as counts of the addon's counter. */
+  readonly #seen: number[];
+  readonly #registryId: number;
+  #closed = false;
+
+  constructor(names: SignalName[]) {
+    this.#names = checkNames('listenSignals()', names);
+    this.#signums = this.#names.map((name) => constants.signals[name]);
+    this.#registryId = Executor.current().reactor.blocker.registryId;
+    for (const signum of this.#signums) watch(this.#registryId, signum);
+    this.#seen = this.#signums.map((signum) => binding.signalCount(signum));
+  }
+
+  /** Completes with the name of the next signal delivered (or already delivered and not received). */
+  recv(): Future<SignalName> {
+    if (this.#closed) throw new ClosedError('SignalListener');
+    return new SignalRecv(this);
+  }
+
+  /** @internal Takes one delivery not yet received, or returns null. */
+  _take(): SignalName | null {
+    for (let i = 0; i < this.#signums.length; i++) {
+      if (binding.signalCount(this.#signums[i]) > this.#seen[i]) {
+        this.#seen[i]++;
+        return this.#names[i];
+      }
+    }
+    return null;
+  }
+
+  /** Uninstalls the handler (if no other listener or future needs it). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const signum of this.#signums) unwatch(this.#registryId, signum);
+  }
+
+  /** Closes the listener (for `using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
+
+class SignalRecv extends Future<SignalName> {
+  #waker: Context['waker'] | null = null;
+  constructor(private readonly listener: SignalListener) {
+    super();
+  }
+  poll(cx: Context): Poll<SignalName> {
+    if (this.listener.closed) throw new ClosedError('SignalListener');
+    const name = this.listener._take();
+    if (name !== null) {
+      this.#waker = null;
+      return name;
+    }
+    this.#waker = cx.waker;
+    Executor.current().reactor.waitNotify(cx.waker);
+    return PENDING;
+  }
+  override drop(): void {
+    if (this.#waker !== null) Executor.tryCurrent()?.reactor.forgetNotify(this.#waker);
+    this.#waker = null;
+  }
+}
+
+/**
+ * Starts listening for `names`: see {@link SignalListener}. Call it inside a task.
+ *
+ * @example
+ * ```ts
+ * using signals = listenSignals('SIGHUP');
+ * yield* signals.recv();
+ * ```
+ */
+export function listenSignals(...names: SignalName[]): SignalListener {
+  return new SignalListener(names);
 }

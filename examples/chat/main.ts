@@ -11,10 +11,8 @@ import {
   Executor,
   TcpListener,
   formatAddress,
-  pollFn,
-  signal,
+  listenSignals,
   spawn,
-  type Future,
   type Task,
   type TcpStream,
 } from '../../src/index.js';
@@ -103,38 +101,16 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
   const listener = yield* TcpListener.bind(args.address);
   const groups = new GroupTable(args);
   const accepting = spawn(acceptLoop(listener, groups, args.maxLine, counts));
-  // Announced by a task that runs once this one waits for the signals: a test (or a bench)
-  // may send one as soon as it reads the line.
-  spawn((function* () {
-    log(`chat server listening on ${formatAddress(listener.localAddress)}`);
-  })());
-  // A signal future watches from its first poll until it completes, so a loop of waits has a
-  // gap between one and the next: a signal landing there would get its default action (SIGUSR2
-  // kills) or be missed. `watching` is polled once and kept pending, so the handlers stay
-  // installed; and each next wait starts before the stats line goes out, so a signal sent by
-  // whoever reacts to that line is seen.
-  const watching = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
-  yield* start(watching);
-  try {
-    let next = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
-    for (;;) {
-      const which = yield* next;
-      if (which !== 'SIGUSR2') break;
-      next = signal('SIGINT', 'SIGTERM', 'SIGUSR2');
-      yield* start(next);
-      const tasks = Executor.current().taskCount;
-      log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
-    }
-  } finally {
-    watching.drop();
+  // The listener installs the handlers now, before the address is announced: a test (or a
+  // bench) may send a signal as soon as it reads the line, and none is missed between waits.
+  using signals = listenSignals('SIGINT', 'SIGTERM', 'SIGUSR2');
+  log(`chat server listening on ${formatAddress(listener.localAddress)}`);
+  while ((yield* signals.recv()) === 'SIGUSR2') {
+    const tasks = Executor.current().taskCount;
+    log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
   }
   accepting.cancel();
   listener.close();
-}
-
-/** Polls `future` once, so that it starts (a signal future starts watching), and leaves it pending. */
-function start(future: Future<unknown>): Future<void> {
-  return pollFn((cx) => void future.poll(cx));
 }
 
 /** The book's main loop: one `serve` task per connection, all sharing the group table. */

@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { listenSignals, signal } from '../src/index.js';
+import { run } from './util.js';
+
+const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
+
+describe('signals', () => {
+  it('SignalListener.recv() receives a signal sent while no recv() was waiting', async () => {
+    const child = spawn(process.execPath, [FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const waitFor = async (line: string) => {
+      while (!out.includes(line)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child ended: ${out}`);
+        await once(child.stdout!, 'data');
+      }
+    };
+    await waitFor('ready\n');
+    child.kill('SIGUSR2');
+    await waitFor('SIGUSR2 1\n');
+    child.kill('SIGUSR2'); // lands during the child's 300 ms pause, between two recv() calls
+    await waitFor('SIGUSR2 2\n');
+    child.kill('SIGTERM');
+    const [code, sig] = await once(child, 'exit');
+    clearTimeout(killer);
+    expect(sig).toBeNull();
+    expect(code).toBe(0);
+    expect(out).toBe('ready\nSIGUSR2 1\nSIGUSR2 2\ndone after 2\n');
+  });
+
+  it('signal() and listenSignals() reject bad names with a clear error', () => {
+    expect(() => signal()).toThrow(/at least one signal/);
+    expect(() => signal('SIGKILL' as never)).toThrow(/names must be among SIGINT/);
+    run((function* () {
+      expect(() => listenSignals('SIGSEGV' as never)).toThrow(TypeError);
+      const listener = listenSignals('SIGUSR1');
+      listener.close();
+      expect(() => listener.recv()).toThrow(/SignalListener is closed/);
+    })());
+    expect(() => listenSignals('SIGUSR1')).toThrow(/no wakeloop executor is running/);
+  });
+});
