@@ -35,7 +35,8 @@ export function toFuture<T>(awaitable: Awaitable<T>): Future<T> {
   );
 }
 
-function isGenerator(value: unknown): value is Task<unknown> {
+/** True for a generator object (a called generator function), the shape of a task. */
+export function isGenerator(value: unknown): value is Task<unknown> {
   return (
     typeof value === 'object' &&
     value !== null &&

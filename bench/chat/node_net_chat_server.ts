@@ -11,11 +11,11 @@
  */
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
-  DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE, decodeFromClient, droppedMessages,
+  decodeFromClient, droppedMessages,
   encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups,
 } from '../../examples/chat/protocol.js';
+import { parseChatServerArgs } from '../../examples/chat/server_args.js';
 
 /**
  * The server's limits.
@@ -405,36 +405,10 @@ const USAGE = 'usage: node_net_chat_server [ADDRESS] [--capacity N] [--max-line 
  * ```
  */
 export function parseServerArgs(argv: readonly string[]): { ok: true; value: ServerArgs } | { ok: false; error: string } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' } },
-    });
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) return { ok: false, error: `unexpected argument '${positionals[1]}'` };
-  const address = positionals[0] ?? '127.0.0.1:8088';
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[3]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
-  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY);
-  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE);
-  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS);
-  for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
-  return {
-    ok: true,
-    value: { host: m[1] ?? m[2], port: Number(m[3]), capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups },
-  };
-}
-
-/** `text` as a positive integer, `fallback` if absent, or an error text. */
-function positiveInteger(flag: string, text: string | undefined, fallback: number): number | string {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : `--${flag} must be a positive integer, got '${text}'`;
+  const parsed = parseChatServerArgs(argv);
+  if (!parsed.ok) return parsed;
+  const { host, port, capacity, maxLine, maxGroups } = parsed.value;
+  return { ok: true, value: { host, port, capacity, maxLine, maxGroups } };
 }
 
 /** The CLI: parse, listen, announce the address, stop on SIGINT/SIGTERM. */

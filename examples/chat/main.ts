@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util';
 import {
   Executor,
   TcpListener,
@@ -19,7 +18,7 @@ import {
 import { serve } from './connection.js';
 import { GroupTable } from './group_table.js';
 import { writeAllSync } from './output.js';
-import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE } from './protocol.js';
+import { parseChatServerArgs } from './server_args.js';
 
 /**
  * What the command line asks for: where to listen, and the server's limits.
@@ -53,33 +52,10 @@ const USAGE = 'usage: wakeloop chat-server [ADDRESS] [--capacity N] [--max-line 
  * ```
  */
 export function parseServerArgs(argv: readonly string[]): { ok: true; value: ChatServerArgs } | { ok: false; error: string } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' } },
-    });
-  } catch (error) {
-    return { ok: false, error: (error as Error).message };
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) return { ok: false, error: `unexpected argument '${positionals[1]}'` };
-  const address = positionals[0] ?? '127.0.0.1:8088';
-  const m = /^(?:\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[1]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
-  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY);
-  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE);
-  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS);
-  for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
-  return { ok: true, value: { address, capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups } };
-}
-
-/** `text` as a positive integer, `fallback` if absent, or an error text. */
-function positiveInteger(flag: string, text: string | undefined, fallback: number): number | string {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : `--${flag} must be a positive integer, got '${text}'`;
+  const parsed = parseChatServerArgs(argv);
+  if (!parsed.ok) return parsed;
+  const { address, capacity, maxLine, maxGroups } = parsed.value;
+  return { ok: true, value: { address, capacity, maxLine, maxGroups } };
 }
 
 /** Live connections, for the SIGUSR2 line and the shutdown message. */

@@ -4,7 +4,7 @@
 import { Executor } from '../executor.js';
 import { Future } from '../future.js';
 import { JoinSet } from '../join_set.js';
-import type { Task } from '../task.js';
+import { isGenerator, type Task } from '../task.js';
 import { ThreadChannel } from './channel.js';
 import { errorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { WorkerControl } from './worker.js';
@@ -76,7 +76,7 @@ function* runTask(task: PoolTaskMessage, module: { namespace: Record<string, unk
       throw new TypeError(`pool task: ${task.url} has no exported function '${task.name}' (got ${typeof fn})`);
     }
     const out: unknown = fn(...task.args);
-    if (isTask(out)) {
+    if (isGenerator(out)) {
       value = yield* out; // a generator function: runs as a task on this worker's executor
     } else if (out instanceof Future) {
       value = yield* out;
@@ -98,12 +98,3 @@ function* runTask(task: PoolTaskMessage, module: { namespace: Record<string, unk
   }
 }
 
-function isTask(value: unknown): value is Task<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Task<unknown>).next === 'function' &&
-    typeof (value as Task<unknown>).throw === 'function' &&
-    typeof (value as Task<unknown>)[Symbol.iterator] === 'function'
-  );
-}

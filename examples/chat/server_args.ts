@@ -1,0 +1,57 @@
+// The chat server's command line, shared by wakeloop's server and the node:net reference server
+// (pure: no I/O, no wakeloop imports).
+import { parseArgs } from 'node:util';
+import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE } from './protocol.js';
+
+/** `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`, parsed. */
+export interface ParsedServerArgs {
+  /** As given: `host:port` or `[ipv6]:port` (default 127.0.0.1:8088). */
+  address: string;
+  host: string;
+  port: number;
+  capacity: number;
+  maxLine: number;
+  maxGroups: number;
+}
+
+/**
+ * Parses the chat server's command line; an error result carries a message for the user.
+ *
+ * @example
+ * ```ts
+ * parseChatServerArgs(['[::1]:0', '--capacity', '16']);
+ * // { ok: true, value: { address: '[::1]:0', host: '::1', port: 0, capacity: 16, maxLine: 65536, maxGroups: 10000 } }
+ * ```
+ */
+export function parseChatServerArgs(argv: readonly string[]): { ok: true; value: ParsedServerArgs } | { ok: false; error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' } },
+    });
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) return { ok: false, error: `unexpected argument '${positionals[1]}'` };
+  const address = positionals[0] ?? '127.0.0.1:8088';
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (m === null || Number(m[3]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
+  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY);
+  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE);
+  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS);
+  for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
+  return {
+    ok: true,
+    value: { address, host: m[1] ?? m[2], port: Number(m[3]), capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups },
+  };
+}
+
+/** `text` as a positive integer, `fallback` if absent, or an error text. */
+function positiveInteger(flag: string, text: string | undefined, fallback: number): number | string {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : `--${flag} must be a positive integer, got '${text}'`;
+}
