@@ -142,7 +142,8 @@ async function idleRun(w: Workload, server: RunningServer): Promise<Run> {
   return summarize({ ...raw, rssBeforeKiB, rssAfterKiB }, perConn, raw.connect_s, before, after, server);
 }
 
-function summarize(raw: Run['raw'], value: number, seconds: number, before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>, server: RunningServer): Run {
+/** A run's figures from the load generator's result and the /proc snapshots around it. */
+export function summarize(raw: Run['raw'], value: number, seconds: number, before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>, server: RunningServer): Run {
   const serverSeconds = raw.server_cpu_ticks >= 0 ? raw.server_cpu_ticks / raw.clk_tck : NaN;
   const others = interference(before, after, [server.pid], raw.loadgen_cpu_total_s);
   const disturbed = disturbance(others);
@@ -159,7 +160,8 @@ function summarize(raw: Run['raw'], value: number, seconds: number, before: Retu
   };
 }
 
-function checkAlive(server: RunningServer): void {
+/** Throws if the server has exited. */
+export function checkAlive(server: RunningServer): void {
   const why = server.exitReason();
   if (why) throw new Error(`server ${why}`);
 }
@@ -176,7 +178,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function medians(runs: Run[]): Cell['median'] {
+/** Per-figure medians over the runs. */
+export function medians(runs: Run[]): Cell['median'] {
   if (runs.length === 0) return undefined;
   const of = (f: (r: Run) => number) => median(runs.map(f));
   const cpu = runs.map((r) => r.cpuPerMsgUs).filter((x): x is number => x !== null);

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { startServer, type Contender, type RunningServer } from '../contenders.js';
 import type { LoadgenResult } from '../loadgen.js';
-import type { Cell, MeasureOptions, Progress, Run } from '../measure.js';
+import { checkAlive, medians, summarize, type Cell, type MeasureOptions, type Progress, type Run } from '../measure.js';
 import { binDir } from '../paths.js';
-import { disturbance, interference, snapshot, waitForQuiet } from '../proc_stats.js';
+import { snapshot, waitForQuiet } from '../proc_stats.js';
 import { lineReader, pinned, pinning, spawnTracked, stopProcess } from '../processes.js';
 import type { Workload } from '../workloads.js';
 
@@ -59,31 +59,12 @@ async function fanoutRun(shape: FanoutShape, server: RunningServer, o: MeasureOp
     const before = snapshot();
     const raw = await runChatLoadgen(shape, server.port, server.pid, o.duration);
     const after = snapshot();
-    const why = server.exitReason();
-    if (why) throw new Error(`server ${why}`);
-    const run = summarize(raw, before, after, server.pid);
+    checkAlive(server);
+    const run = summarize(raw, raw.msgs_per_s, raw.elapsed_s, before, after, server);
     if (!raw.ok) return run;
     if (!best || run.otherCpu < best.otherCpu) best = run;
   } while (best.disturbed && performance.now() < until);
   return best;
-}
-
-function summarize(raw: FanoutResult, before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>, pid: number): Run {
-  const serverSeconds = raw.server_cpu_ticks >= 0 ? raw.server_cpu_ticks / raw.clk_tck : NaN;
-  const others = interference(before, after, [pid], raw.loadgen_cpu_total_s);
-  const disturbed = disturbance(others);
-  const seconds = raw.elapsed_s;
-  return {
-    value: raw.msgs_per_s,
-    p50Us: raw.lat_us.p50,
-    p99Us: raw.lat_us.p99,
-    cpuPerMsgUs: raw.messages > 0 && serverSeconds >= 0 ? (serverSeconds * 1e6) / raw.messages : null,
-    serverCpu: seconds > 0 ? serverSeconds / seconds : NaN,
-    loadgenCpu: seconds > 0 ? raw.loadgen_cpu_s / seconds : NaN,
-    otherCpu: others.otherCpu,
-    ...(disturbed ? { disturbed } : {}),
-    raw,
-  };
 }
 
 /**
@@ -127,26 +108,6 @@ export async function measureFanout(w: Workload, shape: FanoutShape, cs: Contend
   } finally {
     for (const server of servers.values()) await server.stop();
   }
-  for (const cell of cells) if (cell.status === 'ok') cell.median = medianOf(cell.runs);
+  for (const cell of cells) if (cell.status === 'ok') cell.median = medians(cell.runs);
   return cells;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function medianOf(runs: Run[]): Cell['median'] {
-  if (runs.length === 0) return undefined;
-  const of = (f: (r: Run) => number) => median(runs.map(f));
-  const cpu = runs.map((r) => r.cpuPerMsgUs).filter((x): x is number => x !== null);
-  return {
-    value: of((r) => r.value),
-    p50Us: of((r) => r.p50Us),
-    p99Us: of((r) => r.p99Us),
-    cpuPerMsgUs: cpu.length ? median(cpu) : null,
-    serverCpu: of((r) => r.serverCpu),
-    loadgenCpu: of((r) => r.loadgenCpu),
-  };
 }

@@ -1,138 +1,25 @@
 // Runs the compiled server (dist/, built by `npm test`'s tsc step) as a child process and talks
 // to it over real TCP on 127.0.0.1.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../bench/chat/node_net_chat_server.js';
+import { Child, Client, type Limits, REFERENCE_JS, Server, cleanUp, isMessage, join, message, noSync, post } from '../examples/chat/helpers.js';
 
-const SERVER_JS = fileURLToPath(new URL('../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
-const KILL_AFTER_MS = 50_000;
-const WAIT_MS = 20_000;
+// Tighter than the wakeloop chat tests' limits: every wait fails after 20 s, every server dies after 50 s.
+const LIMITS: Limits = { waitMs: 20_000, killAfterMs: 50_000 };
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly exited: Promise<number | null>;
-}
+afterEach(cleanUp);
 
-const children: ChildProcess[] = [];
-const sockets: net.Socket[] = [];
+/** Starts the server on a free port (port 0; it prints the one it got), killed after LIMITS.killAfterMs whatever happens. */
+const startServer = (...flags: string[]): Promise<Server> => Server.startReferenceWithin(LIMITS, ...flags);
 
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-/** Starts the server on a free port (port 0; it prints the one it got), killed after KILL_AFTER_MS whatever happens. */
-async function startServer(...flags: string[]): Promise<Server> {
-  if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: compile first (npx tsc -p tsconfig.json)`);
-  const child = spawn(process.execPath, [SERVER_JS, '127.0.0.1:0', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(killTimer);
-      resolve(code);
-    }),
-  );
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /^chat server listening on 127\.0\.0\.1:(\d+)\n/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${out}${err}`)));
-  });
-  return { child, port, exited };
-}
-
-/** A test client: collects the server's lines as strings, without their '\n'. */
-class Client {
-  readonly socket: net.Socket;
-  readonly lines: string[] = [];
-  readonly ended: Promise<void>;
-  #partial: Buffer[] = [];
-  #waiters: (() => void)[] = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    sockets.push(socket);
-    socket.on('data', (chunk: Buffer) => {
-      let start = 0;
-      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-        this.#partial.push(chunk.subarray(start, nl));
-        this.lines.push(Buffer.concat(this.#partial).toString('utf8'));
-        this.#partial = [];
-        start = nl + 1;
-      }
-      if (start < chunk.length) this.#partial.push(chunk.subarray(start));
-      this.#wakeAll();
-    });
-    socket.on('error', () => {});
-    this.ended = new Promise((resolve) => socket.on('close', () => {
-      resolve();
-      this.#wakeAll();
-    }));
-  }
-
-  static connect(port: number): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new Client(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  send(text: string | Uint8Array): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.socket.write(text)) resolve();
-      else this.socket.once('drain', resolve);
-    });
-  }
-
-  /** Waits until some received line satisfies `test`; returns its index. */
-  async waitFor(test: (line: string) => boolean, what: string): Promise<number> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const i = this.lines.findIndex(test);
-      if (i !== -1) return i;
-      if (this.socket.destroyed || Date.now() > deadline) {
-        throw new Error(`never received ${what}; got ${JSON.stringify(this.lines.slice(-5))}`);
-      }
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  }
-
-  /** Round trip: once the answer to a post to a missing group arrives, the server has read every earlier line. */
-  async sync(tag = 'sync'): Promise<void> {
-    const group = `__sync-${tag}-${Math.random()}`;
-    await this.send(`{"Post":{"group_name":"${group}","message":""}}\n`);
-    await this.waitFor((l) => l === `{"Error":"Group '${group}' does not exist"}`, `the ${tag} error`);
-  }
-
-  #wakeAll(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-}
-
-const join = (group: string) => `{"Join":{"group_name":"${group}"}}\n`;
-const post = (group: string, message: string) => `{"Post":{"group_name":"${group}","message":${JSON.stringify(message)}}}\n`;
-const message = (group: string, text: string) => `{"Message":{"group_name":"${group}","message":${JSON.stringify(text)}}}`;
-const isMessage = (l: string) => l.startsWith('{"Message":');
-const noSync = (lines: string[]) => lines.filter((l) => !l.includes('__sync-'));
+/** A test client whose waits fail after LIMITS.waitMs. */
+const connect = (port: number): Promise<Client> => Client.connect(port, LIMITS.waitMs);
 
 describe('node:net chat server', () => {
   it('ChatServer relays posts to every member in the same order, the poster included', async () => {
     const { port } = await startServer();
-    const a = await Client.connect(port);
-    const b = await Client.connect(port);
+    const a = await connect(port);
+    const b = await connect(port);
     await a.send(join('dogs'));
     await b.send(join('dogs'));
     await a.sync();
@@ -154,8 +41,8 @@ describe('node:net chat server', () => {
 
   it('ChatServer delivers twice to a connection that joined twice, and lets a non-member post', async () => {
     const { port } = await startServer();
-    const member = await Client.connect(port);
-    const outsider = await Client.connect(port);
+    const member = await connect(port);
+    const outsider = await connect(port);
     await member.send(join('cats') + join('cats'));
     await member.sync();
     await outsider.send(post('cats', 'meow'));
@@ -166,8 +53,8 @@ describe('node:net chat server', () => {
 
   it('ChatServer answers a post to a missing group to that client alone, and keeps its connection', async () => {
     const { port } = await startServer();
-    const a = await Client.connect(port);
-    const b = await Client.connect(port);
+    const a = await connect(port);
+    const b = await connect(port);
     await a.send(join('dogs'));
     await b.send(join('dogs'));
     await a.sync();
@@ -182,7 +69,7 @@ describe('node:net chat server', () => {
 
   it('ChatServer answers each bad line with its invalid request error, ignores blank lines and keeps reading', async () => {
     const { port } = await startServer();
-    const c = await Client.connect(port);
+    const c = await connect(port);
     await c.send('hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n');
     await c.send(Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]));
     await c.send('{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n');
@@ -204,7 +91,7 @@ describe('node:net chat server', () => {
 
   it('ChatServer accepts a line of exactly --max-line bytes and closes after the error on a longer one', async () => {
     const { port } = await startServer('--max-line', '100');
-    const ok = await Client.connect(port);
+    const ok = await connect(port);
     const exact = join('dogs').slice(0, -3) + ' '.repeat(100 - join('dogs').length + 1) + '}}\n';
     expect(exact.length).toBe(101);
     await ok.send(exact);
@@ -212,12 +99,12 @@ describe('node:net chat server', () => {
     await ok.send(post('dogs', 'fits'));
     await ok.waitFor((l) => l === message('dogs', 'fits'), 'the post');
 
-    const long = await Client.connect(port);
+    const long = await connect(port);
     await long.send('x'.repeat(150)); // no newline: the cap applies before the line ends
     await long.ended;
     expect(long.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
 
-    const longLine = await Client.connect(port);
+    const longLine = await connect(port);
     await longLine.send(post('dogs', 'y'.repeat(80)));
     await longLine.ended;
     expect(longLine.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
@@ -228,7 +115,7 @@ describe('node:net chat server', () => {
 
   it('ChatServer refuses to create more than --max-groups groups', async () => {
     const { port } = await startServer('--max-groups', '2');
-    const c = await Client.connect(port);
+    const c = await connect(port);
     await c.send(join('a') + join('b') + join('c') + join('a'));
     await c.sync();
     await c.send(post('a', 'x') + post('c', 'y'));
@@ -246,9 +133,9 @@ describe('node:net chat server', () => {
     // a little at a time, the group's buffer covers the stalls, so the only gap is the one that
     // opens once they are full.
     const { port } = await startServer();
-    const reader = await Client.connect(port);
-    const poster = await Client.connect(port);
-    const other = await Client.connect(port);
+    const reader = await connect(port);
+    const poster = await connect(port);
+    const other = await connect(port);
     for (const c of [reader, other]) {
       await c.send(join('dogs'));
       await c.sync();
@@ -291,14 +178,14 @@ describe('node:net chat server', () => {
 
   it('ChatServer ends a connection quietly on FIN or reset mid-line, and the others carry on', async () => {
     const { port } = await startServer();
-    const stays = await Client.connect(port);
+    const stays = await connect(port);
     await stays.send(join('dogs'));
     await stays.sync();
-    const fin = await Client.connect(port);
+    const fin = await connect(port);
     await fin.send(join('dogs') + '{"Post":{"group_name":"do');
     fin.socket.end();
     await fin.ended;
-    const reset = await Client.connect(port);
+    const reset = await connect(port);
     await reset.send(join('dogs') + '{"Post":');
     reset.socket.resetAndDestroy();
     await stays.send(post('dogs', 'still fine'));
@@ -307,7 +194,7 @@ describe('node:net chat server', () => {
 
   it('ChatServer answers the lines before a FIN, then closes', async () => {
     const { port } = await startServer();
-    const c = await Client.connect(port);
+    const c = await connect(port);
     c.socket.end('oops\n');
     await c.ended;
     expect(c.lines).toEqual(['{"Error":"invalid request: invalid JSON"}']);
@@ -324,7 +211,7 @@ describe('node:net chat server', () => {
   it('ChatServer closes every connection and exits 0 on SIGTERM and on SIGINT', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const server = await startServer();
-      const c = await Client.connect(server.port);
+      const c = await connect(server.port);
       await c.send(join('dogs'));
       await c.sync();
       server.child.kill(signal);
@@ -334,14 +221,10 @@ describe('node:net chat server', () => {
   });
 
   it('node_net_chat_server exits 2 with the usage on a bad command line', async () => {
-    const child = spawn(process.execPath, [SERVER_JS, '127.0.0.1:0', '--capacity', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(2);
-    expect(err).toContain("--capacity must be a positive integer, got '0'");
-    expect(err).toContain('usage: node_net_chat_server [ADDRESS]');
+    const bad = new Child(['127.0.0.1:0', '--capacity', '0'], 'ignore', REFERENCE_JS, LIMITS);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err.text).toContain("--capacity must be a positive integer, got '0'");
+    expect(bad.err.text).toContain('usage: node_net_chat_server [ADDRESS]');
   });
 });
 

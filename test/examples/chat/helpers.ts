@@ -4,12 +4,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../../dist/src/cli.js', import.meta.url));
-const REFERENCE_JS = fileURLToPath(new URL('../../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
+export const REFERENCE_JS = fileURLToPath(new URL('../../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
 const KILL_AFTER_MS = 90_000;
 export const WAIT_MS = 30_000;
+
+/** How long a wait may take before it fails, and how long a child may live before it is SIGKILLed. */
+export interface Limits {
+  readonly waitMs: number;
+  readonly killAfterMs: number;
+}
+export const LIMITS: Limits = { waitMs: WAIT_MS, killAfterMs: KILL_AFTER_MS };
 
 const children: ChildProcess[] = [];
 const sockets: net.Socket[] = [];
@@ -24,14 +32,16 @@ export function cleanUp(): void {
 export class Child {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
-  readonly out = new Lines();
-  readonly err = new Lines();
+  readonly out: Lines;
+  readonly err: Lines;
 
-  constructor(args: string[], stdin: 'pipe' | 'ignore' | number = 'ignore', script = CLI) {
+  constructor(args: string[], stdin: 'pipe' | 'ignore' | number = 'ignore', script = CLI, limits: Limits = LIMITS) {
     if (!existsSync(script)) throw new Error(`${script} is missing: compile first (npx tsc -p tsconfig.json)`);
+    this.out = new Lines(limits.waitMs);
+    this.err = new Lines(limits.waitMs);
     this.child = spawn(process.execPath, [script, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
     children.push(this.child);
-    const killTimer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
+    const killTimer = setTimeout(() => this.child.kill('SIGKILL'), limits.killAfterMs);
     this.child.stdout!.on('data', (d: Buffer) => this.out.push(d));
     this.child.stderr!.on('data', (d: Buffer) => this.err.push(d));
     this.exited = new Promise((resolve) =>
@@ -49,21 +59,31 @@ export class Child {
   }
 }
 
-/** Text arriving in chunks, split into lines; waiters are woken on every chunk and at the end. */
+/**
+ * Text arriving in chunks, split into lines (a UTF-8 sequence split across chunks is decoded
+ * whole); waiters are woken on every chunk and at the end.
+ */
 export class Lines {
   readonly lines: string[] = [];
+  readonly #waitMs: number;
+  readonly #decoder = new StringDecoder('utf8');
   #partial = '';
   #ended = false;
   #waiters: (() => void)[] = [];
 
+  constructor(waitMs = WAIT_MS) {
+    this.#waitMs = waitMs;
+  }
+
   push(chunk: Buffer): void {
-    const parts = (this.#partial + chunk.toString('utf8')).split('\n');
+    const parts = (this.#partial + this.#decoder.write(chunk)).split('\n');
     this.#partial = parts.pop()!;
     this.lines.push(...parts);
     this.#wake();
   }
 
   end(): void {
+    this.#partial += this.#decoder.end();
     this.#ended = true;
     this.#wake();
   }
@@ -73,9 +93,9 @@ export class Lines {
     return this.lines.map((l) => `${l}\n`).join('') + this.#partial;
   }
 
-  /** Waits until `test` holds (checked on every arrival); throws after WAIT_MS or at the end. */
+  /** Waits until `test` holds (checked on every arrival); throws after its wait limit or at the end. */
   async until(test: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
+    const deadline = Date.now() + this.#waitMs;
     while (!test()) {
       if (this.#ended || Date.now() > deadline) throw new Error(`never saw ${what}; got ${JSON.stringify(this.text.slice(-600))}`);
       await new Promise<void>((resolve) => {
@@ -101,7 +121,12 @@ export class Server extends Child {
 
   /** Starts the node:net reference server (bench/chat/node_net_chat_server.ts) the same way. */
   static startReference(...flags: string[]): Promise<Server> {
-    return Server.launch(new Server(['127.0.0.1:0', ...flags], 'ignore', REFERENCE_JS));
+    return Server.startReferenceWithin(LIMITS, ...flags);
+  }
+
+  /** startReference() with other wait and kill limits. */
+  static startReferenceWithin(limits: Limits, ...flags: string[]): Promise<Server> {
+    return Server.launch(new Server(['127.0.0.1:0', ...flags], 'ignore', REFERENCE_JS, limits));
   }
 
   static async launch(server: Server): Promise<Server> {
@@ -155,11 +180,12 @@ export class Server extends Child {
 /** A test client: collects the server's lines as strings, without their '\n'. */
 export class Client {
   readonly socket: net.Socket;
-  readonly input = new Lines();
+  readonly input: Lines;
   readonly ended: Promise<void>;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, waitMs: number) {
     this.socket = socket;
+    this.input = new Lines(waitMs);
     sockets.push(socket);
     socket.on('data', (chunk: Buffer) => this.input.push(chunk));
     socket.on('error', () => {});
@@ -175,9 +201,10 @@ export class Client {
     return this.input.lines;
   }
 
-  static connect(port: number): Promise<Client> {
+  /** Connects to 127.0.0.1:`port`; its waits fail after `waitMs`. */
+  static connect(port: number, waitMs = WAIT_MS): Promise<Client> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new Client(socket)));
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new Client(socket, waitMs)));
       socket.once('error', reject);
     });
   }
@@ -200,6 +227,17 @@ export class Client {
     await this.send(`{"Post":{"group_name":"${group}","message":""}}\n`);
     await this.waitFor((l) => l === `{"Error":"Group '${group}' does not exist"}`, `the ${tag} error`);
   }
+}
+
+/** Connects `count` clients, each joined to `group`, its join read by the server. */
+export async function members(port: number, group: string, count: number): Promise<Client[]> {
+  const clients: Client[] = [];
+  for (let i = 0; i < count; i++) clients.push(await Client.connect(port));
+  for (const c of clients) {
+    await c.send(join(group));
+    await c.sync();
+  }
+  return clients;
 }
 
 export const join = (group: string) => `{"Join":{"group_name":"${group}"}}\n`;

@@ -2,19 +2,14 @@
 // `npm test`'s tsc step) runs as a child process with a kill timer; node:net clients talk to it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../../examples/chat/main.js';
-import { Child, Client, Server, cleanUp, isMessage, join, message, noSync, post } from './helpers.js';
+import { Child, Client, Server, cleanUp, isMessage, join, members, message, noSync, post } from './helpers.js';
 
 afterEach(cleanUp);
 
 describe('wakeloop chat-server', () => {
   it('serve() relays posts to every member in the same order, the poster included', async () => {
     const { port } = await Server.start();
-    const a = await Client.connect(port);
-    const b = await Client.connect(port);
-    for (const c of [a, b]) {
-      await c.send(join('dogs'));
-      await c.sync();
-    }
+    const [a, b] = await members(port, 'dogs', 2);
     const posts = ['a1', 'b1', 'a2', 'b2', 'a3', 'I love dogs!'];
     await Promise.all([
       (async () => { for (const p of posts.filter((p) => !p.startsWith('b'))) await a.send(post('dogs', p)); })(),
@@ -44,12 +39,7 @@ describe('wakeloop chat-server', () => {
 
   it('serve() answers a post to a missing group to that client alone, and keeps its connection', async () => {
     const { port } = await Server.start();
-    const a = await Client.connect(port);
-    const b = await Client.connect(port);
-    for (const c of [a, b]) {
-      await c.send(join('dogs'));
-      await c.sync();
-    }
+    const [a, b] = await members(port, 'dogs', 2);
     await a.send(post('cats', 'anyone?'));
     await a.waitFor((l) => l === `{"Error":"Group 'cats' does not exist"}`, 'the missing group error');
     await a.send(post('dogs', 'marker'));
