@@ -261,9 +261,7 @@ export class WaitGroup {
     for (;;) {
       const count = Atomics.load(cells, COUNT);
       if (count === 0) break;
-      // Bounded: on Node 20 a notify from a worker can fail to resolve a pending waitAsync
-      // (seen about once in three runs of the 4-worker test), so re-check the count now and then.
-      const result = atomicsWaitAsync(cells, COUNT, count, ASYNC_RECHECK_MS);
+      const result = atomicsWaitAsync(cells, COUNT, count);
       if (result.async) await result.value;
     }
     this.#state = 'dropped';
@@ -337,13 +335,9 @@ function atomicsWaitAsync(
   cells: Int32Array,
   index: number,
   value: number,
-  timeoutMs: number,
 ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> } {
   const atomics = Atomics as unknown as {
-    waitAsync: (a: Int32Array, i: number, v: number, t: number) => ReturnType<typeof atomicsWaitAsync>;
+    waitAsync: (a: Int32Array, i: number, v: number) => ReturnType<typeof atomicsWaitAsync>;
   };
-  return atomics.waitAsync(cells, index, value, timeoutMs);
+  return atomics.waitAsync(cells, index, value);
 }
-
-/** How often waitAsync re-checks the count even without a notification. */
-const ASYNC_RECHECK_MS = 50;

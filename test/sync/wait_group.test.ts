@@ -152,6 +152,10 @@ describe('WaitGroup across workers', () => {
       ),
     );
     const seen = workers.map(async (worker) => (await once(worker, 'message'))[0]);
+    // Listen for 'exit' now: a worker exits right after its message, and an 'exit' emitted
+    // before anyone listened would leave the await below pending until the test times out.
+    const exits = Promise.all(workers.map(exited));
+    exits.catch(() => {}); // awaited below; a failure surfaces there
     // A worker that fails (say, to load its module) fails the test at once instead of leaving
     // the group short of a drop until the test times out.
     const failure = Promise.race(workers.map(async (worker) => {
@@ -162,7 +166,7 @@ describe('WaitGroup across workers', () => {
     await Promise.race([wg.waitAsync(), failure]);
     // Every worker passed the finish line only after all 4 had arrived.
     expect(await Promise.all(seen)).toEqual([4, 4, 4, 4]);
-    await Promise.all(workers.map(exited));
+    await exits;
   });
 });
 
