@@ -2,7 +2,8 @@
 // the kernel (through the reactor) only when no task is ready.
 import { coop, TASK_BUDGET } from './_coop.js';
 import { CancelledError, ClosedError } from './errors.js';
-import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { PENDING, type Future } from './future.js';
+import { JoinHandle, TaskCell } from './join_handle.js';
 import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
@@ -39,86 +40,6 @@ export class UnhandledTaskError extends Error {
     super(`a spawned task failed and nobody joined it: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
-  }
-}
-
-/** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
-class TaskCell<T> implements Waker, Context {
-  readonly waker: Waker = this;
-  /** The root future; null once the task completed. */
-  future: Future<T> | null;
-  queued = false;
-  done = false;
-  /** Cancellation was requested; the result will be a CancelledError unless cleanup throws. */
-  cancelled = false;
-  failed = false;
-  result: unknown = undefined;
-  /** The task awaiting the JoinHandle. */
-  joinWaker: Waker | null = null;
-  /** Someone polled the JoinHandle: a failure is theirs to handle, not "unhandled". */
-  observed = false;
-
-  constructor(
-    readonly executor: Executor,
-    future: Future<T>,
-  ) {
-    this.future = future;
-  }
-
-  wake(): void {
-    if (!this.queued && !this.done) {
-      this.queued = true;
-      this.executor._schedule(this);
-    }
-  }
-}
-
-/**
- * A handle to a spawned task: a future of its result, and the way to cancel it. Dropping the
- * handle detaches the task (it keeps running).
- *
- * @example
- * ```ts
- * const handle = spawn(worker());
- * const value = yield* handle;   // the task's value, or its error thrown here
- * ```
- */
-export class JoinHandle<T> extends Future<T> {
-  readonly #task: TaskCell<T>;
-
-  /** @internal */
-  constructor(task: TaskCell<T>) {
-    super();
-    this.#task = task;
-  }
-
-  /** True once the task completed (returned, threw, or finished cancelling). */
-  get finished(): boolean {
-    return this.#task.done;
-  }
-
-  poll(cx: Context): Poll<T> {
-    const task = this.#task;
-    task.observed = true;
-    if (!task.done) {
-      task.joinWaker = cx.waker;
-      return PENDING;
-    }
-    if (task.failed) throw task.result;
-    return task.result as T;
-  }
-
-  override drop(): void {
-    if (this.#task.joinWaker !== null) this.#task.joinWaker = null;
-  }
-
-  /**
-   * Cancels the task: drops the future it awaits and runs its `finally` blocks. A `finally` that
-   * awaits runs to completion first. Awaiting the handle afterwards throws `CancelledError`.
-   * Cancelling a finished task does nothing.
-   */
-  cancel(): void {
-    this.#task.executor._cancel(this.#task);
   }
 }
 

@@ -1,9 +1,9 @@
 // wakeloop's public surface. Nothing else is exported.
 export { PENDING, Future, pollFn, ready, yieldNow, type Poll, type Context, type Waker } from './future.js';
 export { toFuture, type Task, type Awaitable } from './task.js';
+export { JoinHandle } from './join_handle.js';
 export {
   Executor,
-  JoinHandle,
   UnhandledTaskError,
   blockOn,
   spawn,

@@ -3,7 +3,8 @@
 // of the scoped-task trilemma, as std::thread::scope and moro give it).
 import { coop } from './_coop.js';
 import { ClosedError } from './errors.js';
-import { Executor, type JoinHandle } from './executor.js';
+import { Executor } from './executor.js';
+import type { JoinHandle } from './join_handle.js';
 import { Future, PENDING, ready, type Context, type Poll, type Waker } from './future.js';
 import { GenFuture, toFuture, type Awaitable, type Task } from './task.js';
 

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ClosedError, TimeoutError } from '../errors.js';
-import type { JoinHandle } from '../executor.js';
+import type { JoinHandle } from '../join_handle.js';
 import { Future, PENDING, pollFn, type Context, type Poll, type Waker } from '../future.js';
 import { scope, type ScopeFuture } from '../scope.js';
 import type { Awaitable, Task } from '../task.js';

@@ -1,0 +1,88 @@
+// TcpStream.connect(): resolve the host, then try each address until one connects.
+import { constants } from 'node:os';
+import { binding } from '../_binding.js';
+import { IoError } from '../errors.js';
+import { Executor } from '../executor.js';
+import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { WRITABLE, WRITE_READY, type Reactor } from '../reactor.js';
+import { resolve } from './address.js';
+import { TcpStream } from './tcp_stream.js';
+
+const EINPROGRESS = constants.errno.EINPROGRESS;
+
+/** Resolves the host, then tries each address until one connects. */
+export class ConnectFuture extends Future<TcpStream> {
+  #lookup: Future<Array<{ address: string; family: 4 | 6 }>> | null = null;
+  #addresses: Array<{ address: string; family: 4 | 6 }> | null = null;
+  #next = 0;
+  #pending: TcpStream | null = null;
+  #lastError: unknown = null;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<TcpStream> {
+    if (this.#addresses === null) {
+      this.#lookup ??= resolve(this.host);
+      const addresses = this.#lookup.poll(cx);
+      if (addresses === PENDING) return PENDING;
+      this.#addresses = addresses;
+      this.#lookup = null;
+    }
+    const reactor = Executor.current().reactor;
+    for (;;) {
+      if (this.#pending !== null) {
+        const stream = this.#pending;
+        const source = stream.source;
+        if (!(source.readiness & WRITE_READY)) {
+          reactor.waitWritable(source, cx.waker);
+          return PENDING;
+        }
+        const err = binding.socketError(source.fd);
+        this.#pending = null;
+        if (err === 0) return stream;
+        stream.close();
+        this.#lastError = new IoError('connect', err > 0 ? -err : err, `to ${this.host}:${this.port}`);
+      }
+      if (this.#next >= this.#addresses.length) throw this.#lastError;
+      const { address, family } = this.#addresses[this.#next++];
+      this.#startConnect(reactor, address, family);
+    }
+  }
+
+  #startConnect(reactor: Reactor, address: string, family: 4 | 6): void {
+    const fd = binding.socket(family);
+    if (fd < 0) {
+      this.#lastError = new IoError('socket', fd);
+      return;
+    }
+    let stream: TcpStream;
+    try {
+      stream = new TcpStream(fd, reactor);
+    } catch (error) {
+      binding.close(fd);
+      throw error;
+    }
+    const rc = binding.connect(fd, address, this.port);
+    if (rc === 0 || rc === -EINPROGRESS) {
+      if (rc !== 0) stream.source.clear(WRITABLE); // writable once connected (or failed)
+      this.#pending = stream;
+      return;
+    }
+    stream.close();
+    this.#lastError = new IoError('connect', rc, `to ${address}:${this.port}`);
+  }
+
+  override drop(): void {
+    this.#lookup?.drop();
+    this.#lookup = null;
+    if (this.#pending !== null) {
+      this.#pending.close();
+      this.#pending = null;
+    }
+  }
+}
