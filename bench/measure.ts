@@ -44,7 +44,36 @@ const IDLE_WARMUP_CONNS = 200;
 /** Progress: which contender, what it is doing, and the fraction of this workload's runs done. */
 export type Progress = (c: Contender, what: string, done: number) => void;
 
-export async function measureWorkload(w: Workload, cs: Contender[], o: MeasureOptions, progress: Progress): Promise<Cell[]> {
+/**
+ * How one kind of workload is measured on a running server; the turns between contenders, the
+ * servers' lives, the quiet-machine retries and the medians are shared (measureTurns).
+ */
+export interface Measurer {
+  /** The server's fd limit. */
+  fdLimit: number;
+  /** Start a new server for every run (a second run would see what the first left behind). */
+  freshServerPerRepeat: boolean;
+  /** What a broken result lacked, for its error: 'no message was echoed'. */
+  nothing: string;
+  /** The short unmeasured run; throws if the server answered wrongly. */
+  warmUp(server: RunningServer, seconds: number): Promise<void>;
+  /** One measured run. */
+  run(server: RunningServer): Promise<Run>;
+}
+
+/** Measures an echo workload (ping-pong, pipelined, bulk, churn, idle) on every contender. */
+export function measureWorkload(w: Workload, cs: Contender[], o: MeasureOptions, progress: Progress): Promise<Cell[]> {
+  return measureTurns(w, cs, o, progress, {
+    fdLimit: FD_LIMIT,
+    freshServerPerRepeat: w.freshServerPerRepeat === true,
+    nothing: 'no message was echoed',
+    warmUp: (server, seconds) => warmUp(w, server, seconds),
+    run: (server) => (w.loadgen.mode === 'idle' ? idleRun(w, server) : loadRun(w, server, o.duration)),
+  });
+}
+
+/** Runs the repeats in turns across the contenders with `m`, and takes each cell's medians. */
+export async function measureTurns(w: Workload, cs: Contender[], o: MeasureOptions, progress: Progress, m: Measurer): Promise<Cell[]> {
   const cells: Cell[] = cs.map((c) => ({ contender: c.name, status: 'ok', runs: [], notes: [] }));
   const servers = new Map<Cell, RunningServer>();
   try {
@@ -56,23 +85,23 @@ export async function measureWorkload(w: Workload, cs: Contender[], o: MeasureOp
         try {
           let server = servers.get(cell);
           if (!server) {
-            const started = await startServer(c, w.server, FD_LIMIT);
+            const started = await startServer(c, w.server, m.fdLimit);
             if (typeof started === 'string') {
               Object.assign(cell, { status: i === 0 ? 'unavailable' : 'failed', reason: started });
               continue;
             }
             servers.set(cell, (server = started));
             say('warm-up');
-            await warmUp(w, server, o.warmup);
+            await m.warmUp(server, o.warmup);
           }
           say(`run ${i + 1}/${o.repeats}`);
-          const run = await quietRun(w, server, o, say);
-          if (!run.raw.ok) throw new Error(`broken: ${run.raw.first_error || 'no message was echoed'}`);
+          const run = await quietRun(m, server, o, say);
+          if (!run.raw.ok) throw new Error(`broken: ${run.raw.first_error || m.nothing}`);
           cell.runs.push(run);
         } catch (err) {
           Object.assign(cell, { status: 'failed', reason: (err as Error).message });
         }
-        if (w.freshServerPerRepeat || cell.status !== 'ok') {
+        if (m.freshServerPerRepeat || cell.status !== 'ok') {
           await stop(servers.get(cell), cell);
           servers.delete(cell);
         }
@@ -87,20 +116,20 @@ export async function measureWorkload(w: Workload, cs: Contender[], o: MeasureOp
 
 /**
  * One measured run. With --wait-quiet, waits for a quiet machine first, and runs again while the
- * run was disturbed and time is left, keeping the least disturbed run. (Not idle: a second run
- * on the same server would measure memory the first one left behind.)
+ * run was disturbed and time is left, keeping the least disturbed run. (Not with a fresh server
+ * per run: a second run on the same server would measure what the first one left behind.)
  */
-async function quietRun(w: Workload, server: RunningServer, o: MeasureOptions, progress: (what: string) => void): Promise<Run> {
+async function quietRun(m: Measurer, server: RunningServer, o: MeasureOptions, progress: (what: string) => void): Promise<Run> {
   const until = performance.now() + o.waitQuiet * 1000;
   let best: Run | undefined;
   do {
     const left = (until - performance.now()) / 1000;
     if (left > 0) await waitForQuiet(left, [server.pid], (why) => progress(`waiting for a quiet machine: ${why}`));
-    const run = w.loadgen.mode === 'idle' ? await idleRun(w, server) : await loadRun(w, server, o.duration);
+    const run = await m.run(server);
     if (!run.raw.ok) return run;
     if (best) progress(`ran again after a disturbed run`);
     if (!best || run.otherCpu < best.otherCpu) best = run;
-  } while (best.disturbed && !w.freshServerPerRepeat && performance.now() < until);
+  } while (best.disturbed && !m.freshServerPerRepeat && performance.now() < until);
   return best;
 }
 
@@ -179,7 +208,7 @@ const median = (xs: number[]) => {
 };
 
 /** Per-figure medians over the runs. */
-export function medians(runs: Run[]): Cell['median'] {
+function medians(runs: Run[]): Cell['median'] {
   if (runs.length === 0) return undefined;
   const of = (f: (r: Run) => number) => median(runs.map(f));
   const cpu = runs.map((r) => r.cpuPerMsgUs).filter((x): x is number => x !== null);

@@ -3,11 +3,11 @@
 // server is started once and warmed up, and a run that saw a lag report (a `Dropped` error) or
 // any wrong line counts as broken, never as a result.
 import { join } from 'node:path';
-import { startServer, type Contender, type RunningServer } from '../contenders.js';
+import type { Contender } from '../contenders.js';
 import type { LoadgenResult } from '../loadgen.js';
-import { checkAlive, medians, summarize, type Cell, type MeasureOptions, type Progress, type Run } from '../measure.js';
+import { checkAlive, measureTurns, summarize, type Cell, type MeasureOptions, type Progress } from '../measure.js';
 import { binDir } from '../paths.js';
-import { snapshot, waitForQuiet } from '../proc_stats.js';
+import { snapshot } from '../proc_stats.js';
 import { lineReader, pinned, pinning, spawnTracked, stopProcess } from '../processes.js';
 import type { Workload } from '../workloads.js';
 
@@ -49,65 +49,25 @@ export async function runChatLoadgen(shape: FanoutShape, port: number, serverPid
   return result;
 }
 
-/** One measured run of `shape` against a running server, with --wait-quiet as in measure.ts. */
-async function fanoutRun(shape: FanoutShape, server: RunningServer, o: MeasureOptions, say: (what: string) => void): Promise<Run> {
-  const until = performance.now() + o.waitQuiet * 1000;
-  let best: Run | undefined;
-  do {
-    const left = (until - performance.now()) / 1000;
-    if (left > 0) await waitForQuiet(left, [server.pid], (why) => say(`waiting for a quiet machine: ${why}`));
-    const before = snapshot();
-    const raw = await runChatLoadgen(shape, server.port, server.pid, o.duration);
-    const after = snapshot();
-    checkAlive(server);
-    const run = summarize(raw, raw.msgs_per_s, raw.elapsed_s, before, after, server);
-    if (!raw.ok) return run;
-    if (!best || run.otherCpu < best.otherCpu) best = run;
-  } while (best.disturbed && performance.now() < until);
-  return best;
-}
-
 /**
- * Measures the fan-out `shape` on every contender's chat server; same contract as
- * measure.ts's measureWorkload (one Cell per contender, medians of the runs).
+ * Measures the fan-out `shape` on every contender's chat server, with the same turns, retries and
+ * medians as the echo workloads (measure.ts's measureTurns).
  */
-export async function measureFanout(w: Workload, shape: FanoutShape, cs: Contender[], o: MeasureOptions, progress: Progress): Promise<Cell[]> {
-  const cells: Cell[] = cs.map((c) => ({ contender: c.name, status: 'ok', runs: [], notes: [] }));
-  const servers = new Map<Cell, RunningServer>();
-  try {
-    for (let i = 0; i < o.repeats; i++) {
-      for (const [k, c] of cs.entries()) {
-        const cell = cells[k]!;
-        if (cell.status !== 'ok') continue;
-        const say = (what: string) => progress(c, what, (i * cs.length + k) / (o.repeats * cs.length));
-        try {
-          let server = servers.get(cell);
-          if (!server) {
-            const started = await startServer(c, w.server, 4096);
-            if (typeof started === 'string') {
-              Object.assign(cell, { status: i === 0 ? 'unavailable' : 'failed', reason: started });
-              continue;
-            }
-            servers.set(cell, (server = started));
-            say('warm-up');
-            const warm = await runChatLoadgen(shape, server.port, server.pid, o.warmup);
-            if (!warm.ok) throw new Error(`broken in warm-up: ${warm.first_error || 'nothing was delivered'}`);
-          }
-          say(`run ${i + 1}/${o.repeats}`);
-          const run = await fanoutRun(shape, server, o, say);
-          if (!run.raw.ok) throw new Error(`broken: ${run.raw.first_error || 'nothing was delivered'}`);
-          cell.runs.push(run);
-        } catch (err) {
-          Object.assign(cell, { status: 'failed', reason: (err as Error).message });
-          const server = servers.get(cell);
-          servers.delete(cell);
-          if (server) await server.stop();
-        }
-      }
-    }
-  } finally {
-    for (const server of servers.values()) await server.stop();
-  }
-  for (const cell of cells) if (cell.status === 'ok') cell.median = medians(cell.runs);
-  return cells;
+export function measureFanout(w: Workload, shape: FanoutShape, cs: Contender[], o: MeasureOptions, progress: Progress): Promise<Cell[]> {
+  return measureTurns(w, cs, o, progress, {
+    fdLimit: 4096,
+    freshServerPerRepeat: false,
+    nothing: 'nothing was delivered',
+    async warmUp(server, seconds) {
+      const warm = await runChatLoadgen(shape, server.port, server.pid, seconds);
+      if (!warm.ok) throw new Error(`broken in warm-up: ${warm.first_error || 'nothing was delivered'}`);
+    },
+    async run(server) {
+      const before = snapshot();
+      const raw = await runChatLoadgen(shape, server.port, server.pid, o.duration);
+      const after = snapshot();
+      checkAlive(server);
+      return summarize(raw, raw.msgs_per_s, raw.elapsed_s, before, after, server);
+    },
+  });
 }
