@@ -2,7 +2,7 @@
 // to it over real TCP on 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../bench/chat/node_net_chat_server.js';
-import { Child, Client, type Limits, REFERENCE_JS, Server, cleanUp, isMessage, join, message, noSync, post } from '../examples/chat/helpers.js';
+import { BAD_LINES, BAD_LINE_ERRORS, Child, Client, type Limits, REFERENCE_JS, Server, cleanUp, isMessage, join, message, noSync, post } from '../examples/chat/helpers.js';
 
 // Tighter than the wakeloop chat tests' limits: every wait fails after 20 s, every server dies after 50 s.
 const LIMITS: Limits = { waitMs: 20_000, killAfterMs: 50_000 };
@@ -70,20 +70,9 @@ describe('node:net chat server', () => {
   it('ChatServer answers each bad line with its invalid request error, ignores blank lines and keeps reading', async () => {
     const { port } = await startServer();
     const c = await connect(port);
-    await c.send('hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n');
-    await c.send(Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]));
-    await c.send('{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n');
-    await c.send('{"Post":{"group_name":"dogs","message":5}}\r\n');
+    for (const line of BAD_LINES) await c.send(line);
     await c.sync();
-    expect(noSync(c.lines)).toEqual([
-      '{"Error":"invalid request: invalid JSON"}',
-      '{"Error":"invalid request: unknown variant `Leave`, expected `Join` or `Post`"}',
-      '{"Error":"invalid request: missing field `group_name`"}',
-      '{"Error":"invalid request: invalid UTF-8"}',
-      '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
-      '{"Error":"invalid request: expected one JSON value per line"}',
-      '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
-    ]);
+    expect(noSync(c.lines)).toEqual(BAD_LINE_ERRORS);
     await c.send(' {"Post":["x","y"]} \r\n' + join('dogs'));
     await c.send('{"Post":{"message":"still here","group_name":"dogs"}}\n');
     await c.waitFor((l) => l === message('dogs', 'still here'), 'its own post');

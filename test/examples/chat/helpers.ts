@@ -245,3 +245,22 @@ export const post = (group: string, message: string) => `{"Post":{"group_name":"
 export const message = (group: string, text: string) => `{"Message":{"group_name":"${group}","message":${JSON.stringify(text)}}}`;
 export const isMessage = (l: string) => l.startsWith('{"Message":');
 export const noSync = (lines: string[]) => lines.filter((l) => !l.includes('__sync-'));
+
+/** Bad request lines (with blank ones between), sent in these pieces, for both chat servers. */
+export const BAD_LINES: Array<string | Buffer> = [
+  'hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n',
+  Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]),
+  '{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n',
+  '{"Post":{"group_name":"dogs","message":5}}\r\n',
+];
+
+/** The errors a server answers BAD_LINES with, in order (blank lines get none). */
+export const BAD_LINE_ERRORS = [
+  '{"Error":"invalid request: invalid JSON"}',
+  '{"Error":"invalid request: unknown variant `Leave`, expected `Join` or `Post`"}',
+  '{"Error":"invalid request: missing field `group_name`"}',
+  '{"Error":"invalid request: invalid UTF-8"}',
+  '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
+  '{"Error":"invalid request: expected one JSON value per line"}',
+  '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
+];

@@ -2,7 +2,7 @@
 // `npm test`'s tsc step) runs as a child process with a kill timer; node:net clients talk to it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../../examples/chat/main.js';
-import { Child, Client, Server, cleanUp, isMessage, join, members, message, noSync, post } from './helpers.js';
+import { BAD_LINES, BAD_LINE_ERRORS, Child, Client, Server, cleanUp, isMessage, join, members, message, noSync, post } from './helpers.js';
 
 afterEach(cleanUp);
 
@@ -54,20 +54,9 @@ describe('wakeloop chat-server', () => {
     const other = await Client.connect(port);
     await other.send(join('dogs'));
     await other.sync();
-    await c.send('hello\n\n   \r\n{"Leave":{"group_name":"dogs"}}\n{"Join":{}}\n');
-    await c.send(Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]));
-    await c.send('{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n');
-    await c.send('{"Post":{"group_name":"dogs","message":5}}\r\n');
+    for (const line of BAD_LINES) await c.send(line);
     await c.sync();
-    expect(noSync(c.lines)).toEqual([
-      '{"Error":"invalid request: invalid JSON"}',
-      '{"Error":"invalid request: unknown variant `Leave`, expected `Join` or `Post`"}',
-      '{"Error":"invalid request: missing field `group_name`"}',
-      '{"Error":"invalid request: invalid UTF-8"}',
-      '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
-      '{"Error":"invalid request: expected one JSON value per line"}',
-      '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
-    ]);
+    expect(noSync(c.lines)).toEqual(BAD_LINE_ERRORS);
     await c.send(' {"Post":["x","y"]} \r\n' + join('dogs'));
     await c.send('{"Post":{"message":"still here","group_name":"dogs"}}\n');
     await c.waitFor((l) => l === message('dogs', 'still here'), 'its own post');
