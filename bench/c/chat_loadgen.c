@@ -63,18 +63,6 @@ static volatile sig_atomic_t stop_signal;
 static uint64_t t0, t_end;
 static uint64_t n_deliveries, n_bytes, n_posts_in;
 static uint64_t err_connect, err_io, err_mismatch, err_eof, err_extra, err_dropped;
-static char first_error[256];
-
-static void note_error(uint64_t *counter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note_error(uint64_t *counter, const char *fmt, ...) {
-  (*counter)++;
-  if (first_error[0]) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(first_error, sizeof first_error, fmt, ap);
-  va_end(ap);
-  for (char *p = first_error; *p; p++) if (*p == '"' || *p == '\\' || *p < 0x20) *p = '\'';  // JSON-safe
-}
 
 static void put_seq(char *at, uint64_t seq) {
   for (int i = SEQ_DIGITS - 1; i >= 0; i--) at[i] = (char)('0' + seq % 10), seq /= 10;

@@ -4,6 +4,7 @@
 #ifndef WAKELOOP_BENCH_COMMON_H
 #define WAKELOOP_BENCH_COMMON_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +73,21 @@ static inline double cpu_seconds(void) {
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+// The first error, printed in the result's JSON; later errors are only counted.
+static char first_error[256];
+
+// Counts an error in *counter and keeps the first one's text, made safe inside a JSON string.
+static void note_error(uint64_t *counter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_error(uint64_t *counter, const char *fmt, ...) {
+  (*counter)++;
+  if (first_error[0]) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(first_error, sizeof first_error, fmt, ap);
+  va_end(ap);
+  for (char *p = first_error; *p; p++) if (*p == '"' || *p == '\\' || *p < 0x20) *p = '\'';
 }
 
 #endif

@@ -72,17 +72,6 @@ static int settled_conns, open_conns, held_conns;
 // Results.
 static uint64_t n_msgs, n_bytes;    // completed inside the interval
 static uint64_t err_connect, err_io, err_mismatch, err_eof, err_extra;
-static char first_error[256];
-
-static void note_error(uint64_t *counter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note_error(uint64_t *counter, const char *fmt, ...) {
-  (*counter)++;
-  if (first_error[0]) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(first_error, sizeof first_error, fmt, ap);
-  va_end(ap);
-}
 
 static const unsigned char *pattern_at(const struct conn *c, uint64_t offset) {
   return pattern + (c->seed + offset) % PATTERN_PERIOD;
