@@ -35,40 +35,28 @@ function unwatch(registryId: number, signum: number): void {
   }
 }
 
+/** signal(): a listener made at the first poll, closed once it delivered or was dropped. */
 class SignalFuture extends Future<SignalName> {
-  #baselines: number[] = [];
-  #registryId = -1;
-  #waker: Context['waker'] | null = null;
+  #listener: SignalListener | null = null;
+  #recv: Future<SignalName> | null = null;
 
   constructor(private readonly names: SignalName[]) {
     super();
   }
 
   poll(cx: Context): Poll<SignalName> {
-    const reactor = Executor.current().reactor;
-    if (this.#registryId === -1) {
-      this.#registryId = reactor.blocker.registryId;
-      for (const name of this.names) watch(this.#registryId, constants.signals[name]);
-      this.#baselines = this.names.map((name) => binding.signalCount(constants.signals[name]));
-    }
-    for (let i = 0; i < this.names.length; i++) {
-      if (binding.signalCount(constants.signals[this.names[i]]) > this.#baselines[i]) {
-        this.drop();
-        return this.names[i];
-      }
-    }
-    this.#waker = cx.waker;
-    reactor.waitNotify(cx.waker);
-    return PENDING;
+    this.#listener ??= new SignalListener(this.names);
+    this.#recv ??= this.#listener.recv();
+    const name = this.#recv.poll(cx);
+    if (name !== PENDING) this.drop();
+    return name;
   }
 
   override drop(): void {
-    if (this.#registryId !== -1) {
-      for (const name of this.names) unwatch(this.#registryId, constants.signals[name]);
-    }
-    this.#registryId = -1;
-    if (this.#waker !== null) Executor.tryCurrent()?.reactor.forgetNotify(this.#waker);
-    this.#waker = null;
+    this.#recv?.drop();
+    this.#recv = null;
+    this.#listener?.close();
+    this.#listener = null;
   }
 }
 
