@@ -1,5 +1,15 @@
 // The public face of the native IoBlocker, for programs that drive readiness themselves.
-import { binding, INTEREST_READ, INTEREST_WRITE, type NativeBlocker } from './_binding.js';
+import {
+  binding,
+  ERROR,
+  INTEREST_READ,
+  INTEREST_WRITE,
+  READ_CLOSED,
+  READABLE,
+  WRITABLE,
+  WRITE_CLOSED,
+  type NativeBlocker,
+} from './_binding.js';
 import { ClosedError, IoError } from './errors.js';
 import { defaultBackend } from './reactor.js';
 import { checkInteger } from './_validate.js';
@@ -32,11 +42,11 @@ export interface BlockerEvent {
  */
 export class IoBlocker {
   /** READABLE, WRITABLE, READ_CLOSED, WRITE_CLOSED, ERROR: the signal bits. */
-  static readonly READABLE = 1;
-  static readonly WRITABLE = 2;
-  static readonly READ_CLOSED = 4;
-  static readonly WRITE_CLOSED = 8;
-  static readonly ERROR = 16;
+  static readonly READABLE = READABLE;
+  static readonly WRITABLE = WRITABLE;
+  static readonly READ_CLOSED = READ_CLOSED;
+  static readonly WRITE_CLOSED = WRITE_CLOSED;
+  static readonly ERROR = ERROR;
 
   /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */
   readonly events: Int32Array;

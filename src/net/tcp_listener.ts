@@ -8,7 +8,7 @@ import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
 import { checkInteger } from '../_validate.js';
-import { parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
+import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
 
 const { EAGAIN, EMFILE, ENFILE, ECONNABORTED, EINTR, EPROTO, ENOBUFS, ENOMEM } = constants.errno;
@@ -82,7 +82,7 @@ export class TcpListener implements Disposable {
     if (fd < 0) throw new IoError('socket', fd);
     const fail = (call: string, rc: number): never => {
       binding.close(fd);
-      throw new IoError(call, rc, `${addr.family === 6 ? `[${addr.address}]` : addr.address}:${port}`);
+      throw new IoError(call, rc, formatAddress({ ...addr, port }));
     };
     let rc = binding.setReuseAddr(fd, true);
     if (rc < 0) fail('setsockopt SO_REUSEADDR', rc);
