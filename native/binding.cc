@@ -55,7 +55,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
 
   explicit BlockerWrap(const CallbackInfo& info) : Napi::ObjectWrap<BlockerWrap>(info) {
     Napi::Env env = info.Env();
-    events_array(env, info[0], "IoBlocker: events");
+    events_array(env, info[0], {"IoBlocker", "events"});
     events_ = Napi::Persistent(info[0].As<Napi::Object>());
     std::string backend = native_backend_name();
     if (info.Length() > 1 && !info[1].IsUndefined()) {
@@ -83,10 +83,10 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
 
  private:
   // The [eventId, signals] array, checked again on every block(): user code may detach it.
-  static js::Bytes events_array(Napi::Env env, napi_value value, const char* what) {
-    js::Bytes b = js::typed_array(env, value, napi_int32_array, what, "Int32Array");
+  static js::Bytes events_array(Napi::Env env, napi_value value, js::Arg arg) {
+    js::Bytes b = js::typed_array(env, value, napi_int32_array, arg, "Int32Array");
     if (b.length < 2) {
-      js::throw_type_error(env, std::string(what) +
+      js::throw_type_error(env, arg.what() +
                                     " must have room for one [eventId, signals] pair (length >= 2)");
     }
     return b;
@@ -142,7 +142,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     ensure_open(env, "block");
     double timeout_ms = js::number(info, 0, {"block", "timeoutMs"});
     // Re-read pointer and length now: nothing cached survives a detach or a GC.
-    js::Bytes events = events_array(env, events_.Value(), "block: the events array");
+    js::Bytes events = events_array(env, events_.Value(), {"block", "the events array"});
     size_t pairs = events.length / 2;
     int capacity = pairs > INT_MAX ? INT_MAX : static_cast<int>(pairs);
     return number(env, core_.block(timeout_ms, static_cast<Event*>(events.data), capacity));
@@ -303,7 +303,7 @@ class Addon : public Napi::Addon<Addon> {
     if (count > static_cast<uint32_t>(net::max_iov())) count = net::max_iov();
     struct iovec iov[IOV_MAX];
     for (uint32_t i = 0; i < count; i++) {
-      std::string what = "writev: bufs[" + std::to_string(i) + "]";
+      js::Arg what{"writev", "bufs", static_cast<long>(i)};
       js::Bytes b = js::typed_array(env, bufs.Get(i), napi_uint8_array, what, "Uint8Array");
       iov[i].iov_base = b.data;
       iov[i].iov_len = b.length;

@@ -21,11 +21,16 @@ namespace js {
   throw Napi::RangeError::New(env, message);
 }
 
-// Where an error message comes from: "read: offset".
+// Where an error message comes from: "read: offset", or "writev: bufs[3]" with an index. The
+// text is built only when an error is thrown: these checks run on every read and write.
 struct Arg {
   const char* fn;
   const char* name;
-  std::string what() const { return std::string(fn) + ": " + name; }
+  long index = -1;
+  std::string what() const {
+    std::string s = std::string(fn) + ": " + name;
+    return index < 0 ? s : s + "[" + std::to_string(index) + "]";
+  }
 };
 
 // A number for an error message; never casts an out-of-range double to an integer type.
@@ -86,8 +91,8 @@ struct Bytes {
   size_t length;  // in elements
 };
 
-inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type want,
-                         const std::string& what, const char* type_name) {
+inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type want, Arg arg,
+                         const char* type_name) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
@@ -95,18 +100,18 @@ inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type w
   size_t offset;
   if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != want) {
-    throw_type_error(env, what + " must be a " + type_name);
+    throw_type_error(env, arg.what() + " must be a " + type_name);
   }
   if (length == 0) {
     bool detached = false;
     napi_is_detached_arraybuffer(env, buffer, &detached);
-    if (detached) throw_type_error(env, what + " is detached");
+    if (detached) throw_type_error(env, arg.what() + " is detached");
   }
   return Bytes{data, length};
 }
 
 inline Bytes uint8_array(const Napi::CallbackInfo& info, size_t i, Arg arg) {
-  return typed_array(info.Env(), info[i], napi_uint8_array, arg.what(), "Uint8Array");
+  return typed_array(info.Env(), info[i], napi_uint8_array, arg, "Uint8Array");
 }
 
 }  // namespace js

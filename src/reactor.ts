@@ -29,6 +29,9 @@ const GENERATION_LIMIT = 1 << 11;
 /** Pairs the events array holds: a full array means more may wait (the next turn polls again). */
 export const EVENT_CAPACITY = 1024;
 
+/** Reads up to this many bytes return a cached view of the scratch buffer (about 200 KiB of views at most). */
+const SMALL_VIEW_LIMIT = 2048;
+
 /** The backend used when none is asked for: `WAKELOOP_BACKEND` or epoll. */
 export function defaultBackend(): 'epoll' | 'poll' {
   const env = process.env.WAKELOOP_BACKEND;
@@ -77,6 +80,8 @@ export class Reactor {
   readonly events = new Int32Array(EVENT_CAPACITY * 2);
   /** The shared read buffer: a read's view into it is valid until the reading task suspends. */
   readonly scratch = new Uint8Array(64 * 1024);
+  /** Views of the scratch buffer's first n bytes for small n, each made once (see scratchView). */
+  readonly #smallViews: Array<Uint8Array | undefined> = new Array(SMALL_VIEW_LIMIT + 1).fill(undefined);
   /** poll(2) reports a direction once and must be re-armed; epoll is registered once, forever. */
   readonly oneShot: boolean;
   #sources: Array<IoSource | undefined> = [];
@@ -91,6 +96,16 @@ export class Reactor {
   constructor(backend: 'epoll' | 'poll' = defaultBackend()) {
     this.blocker = new binding.IoBlocker(this.events, { backend });
     this.oneShot = this.blocker.backend === 'poll';
+  }
+
+  /**
+   * The scratch buffer's first `n` bytes. A read's result is only valid until its task suspends,
+   * so small reads share one view per length instead of allocating a new one each time: most
+   * messages are small, and a view costs more to create than the syscall's copy.
+   */
+  scratchView(n: number): Uint8Array {
+    if (n > SMALL_VIEW_LIMIT) return this.scratch.subarray(0, n);
+    return (this.#smallViews[n] ??= this.scratch.subarray(0, n));
   }
 
   /** How many sources are registered. */

@@ -96,10 +96,10 @@ export class ReadFuture extends StreamFuture<Uint8Array> {
   }
   poll(cx: Context): Poll<Uint8Array> {
     if (this.yieldIfSpent(cx)) return PENDING;
-    const scratch = this.stream.reactor.scratch;
-    const n = this.readOnce(cx, scratch, 0, scratch.length);
+    const reactor = this.stream.reactor;
+    const n = this.readOnce(cx, reactor.scratch, 0, reactor.scratch.length);
     if (n === PENDING) return PENDING;
-    return scratch.subarray(0, n);
+    return reactor.scratchView(n);
   }
 }
 

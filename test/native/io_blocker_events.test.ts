@@ -337,7 +337,7 @@ describe('IoBlocker one-shot arming (poll)', () => {
 });
 
 describe.each(BACKENDS)('IoBlocker with pipes and ttys (%s)', (backend) => {
-  it('IoBlocker.register() accepts a pipe (a FIFO) like a socket, and write() falls back to write(2)', () => {
+  it('IoBlocker.register() accepts a pipe (a FIFO) like a socket; read() and write() fall back to read(2) and write(2)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-'));
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
@@ -349,7 +349,7 @@ describe.each(BACKENDS)('IoBlocker with pipes and ttys (%s)', (backend) => {
       expect(blocker.register(fd, 12, INTEREST_READ)).toBe(0);
       send(fd, 'through the pipe'); // send(2) fails with ENOTSOCK, write(2) takes over
       expect(waitFor(blocker, events, 12, READABLE) & READABLE).toBe(READABLE);
-      expect(recv(fd)).toBe('through the pipe');
+      expect(recv(fd)).toBe('through the pipe'); // recv(2) fails with ENOTSOCK, read(2) takes over
       expect(recv(fd)).toBe(-E.EAGAIN);
       const n = binding.writev(fd, [Buffer.from('a'), Buffer.from('bc')]);
       expect(n).toBe(3);

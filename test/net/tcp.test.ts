@@ -45,6 +45,24 @@ describe('TcpStream and TcpListener', () => {
     );
   });
 
+  it('TcpStream.read() views hold each read\'s bytes, small (shared views) and large alike', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        // Equal lengths reuse one cached view of the scratch buffer; each read must still show
+        // its own bytes, and a view's length must be the count just read.
+        for (const message of ['aaaa', 'bbbb', 'cc', 'dddd', 'x'.repeat(3000), 'eeee']) {
+          yield* client.writeAll(bytes(message));
+          let got = '';
+          while (got.length < message.length) got += text(yield* server.read());
+          expect(got).toBe(message);
+        }
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
   it('TcpStream.read() returns an empty array at EOF, and again after', () => {
     noLeak(() =>
       run((function* () {
