@@ -31,6 +31,13 @@ Napi::Error errno_error(Napi::Env env, int err, const std::string& context) {
 
 Napi::Value number(Napi::Env env, double n) { return Napi::Number::New(env, n); }
 
+// A byte count or -errno from read/write: always within int32, which V8 makes a small integer.
+Napi::Value count(Napi::Env env, ssize_t n) {
+  napi_value v;
+  napi_create_int32(env, static_cast<int32_t>(n), &v);
+  return Napi::Value(env, v);
+}
+
 // ---------------------------------------------------------------------------------------------
 // IoBlocker
 
@@ -201,8 +208,8 @@ class Addon : public Napi::Addon<Addon> {
                  InstanceMethod<&Addon::Listen>("listen", napi_enumerable),
                  InstanceMethod<&Addon::Accept>("accept", napi_enumerable),
                  InstanceMethod<&Addon::Connect>("connect", napi_enumerable),
-                 InstanceMethod<&Addon::Read>("read", napi_enumerable),
-                 InstanceMethod<&Addon::Write>("write", napi_enumerable),
+                 InstanceValue("read", Napi::Function::New<&Addon::Read>(env, "read"), napi_enumerable),
+                 InstanceValue("write", Napi::Function::New<&Addon::Write>(env, "write"), napi_enumerable),
                  InstanceMethod<&Addon::Writev>("writev", napi_enumerable),
                  InstanceMethod<&Addon::Shutdown>("shutdown", napi_enumerable),
                  InstanceMethod<&Addon::Close>("close", napi_enumerable),
@@ -281,16 +288,18 @@ class Addon : public Napi::Addon<Addon> {
                      static_cast<size_t>(length)};
   }
 
-  Napi::Value Read(const CallbackInfo& info) {
+  // read and write run once per message: plain functions (no instance lookup) returning an
+  // int32 (the kernel moves at most INT32_MAX bytes per call).
+  static Napi::Value Read(const CallbackInfo& info) {
     int fd = js::fd(info, 0, "read");
     js::Bytes b = range_args(info, "read");
-    return number(info.Env(), static_cast<double>(net::read(fd, b.data, b.length)));
+    return count(info.Env(), net::read(fd, b.data, b.length));
   }
 
-  Napi::Value Write(const CallbackInfo& info) {
+  static Napi::Value Write(const CallbackInfo& info) {
     int fd = js::fd(info, 0, "write");
     js::Bytes b = range_args(info, "write");
-    return number(info.Env(), static_cast<double>(net::write(fd, b.data, b.length)));
+    return count(info.Env(), net::write(fd, b.data, b.length));
   }
 
   Napi::Value Writev(const CallbackInfo& info) {
