@@ -77,8 +77,9 @@ export class TcpStream implements Disposable {
    *
    * The bytes are a view into the executor's shared read buffer, valid until this task next
    * suspends or reads again: use them at once (write them, parse them) or copy them with
-   * `slice()`. This keeps an idle connection from owning a buffer. Cancel-safe: dropping it loses
-   * no data.
+   * `slice()`. This keeps an idle connection from owning a buffer. Small reads share one cached
+   * view per length, so a later read of the same length may return the same object. Cancel-safe:
+   * dropping it loses no data.
    *
    * @example
    * ```ts
