@@ -13,13 +13,16 @@ export function checkInteger(where: string, name: string, value: unknown, min: n
   return value;
 }
 
-/** Throws unless `value` is a finite number >= 0 (milliseconds). */
-export function checkDuration(where: string, name: string, value: unknown): number {
+/**
+ * Throws unless `value` is a number of milliseconds >= 0, finite unless `infiniteOk` (a thread's
+ * wait with no deadline). NaN is a TypeError, as it is not a number of anything.
+ */
+export function checkDuration(where: string, name: string, value: unknown, infiniteOk = false): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`${where}: ${name} must be a number of milliseconds, got ${describe(value)}`);
   }
-  if (value < 0 || !Number.isFinite(value)) {
-    throw new RangeError(`${where}: ${name} must be finite and >= 0, got ${value}`);
+  if (value < 0 || (!infiniteOk && value === Infinity)) {
+    throw new RangeError(`${where}: ${name} must be ${infiniteOk ? '' : 'finite and '}>= 0, got ${value}`);
   }
   return value;
 }

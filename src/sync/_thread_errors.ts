@@ -1,5 +1,6 @@
 // The typed errors of the thread primitives (Parker/Unparker, WaitGroup). Internal module:
 // src/index.ts re-exports the classes; nothing else should import this path from outside src/.
+import { describe } from '../task.js';
 
 /**
  * Thrown by `Unparker.unpark()`, `Parker.park()` and `Parker.parkTimeout()` once the parker was
@@ -88,29 +89,6 @@ export class WaitGroupDroppedError extends Error {
 }
 
 /**
- * Checks a timeout in milliseconds and returns it: a number that is not NaN and not negative.
- * Fractions are allowed (Atomics.wait takes them); `Infinity` means no timeout.
- * Internal helper shared by the thread primitives.
- *
- * @example
- * ```ts
- * import { checkTimeoutMs } from './_thread_errors.js';
- *
- * console.log(checkTimeoutMs('parkTimeout', 25)); // 25
- * try { checkTimeoutMs('parkTimeout', -1); } catch (err) { console.log((err as Error).name); } // RangeError
- * ```
- */
-export function checkTimeoutMs(what: string, ms: unknown): number {
-  if (typeof ms !== 'number') {
-    throw new TypeError(`${what}: the timeout must be a number of milliseconds, got ${describe(ms)}`);
-  }
-  if (Number.isNaN(ms) || ms < 0) {
-    throw new RangeError(`${what}: the timeout must be >= 0 milliseconds, got ${ms}`);
-  }
-  return ms;
-}
-
-/**
  * Checks the plain form a thread primitive was posted as (`{ kind, sab }`) and returns a view of
  * its cells: the right `kind` tag, a `SharedArrayBuffer` of `cells` 32-bit cells, and the
  * primitive's magic number in the last cell (so a WaitGroup's buffer is never taken for a
@@ -147,13 +125,4 @@ export function checkSharedForm(
     throw new TypeError(`${what}: the form's sab was not made by ${kind}`);
   }
   return view;
-}
-
-/** A short description of a bad value for error messages. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  if (typeof value === 'function') return 'a function';
-  return `${typeof value} ${String(value)}`;
 }

@@ -1,7 +1,8 @@
 // Parker / Unparker: a one-token blocking handshake between threads, over one shared Int32Array
 // cell and Atomics.wait/notify (the futex parker of Rust's std and crossbeam, ported).
 import { performance } from 'node:perf_hooks';
-import { ParkerBusyError, ParkerClosedError, checkSharedForm, checkTimeoutMs } from './_thread_errors.js';
+import { ParkerBusyError, ParkerClosedError, checkSharedForm } from './_thread_errors.js';
+import { checkDuration } from '../_validate.js';
 
 // Cell layout of the shared buffer: [state, magic].
 const STATE = 0;
@@ -173,7 +174,7 @@ export class Parker {
    * ```
    */
   parkTimeout(ms: number): boolean {
-    return this.#park('Parker.parkTimeout', checkTimeoutMs('Parker.parkTimeout', ms));
+    return this.#park('Parker.parkTimeout', checkDuration('Parker.parkTimeout()', 'ms', ms, true));
   }
 
   /**

@@ -1,7 +1,8 @@
 // WaitGroup: a reference count in one shared Int32Array cell; waiting = Atomics.wait until it
 // reads zero (crossbeam's WaitGroup, ported: clone to add, drop to finish).
 import { performance } from 'node:perf_hooks';
-import { WaitGroupDroppedError, checkSharedForm, checkTimeoutMs } from './_thread_errors.js';
+import { WaitGroupDroppedError, checkSharedForm } from './_thread_errors.js';
+import { checkDuration } from '../_validate.js';
 
 // Cell layout of the shared buffer: [count, magic].
 const COUNT = 0;
@@ -234,7 +235,7 @@ export class WaitGroup {
    * ```
    */
   waitTimeout(ms: number): boolean {
-    return this.#wait('WaitGroup.waitTimeout', checkTimeoutMs('WaitGroup.waitTimeout', ms));
+    return this.#wait('WaitGroup.waitTimeout', checkDuration('WaitGroup.waitTimeout()', 'ms', ms, true));
   }
 
   /**

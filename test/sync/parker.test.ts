@@ -218,11 +218,11 @@ describe('Parker.close()', () => {
 });
 
 describe('Parker bad input', () => {
-  test('Parker.parkTimeout() throws RangeError for a negative or NaN timeout', () => {
+  test('Parker.parkTimeout() throws RangeError for a negative timeout and TypeError for NaN', () => {
     const parker = new Parker();
     expect(() => parker.parkTimeout(-1)).toThrow(RangeError);
     expect(() => parker.parkTimeout(-0.5)).toThrow(RangeError);
-    expect(() => parker.parkTimeout(Number.NaN)).toThrow(RangeError);
+    expect(() => parker.parkTimeout(Number.NaN)).toThrow(TypeError);
     expect(() => parker.parkTimeout(-Infinity)).toThrow(RangeError);
   });
 

@@ -196,10 +196,10 @@ describe('WaitGroup bad input', () => {
     expect(() => WaitGroup.from(form)).toThrow(WaitGroupDroppedError);
   });
 
-  test('WaitGroup.waitTimeout() throws RangeError for a negative or NaN timeout and TypeError for a non-number', () => {
+  test('WaitGroup.waitTimeout() throws RangeError for a negative timeout and TypeError for NaN or a non-number', () => {
     const wg = new WaitGroup();
     expect(() => wg.waitTimeout(-1)).toThrow(RangeError);
-    expect(() => wg.waitTimeout(Number.NaN)).toThrow(RangeError);
+    expect(() => wg.waitTimeout(Number.NaN)).toThrow(TypeError);
     expect(() => wg.waitTimeout('1' as unknown as number)).toThrow(TypeError);
     expect(wg.count).toBe(1); // a refused call does not finish the reference
   });
