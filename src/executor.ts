@@ -377,11 +377,11 @@ export class Executor {
   }
 
   #reportUnhandled(): void {
-    if (this.#unhandled.length === 0) return;
-    const failures = this.#unhandled.filter((t) => !t.observed);
-    this.#unhandled.length = 0;
-    for (const task of failures) {
+    while (this.#unhandled.length > 0) {
+      const task = this.#unhandled.shift()!;
+      if (task.observed) continue; // joined after it failed: the joiner got the error
       const policy = this.#onUnhandled;
+      // One error per throw; the others stay queued for the next blockOn() or turn().
       if (policy === 'throw') throw new UnhandledTaskError(task.result);
       if (policy === 'warn') {
         const error = task.result;

@@ -154,6 +154,24 @@ describe('Executor', () => {
     }
   });
 
+  it('two unjoined failures in one turn are both reported, one per turn() call', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      executor.spawn((function* (): Task<void> { throw new RangeError('first'); })());
+      executor.spawn((function* (): Task<void> { throw new RangeError('second'); })());
+      const messages = [];
+      for (let i = 0; i < 2; i++) {
+        const error = (() => { try { executor.turn(0); } catch (e) { return e; } })();
+        expect(error).toBeInstanceOf(UnhandledTaskError);
+        messages.push(((error as UnhandledTaskError).cause as Error).message);
+      }
+      expect(messages).toEqual(['first', 'second']);
+      expect(executor.turn(0)).toBe(false); // nothing left to report or run
+    } finally {
+      executor.close();
+    }
+  });
+
   it("onUnhandledError: a function receives the error and the program goes on", () => {
     const seen: unknown[] = [];
     const value = run(
