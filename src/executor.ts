@@ -9,9 +9,7 @@ import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
 import { Deque } from './_deque.js';
 import { checkDuration } from './_validate.js';
-
-/** What to do with an error thrown by a spawned task that nobody joins. */
-export type UnhandledErrorPolicy = 'throw' | 'warn' | ((error: unknown) => void);
+import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
 /** Options for `new Executor()`. */
 export interface ExecutorOptions {
@@ -23,24 +21,6 @@ export interface ExecutorOptions {
    * rejection). 'warn' prints it with its stack and goes on; a function receives it.
    */
   onUnhandledError?: UnhandledErrorPolicy;
-}
-
-/**
- * A spawned task failed and no one awaited its JoinHandle. `cause` is the task's error.
- *
- * @example
- * ```ts
- * try { blockOn(main()); } catch (e) { if (e instanceof UnhandledTaskError) console.error(e.cause); }
- * ```
- */
-export class UnhandledTaskError extends Error {
-  override name = 'UnhandledTaskError';
-  readonly code = 'ERR_UNHANDLED_TASK_ERROR';
-  constructor(cause: unknown) {
-    super(`a spawned task failed and nobody joined it: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
-  }
 }
 
 /** The executor polling tasks on this thread right now, if any. */
@@ -64,11 +44,10 @@ export class Executor {
   readonly reactor: Reactor;
   /** @internal */
   readonly timers = new TimerHeap();
-  readonly #onUnhandled: UnhandledErrorPolicy;
+  readonly #unhandled: UnhandledErrors;
   /** Tasks woken and waiting to be polled (a ring: queueing allocates nothing once it is big enough). */
   readonly #queue = new Deque<TaskCell<unknown>>();
   #live = new Set<TaskCell<unknown>>();
-  #unhandled: Array<TaskCell<unknown>> = [];
   #current: TaskCell<unknown> | null = null;
   #pendingCancel: TaskCell<unknown> | null = null;
   #inTurn = false;
@@ -88,11 +67,8 @@ export class Executor {
     if (backend !== undefined && backend !== 'epoll' && backend !== 'poll') {
       throw new TypeError(`new Executor(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
     }
-    if (onUnhandledError !== 'throw' && onUnhandledError !== 'warn' && typeof onUnhandledError !== 'function') {
-      throw new TypeError("new Executor(): onUnhandledError must be 'throw', 'warn' or a function");
-    }
+    this.#unhandled = new UnhandledErrors(onUnhandledError);
     this.reactor = new Reactor(backend);
-    this.#onUnhandled = onUnhandledError;
   }
 
   /** The executor polling a task on this thread; throws outside one. */
@@ -162,7 +138,7 @@ export class Executor {
       try {
         this.#runReady();
         if (root.done) break;
-        this.#reportUnhandled();
+        this.#unhandled.report();
         const timeout = this.#nextTimeout(-1);
         if (timeout === -1 && !this.reactor.hasWaiters) {
           throw new Error(
@@ -174,7 +150,7 @@ export class Executor {
         this.#leave();
       }
     }
-    this.#reportUnhandled();
+    this.#unhandled.report();
     if (root.failed) throw root.result;
     return root.result as T;
   }
@@ -197,7 +173,7 @@ export class Executor {
     this.#enter();
     try {
       this.#runReady();
-      this.#reportUnhandled();
+      this.#unhandled.report();
       this.#wait(this.#nextTimeout(timeoutMs));
     } finally {
       this.#leave();
@@ -267,7 +243,7 @@ export class Executor {
     try {
       this.#wait(0);
       this.#runReady();
-      this.#reportUnhandled();
+      this.#unhandled.report();
     } finally {
       this.#leave();
     }
@@ -372,25 +348,7 @@ export class Executor {
       task.joinWaker = null;
       joiner.wake();
     } else if (failed && !task.observed && !(value instanceof CancelledError)) {
-      this.#unhandled.push(task);
-    }
-  }
-
-  #reportUnhandled(): void {
-    while (this.#unhandled.length > 0) {
-      const task = this.#unhandled.shift()!;
-      if (task.observed) continue; // joined after it failed: the joiner got the error
-      const policy = this.#onUnhandled;
-      // One error per throw; the others stay queued for the next blockOn() or turn().
-      if (policy === 'throw') throw new UnhandledTaskError(task.result);
-      if (policy === 'warn') {
-        const error = task.result;
-        process.stderr.write(
-          `wakeloop: a spawned task failed and nobody joined it:\n${error instanceof Error ? error.stack : String(error)}\n`,
-        );
-      } else {
-        policy(task.result);
-      }
+      this.#unhandled.add(task);
     }
   }
 
@@ -408,37 +366,4 @@ export class Executor {
     this.#moreEvents = n === EVENT_CAPACITY;
     if (this.timers.size > 0) this.timers.fire(performance.now());
   }
-}
-
-let defaultExecutor: Executor | null = null;
-
-/** This thread's default executor, made on first use. */
-export function defaultExecutorForThread(): Executor {
-  if (defaultExecutor === null || defaultExecutor.closed) defaultExecutor = new Executor();
-  return defaultExecutor;
-}
-
-/**
- * Runs `main` on this thread's default executor until it completes; returns its value or throws
- * its error. While it runs, Node's loop does not (see the README).
- *
- * @example
- * ```ts
- * blockOn(function* () { yield* sleep(100); console.log('done'); }());
- * ```
- */
-export function blockOn<T>(main: Awaitable<T>): T {
-  return defaultExecutorForThread().blockOn(main);
-}
-
-/**
- * Spawns a task on the running executor (or this thread's default one) and returns its handle.
- *
- * @example
- * ```ts
- * const handle = spawn(serve(stream));
- * ```
- */
-export function spawn<T>(task: Awaitable<T>): JoinHandle<T> {
-  return (running ?? defaultExecutorForThread()).spawn(task);
 }

@@ -2,14 +2,9 @@
 export { PENDING, Future, pollFn, ready, yieldNow, type Poll, type Context, type Waker } from './future.js';
 export { toFuture, type Task, type Awaitable } from './task.js';
 export { JoinHandle } from './join_handle.js';
-export {
-  Executor,
-  UnhandledTaskError,
-  blockOn,
-  spawn,
-  type ExecutorOptions,
-  type UnhandledErrorPolicy,
-} from './executor.js';
+export { Executor, type ExecutorOptions } from './executor.js';
+export { blockOn, spawn } from './default_executor.js';
+export { UnhandledTaskError, type UnhandledErrorPolicy } from './unhandled_errors.js';
 export { IoError, ClosedError, CancelledError, TimeoutError } from './errors.js';
 export { sleep, sleepUntil, Sleep } from './time/sleep.js';
 export { timeout } from './time/timeout.js';

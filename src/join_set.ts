@@ -1,7 +1,8 @@
 // JoinSet: a dynamic set of tasks joined in completion order (tokio's JoinSet). Closing or
 // disposing the set cancels every task still in it, so a set cannot outlive its owner's intent.
 import { ClosedError } from './errors.js';
-import { Executor, defaultExecutorForThread } from './executor.js';
+import { Executor } from './executor.js';
+import { defaultExecutorForThread } from './default_executor.js';
 import type { JoinHandle } from './join_handle.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import type { Awaitable } from './task.js';

@@ -3,7 +3,8 @@
 // calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
 // wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate.
 import { CancelledError } from './errors.js';
-import { defaultExecutorForThread, Executor } from './executor.js';
+import { Executor } from './executor.js';
+import { defaultExecutorForThread } from './default_executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { toFuture, type Awaitable, type Task } from './task.js';
 
