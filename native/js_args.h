@@ -40,25 +40,33 @@ inline std::string format_number(double d) {
   return buf;
 }
 
+// The error paths of number() and integer(), kept out of line: the checks run several times per
+// read and write, and inlining the message building made their stack frames large.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_not_number(Napi::Env env, Arg arg) {
+  throw_type_error(env, arg.what() + " must be a number");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_bad_integer(Napi::Env env, Arg arg, double d,
+                                                                     double min, double max) {
+  if (std::isinf(d) || d != std::trunc(d)) throw_type_error(env, arg.what() + " must be an integer");
+  throw_range_error(env, arg.what() + " must be between " + format_number(min) + " and " +
+                             format_number(max) + ", got " + format_number(d));
+}
+
 // A JS number, not NaN. One N-API call; undefined and non-numbers are a TypeError.
 inline double number(const Napi::CallbackInfo& info, size_t i, Arg arg) {
   double d;
   if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok || std::isnan(d)) {
-    throw_type_error(info.Env(), arg.what() + " must be a number");
+    throw_not_number(info.Env(), arg);
   }
   return d;
 }
 
-// An integral JS number in [min, max].
+// An integral JS number in [min, max]: a non-integer (or an infinity) is a TypeError, an
+// integer out of range a RangeError.
 inline double integer(const Napi::CallbackInfo& info, size_t i, Arg arg, double min, double max) {
   double d = number(info, i, arg);
-  if (std::isinf(d) || d != std::trunc(d)) {
-    throw_type_error(info.Env(), arg.what() + " must be an integer");
-  }
-  if (d < min || d > max) {
-    throw_range_error(info.Env(), arg.what() + " must be between " + format_number(min) +
-                                      " and " + format_number(max) + ", got " + format_number(d));
-  }
+  if (!(d >= min && d <= max && d == std::trunc(d))) throw_bad_integer(info.Env(), arg, d, min, max);
   return d;
 }
 
