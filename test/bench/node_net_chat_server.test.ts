@@ -2,7 +2,7 @@
 // to it over real TCP on 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../bench/chat/node_net_chat_server.js';
-import { BAD_LINES, BAD_LINE_ERRORS, Child, Client, type Limits, REFERENCE_JS, Server, cleanUp, isMessage, join, message, noSync, post } from '../examples/chat/helpers.js';
+import { BAD_LINES, BAD_LINE_ERRORS, Child, Client, type Limits, REFERENCE_JS, Server, cleanUp, expectAllAccountedFor, expectOneGap, isMessage, join, message, noSync, post } from '../examples/chat/helpers.js';
 
 // Tighter than the wakeloop chat tests' limits: every wait fails after 20 s, every server dies after 50 s.
 const LIMITS: Limits = { waitMs: 20_000, killAfterMs: 50_000 };
@@ -139,30 +139,12 @@ describe('node:net chat server', () => {
     reader.socket.resume();
     await reader.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
 
-    const lines = noSync(reader.lines);
-    const reports = lines.filter((l) => l.startsWith('{"Error":'));
-    expect(reports).toHaveLength(1);
-    const m = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/.exec(reports[0]);
-    expect(m).not.toBeNull();
-    const n = Number(m![1]);
-    const gap = lines.indexOf(reports[0]);
-    const numbers = lines.filter(isMessage).map((l) => Number(JSON.parse(l).Message.message.split(' ')[0]));
-    expect(n).toBeGreaterThan(0);
-    expect(numbers.length + n).toBe(sent);
-    // Posts 0..gap-1 came before the report, the rest after it, all in order: the 1000 retained ones.
-    expect(numbers).toEqual([...Array(gap).keys(), ...Array.from({ length: sent - gap - n }, (_, i) => gap + n + i)]);
-    expect(sent - gap - n).toBe(1000);
+    expectOneGap(noSync(reader.lines), sent, 1000); // the default capacity: 1000 posts retained
 
     // A member that kept reading was not held back by the paused one. (On a busy machine it can
     // lag too, being in the poster's process: then its own reports account for the gaps.)
     await other.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
-    let expected = 0;
-    for (const l of noSync(other.lines)) {
-      const lag = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/.exec(l);
-      if (lag) expected += Number(lag[1]);
-      else expect(Number(JSON.parse(l).Message.message.split(' ')[0])).toBe(expected++);
-    }
-    expect(expected).toBe(sent);
+    expectAllAccountedFor(noSync(other.lines), sent);
   });
 
   it('ChatServer ends a connection quietly on FIN or reset mid-line, and the others carry on', async () => {

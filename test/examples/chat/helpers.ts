@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../../dist/src/cli.js', import.meta.url));
 export const REFERENCE_JS = fileURLToPath(new URL('../../../dist/bench/chat/node_net_chat_server.js', import.meta.url));
@@ -245,6 +246,40 @@ export const post = (group: string, message: string) => `{"Post":{"group_name":"
 export const message = (group: string, text: string) => `{"Message":{"group_name":"${group}","message":${JSON.stringify(text)}}}`;
 export const isMessage = (l: string) => l.startsWith('{"Message":');
 export const noSync = (lines: string[]) => lines.filter((l) => !l.includes('__sync-'));
+
+/** `Dropped N messages from dogs.`, the lag report of the group the pressure tests post to. */
+const DROPPED_DOGS = /^\{"Error":"Dropped (\d+) messages from dogs\."\}$/;
+/** The post number a pressure test put first in each message (`"17 xxxx..."`). */
+const postNumber = (line: string) => Number(JSON.parse(line).Message.message.split(' ')[0]);
+
+/**
+ * Checks what a member that stopped reading got of `sent` numbered posts to `dogs`: exactly one
+ * `Dropped N` report, posts 0..gap-1 before it, then the last `retained` posts, all in order.
+ */
+export function expectOneGap(lines: string[], sent: number, retained: number): void {
+  const reports = lines.filter((l) => l.startsWith('{"Error":'));
+  expect(reports, JSON.stringify(reports.map((r) => [lines.indexOf(r), r]))).toHaveLength(1);
+  const m = DROPPED_DOGS.exec(reports[0]);
+  expect(m).not.toBeNull();
+  const n = Number(m![1]);
+  const gap = lines.indexOf(reports[0]);
+  const numbers = lines.filter(isMessage).map(postNumber);
+  expect(n).toBeGreaterThan(0);
+  expect(numbers.length + n).toBe(sent);
+  expect(numbers).toEqual([...Array(gap).keys(), ...Array.from({ length: sent - gap - n }, (_, i) => gap + n + i)]);
+  expect(sent - gap - n).toBe(retained);
+}
+
+/** Checks that `sent` numbered posts to `dogs` all arrived in order, or were reported as dropped. */
+export function expectAllAccountedFor(lines: string[], sent: number): void {
+  let expected = 0;
+  for (const l of lines) {
+    const lag = DROPPED_DOGS.exec(l);
+    if (lag) expected += Number(lag[1]);
+    else expect(postNumber(l)).toBe(expected++);
+  }
+  expect(expected).toBe(sent);
+}
 
 /** Bad request lines (with blank ones between), sent in these pieces, for both chat servers. */
 export const BAD_LINES: Array<string | Buffer> = [
