@@ -1,7 +1,8 @@
 // One side of the `wakeloop handshake` demo, run in a worker thread: the role, its parkers and
 // its finish-line reference arrive in workerData as cloneable forms.
 import { isMainThread, workerData } from 'node:worker_threads';
-import { Parker, Unparker, type ParkerForm, type UnparkerForm } from '../src/sync/parker.js';
+import { Parker, type ParkerForm } from '../src/sync/parker.js';
+import { Unparker, type UnparkerForm } from '../src/sync/unparker.js';
 import { WaitGroup, type WaitGroupForm } from '../src/sync/wait_group.js';
 import { writeLine } from './handshake.js';
 

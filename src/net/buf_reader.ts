@@ -5,73 +5,10 @@ import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { describe } from '../task.js';
 import { checkInteger } from '../_validate.js';
 import { UnexpectedEofError } from './tcp_stream.js';
+import { indexOfLf } from './_index_of_lf.js';
+import { ReadOp } from './_read_op.js';
+import { FrameTooLargeError, LineTooLongError, type BufReaderOptions, type ByteSource } from './buf_reader_types.js';
 
-/**
- * A line was longer than the limit. The reader skips that line (up to its `\n`), so the next
- * `readLine()` returns the line after it.
- *
- * @example
- * ```ts
- * catch (e) { if (e instanceof LineTooLongError) reply(`line too long (limit ${e.limit} bytes)`); }
- * ```
- */
-export class LineTooLongError extends Error {
-  override name = 'LineTooLongError';
-  readonly code = 'ERR_LINE_TOO_LONG';
-  constructor(readonly limit: number) {
-    super(`line too long (limit ${limit} bytes)`);
-  }
-}
-
-/**
- * A frame header announced more bytes than `maxFrameBytes`. The header stays unread: a byte
- * stream cannot be resynchronised after it, so close the connection.
- *
- * @example
- * ```ts
- * catch (e) { if (e instanceof FrameTooLargeError) stream.close(); }
- * ```
- */
-export class FrameTooLargeError extends Error {
-  override name = 'FrameTooLargeError';
-  readonly code = 'ERR_FRAME_TOO_LARGE';
-  constructor(
-    readonly length: number,
-    readonly limit: number,
-  ) {
-    super(`frame of ${length} bytes is over the limit of ${limit} bytes`);
-  }
-}
-
-/**
- * What a BufReader reads from: `read()` resolves to a view valid until the task suspends, empty
- * at EOF. A TcpStream is one.
- *
- * @example
- * ```ts
- * const source: ByteSource = stream;
- * ```
- */
-export interface ByteSource {
-  read(): Future<Uint8Array>;
-}
-
-/**
- * Options for `new BufReader()`.
- *
- * @example
- * ```ts
- * const reader = new BufReader(stream, { maxLineBytes: 64 * 1024, maxFrameBytes: 1 << 20 });
- * ```
- */
-export interface BufReaderOptions {
-  /** The default `readLine()` limit, in bytes (without the `\r\n`). Default 64 KiB. */
-  maxLineBytes?: number;
-  /** The largest frame `readFrame()` accepts. Default 16 MiB. */
-  maxFrameBytes?: number;
-}
-
-const LF = 10;
 const CR = 13;
 const LINE = 0;
 const FRAME = 1;
@@ -359,34 +296,5 @@ export class BufReader {
     this.#end -= start;
     this.#scanned = this.#scanned > start ? this.#scanned - start : 0;
     this.#start = 0;
-  }
-}
-
-/** The index of the first `\n` in buf[from, end), or -1 (memchr-speed search, no rescans). */
-function indexOfLf(buf: Uint8Array, from: number, end: number): number {
-  if (end === buf.length) return buf.indexOf(LF, from);
-  const i = buf.subarray(from, end).indexOf(LF);
-  return i < 0 ? -1 : from + i;
-}
-
-/** The reader's one future: which call it runs is set by `start`. */
-class ReadOp extends Future<Uint8Array | null> {
-  #mode = LINE;
-  #arg = 0;
-  constructor(private readonly reader: BufReader) {
-    super();
-  }
-  start(mode: number, arg: number): this {
-    this.reader._checkIdle();
-    this.awaited = false;
-    this.#mode = mode;
-    this.#arg = arg;
-    return this;
-  }
-  poll(cx: Context): Poll<Uint8Array | null> {
-    return this.reader._poll(cx, this.#mode, this.#arg);
-  }
-  override drop(): void {
-    this.reader._drop();
   }
 }

@@ -1,39 +1,14 @@
 // Parker / Unparker: a one-token blocking handshake between threads, over one shared Int32Array
-// cell and Atomics.wait/notify (the futex parker of Rust's std and crossbeam, ported).
+// cell and Atomics.wait/notify (the futex parker of Rust's std and crossbeam, ported). The
+// parker (the side that blocks) is here; the Unparker is in unparker.ts.
 import { performance } from 'node:perf_hooks';
 import { ParkerBusyError, ParkerClosedError, checkSharedForm } from './_thread_errors.js';
 import { checkDuration } from '../_validate.js';
-
-// Cell layout of the shared buffer: [state, magic].
-const STATE = 0;
-const MAGIC_CELL = 1;
-const CELLS = 2;
-/** Marks a buffer as a parker's ('PRK1'), so another primitive's buffer is refused. */
-const MAGIC = 0x50524b31;
-
-// The state cell. Invariant: only the thread parked on the parker moves it to or from PARKED;
-// unpark() only moves it to NOTIFIED; close() moves it to CLOSED, which is final.
-/** No token, nobody parked. */
-const EMPTY = 0;
-/** A token is waiting to be taken by the next park. */
-const NOTIFIED = 1;
-/** A thread is (about to be) blocked in Atomics.wait; unpark must notify it. */
-const PARKED = -1;
-/** The parker was closed: park and unpark throw ParkerClosedError. */
-const CLOSED = 2;
+import { CELLS, CLOSED, EMPTY, MAGIC, NOTIFIED, PARKED, STATE } from './_parker_cells.js';
+import { adoptNext, newCells, takeAdopted } from './_shared_cells.js';
+import { Unparker } from './unparker.js';
 
 const PARKER_KIND = 'wakeloop.Parker';
-const UNPARKER_KIND = 'wakeloop.Unparker';
-
-/** Set by the static `from()` methods just before `new`: the shared cells to adopt. */
-let adopting: Int32Array | undefined;
-
-/** Takes the cells `from()` left for the constructor, if any. */
-function takeAdopted(): Int32Array | undefined {
-  const cells = adopting;
-  adopting = undefined;
-  return cells;
-}
 
 /**
  * The plain, structured-cloneable form of a {@link Parker}: post it to a worker
@@ -50,23 +25,6 @@ function takeAdopted(): Int32Array | undefined {
  */
 export interface ParkerForm {
   readonly kind: typeof PARKER_KIND;
-  readonly sab: SharedArrayBuffer;
-}
-
-/**
- * The plain, structured-cloneable form of an {@link Unparker}: post it to another thread and
- * rebuild it there with `Unparker.from(form)`.
- *
- * @example
- * ```ts
- * import { Parker, type UnparkerForm } from './parker.js';
- *
- * const form: UnparkerForm = new Parker().unparker().toCloneable();
- * console.log(form.kind); // wakeloop.Unparker
- * ```
- */
-export interface UnparkerForm {
-  readonly kind: typeof UNPARKER_KIND;
   readonly sab: SharedArrayBuffer;
 }
 
@@ -92,7 +50,7 @@ export interface UnparkerForm {
  * import { Parker } from './parker.js';
  *
  * const parker = new Parker();
- * const url = new URL('./parker.js', import.meta.url).href;
+ * const url = new URL('./unparker.js', import.meta.url).href;
  * const worker = new Worker(
  *   `(async () => {
  *      const { workerData } = await import('node:worker_threads');
@@ -113,13 +71,7 @@ export class Parker {
 
   /** Makes a parker with no token. */
   constructor() {
-    const cells = takeAdopted();
-    if (cells !== undefined) {
-      this.#cells = cells;
-    } else {
-      this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
-      Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
-    }
+    this.#cells = takeAdopted() ?? newCells(CELLS, MAGIC);
   }
 
   /**
@@ -137,7 +89,7 @@ export class Parker {
    * ```
    */
   static from(form: ParkerForm): Parker {
-    adopting = checkSharedForm('Parker.from', form, PARKER_KIND, CELLS, MAGIC);
+    adoptNext(checkSharedForm('Parker.from', form, PARKER_KIND, CELLS, MAGIC));
     return new Parker();
   }
 
@@ -190,7 +142,7 @@ export class Parker {
    */
   unparker(): Unparker {
     if (this.#unparker === undefined) {
-      adopting = this.#cells;
+      adoptNext(this.#cells);
       this.#unparker = new Unparker();
     }
     return this.#unparker;
@@ -314,122 +266,5 @@ export class Parker {
       if (state === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
       throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
     }
-  }
-}
-
-/**
- * Wakes the thread parked on the matching {@link Parker}, or leaves it a token for its next
- * park. Any number of unparkers, in any threads, may share one parker. Get one with
- * `parker.unparker()`; in another thread, rebuild one from `unparker.toCloneable()` with
- * `Unparker.from()`. There is nothing to close: an unparker is only a view of the parker.
- *
- * @example
- * ```ts
- * import { Parker, Unparker } from './parker.js';
- *
- * const parker = new Parker();
- * const unparker = Unparker.from(structuredClone(parker.unparker().toCloneable()));
- * unparker.unpark();
- * console.log(parker.parkTimeout(0)); // true
- * ```
- */
-export class Unparker {
-  /** The parker's shared [state, magic] cells. */
-  readonly #cells: Int32Array;
-
-  /**
-   * Not for direct use: get an unparker from `parker.unparker()` or `Unparker.from(form)`.
-   * Throws a TypeError otherwise.
-   *
-   * @example
-   * ```ts
-   * import { Parker } from './parker.js';
-   *
-   * const unparker = new Parker().unparker(); // not `new Unparker()`
-   * unparker.unpark();
-   * ```
-   */
-  constructor() {
-    const cells = takeAdopted();
-    if (cells === undefined) {
-      throw new TypeError('new Unparker(): use parker.unparker() or Unparker.from(form)');
-    }
-    this.#cells = cells;
-  }
-
-  /**
-   * Rebuilds an unparker from its cloneable form, usually in the thread it was posted to.
-   * Throws a TypeError when `form` is not an unparker's form.
-   *
-   * @example
-   * ```ts
-   * import { Parker, Unparker } from './parker.js';
-   *
-   * const parker = new Parker();
-   * Unparker.from(parker.unparker().toCloneable()).unpark();
-   * console.log(parker.parkTimeout(0)); // true
-   * ```
-   */
-  static from(form: UnparkerForm): Unparker {
-    adopting = checkSharedForm('Unparker.from', form, UNPARKER_KIND, CELLS, MAGIC);
-    return new Unparker();
-  }
-
-  /**
-   * Hands the parker its token and wakes it if it is parked. A token that is already there is
-   * kept, not doubled. Throws {@link ParkerClosedError} if the parker was closed: that token
-   * could never be taken, which in a handshake means a step went wrong.
-   *
-   * @example
-   * ```ts
-   * import { Parker } from './parker.js';
-   *
-   * const parker = new Parker();
-   * parker.unparker().unpark();
-   * parker.unparker().unpark(); // still one token
-   * console.log(parker.parkTimeout(0), parker.parkTimeout(0)); // true false
-   * ```
-   */
-  unpark(): void {
-    const cells = this.#cells;
-    for (;;) {
-      const state = Atomics.load(cells, STATE);
-      if (state === CLOSED) throw new ParkerClosedError('Unparker.unpark: the parker is closed');
-      if (state === NOTIFIED) return;
-      if (Atomics.compareExchange(cells, STATE, state, NOTIFIED) === state) {
-        if (state === PARKED) Atomics.notify(cells, STATE, 1);
-        return;
-      }
-    }
-  }
-
-  /**
-   * The structured-cloneable form of this unparker, for `postMessage`/`workerData`.
-   *
-   * @example
-   * ```ts
-   * import { Parker } from './parker.js';
-   *
-   * const form = new Parker().unparker().toCloneable();
-   * console.log(form.kind); // wakeloop.Unparker
-   * ```
-   */
-  toCloneable(): UnparkerForm {
-    return { kind: UNPARKER_KIND, sab: this.#cells.buffer as SharedArrayBuffer };
-  }
-
-  /**
-   * Whether the parker was closed (from any thread): `unpark()` would throw.
-   *
-   * @example
-   * ```ts
-   * import { Parker } from './parker.js';
-   *
-   * const parker = new Parker();
-   * console.log(parker.unparker().isClosed); // false
-   * ```
-   */
-  get isClosed(): boolean {
-    return Atomics.load(this.#cells, STATE) === CLOSED;
   }
 }

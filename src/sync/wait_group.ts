@@ -3,10 +3,10 @@
 import { performance } from 'node:perf_hooks';
 import { WaitGroupDroppedError, checkSharedForm } from './_thread_errors.js';
 import { checkDuration } from '../_validate.js';
+import { adoptNext, atomicsWaitAsync, newCells, takeAdopted } from './_shared_cells.js';
 
 // Cell layout of the shared buffer: [count, magic].
 const COUNT = 0;
-const MAGIC_CELL = 1;
 const CELLS = 2;
 /** Marks a buffer as a wait group's ('WGP1'), so another primitive's buffer is refused. */
 const MAGIC = 0x57475031;
@@ -21,9 +21,6 @@ type RefState =
   | 'waiting'
   /** Released for good: every further use throws WaitGroupDroppedError. */
   | 'dropped';
-
-/** Set by `WaitGroup.from()` just before `new`: the shared cells to adopt. */
-let adopting: Int32Array | undefined;
 
 /**
  * The plain, structured-cloneable form of one {@link WaitGroup} reference: made by
@@ -86,14 +83,12 @@ export class WaitGroup {
 
   /** Makes a group with one reference: this object. */
   constructor() {
-    const cells = adopting;
-    adopting = undefined;
+    const cells = takeAdopted();
     if (cells !== undefined) {
       this.#cells = cells;
     } else {
-      this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
+      this.#cells = newCells(CELLS, MAGIC);
       Atomics.store(this.#cells, COUNT, 1);
-      Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
     }
   }
 
@@ -117,7 +112,7 @@ export class WaitGroup {
     if (Atomics.load(cells, COUNT) <= 0) {
       throw new WaitGroupDroppedError('WaitGroup.from: the group already reached zero (was this form adopted twice?)');
     }
-    adopting = cells;
+    adoptNext(cells);
     return new WaitGroup();
   }
 
@@ -156,7 +151,7 @@ export class WaitGroup {
   clone(): WaitGroup {
     this.#assertLive('WaitGroup.clone');
     Atomics.add(this.#cells, COUNT, 1);
-    adopting = this.#cells;
+    adoptNext(this.#cells);
     return new WaitGroup();
   }
 
@@ -329,16 +324,4 @@ export class WaitGroup {
       Atomics.wait(cells, COUNT, count, remaining);
     }
   }
-}
-
-/** Atomics.waitAsync, typed here: TypeScript lists it from lib es2024 on, Node 20 has it. */
-function atomicsWaitAsync(
-  cells: Int32Array,
-  index: number,
-  value: number,
-): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> } {
-  const atomics = Atomics as unknown as {
-    waitAsync: (a: Int32Array, i: number, v: number) => ReturnType<typeof atomicsWaitAsync>;
-  };
-  return atomics.waitAsync(cells, index, value);
 }

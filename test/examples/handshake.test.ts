@@ -32,6 +32,7 @@ beforeAll(() => {
     ['examples/handshake.js', 'examples/handshake.ts'],
     ['examples/handshake_worker.js', 'examples/handshake_worker.ts'],
     ['src/sync/parker.js', 'src/sync/parker.ts'],
+    ['src/sync/unparker.js', 'src/sync/unparker.ts'],
     ['src/sync/wait_group.js', 'src/sync/wait_group.ts'],
   ]) {
     const built = statSync(fileURLToPath(new URL(`../../dist/${js}`, import.meta.url)), { throwIfNoEntry: false });

@@ -4,19 +4,23 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Parker, Unparker } from '../../src/sync/parker.js';
+import { Parker } from '../../src/sync/parker.js';
+import { Unparker } from '../../src/sync/unparker.js';
 import { ParkerBusyError, ParkerClosedError } from '../../src/sync/_thread_errors.js';
 import { WaitGroup } from '../../src/sync/wait_group.js';
 
 // Workers run compiled JS (`npm test` runs tsc first); this thread tests the TS source. The two
 // copies share nothing but the SharedArrayBuffer inside each cloneable form, which is the point.
 const distUrl = new URL('../../dist/src/sync/parker.js', import.meta.url);
+const unparkerDistUrl = new URL('../../dist/src/sync/unparker.js', import.meta.url);
 
 beforeAll(() => {
-  const built = statSync(fileURLToPath(distUrl), { throwIfNoEntry: false });
-  const source = statSync(fileURLToPath(new URL('../../src/sync/parker.ts', import.meta.url)));
-  if (built === undefined || built.mtimeMs < source.mtimeMs) {
-    throw new Error('dist/src/sync/parker.js is missing or older than its source: run `npx tsc -p tsconfig.json`');
+  for (const [name, url] of [['parker', distUrl], ['unparker', unparkerDistUrl]] as const) {
+    const built = statSync(fileURLToPath(url), { throwIfNoEntry: false });
+    const source = statSync(fileURLToPath(new URL(`../../src/sync/${name}.ts`, import.meta.url)));
+    if (built === undefined || built.mtimeMs < source.mtimeMs) {
+      throw new Error(`dist/src/sync/${name}.js is missing or older than its source: run \`npx tsc -p tsconfig.json\``);
+    }
   }
 });
 
@@ -25,7 +29,8 @@ beforeAll(() => {
 function startWorker(body: string, workerData: unknown): Worker {
   const code = `(async () => {
     const { workerData, parentPort } = await import('node:worker_threads');
-    const { Parker, Unparker } = await import(${JSON.stringify(distUrl.href)});
+    const { Parker } = await import(${JSON.stringify(distUrl.href)});
+    const { Unparker } = await import(${JSON.stringify(unparkerDistUrl.href)});
     const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     ${body}
   })().catch((err) => { setImmediate(() => { throw err; }); });`;
