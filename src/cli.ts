@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
   'scope-demo': { about: 'the scoped-task trilemma: spawn, scope and a worker-pool scope (--limit N, --workers N)', load: () => import('../examples/scope_demo.js') },
   'http-and-echo': { about: 'a wakeloop echo server and a node:http server in one process, on Node\'s loop', load: () => import('../examples/http_and_echo.js') },
-  'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo.js') },
+  'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo_main.js') },
   'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups)', load: () => import('../examples/chat/main.js') },
   'chat-client': { about: 'the async-chat client: commands on stdin, messages on stdout (ADDRESS)', load: () => import('../examples/chat/client.js') },
 };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TcpListener } from '../../src/index.js';
-import { VERSIONS, formatReport, frame, main, message, runVersion, type Report } from '../../examples/select_demo.js';
+import { VERSIONS, frame, message, runVersion, type Report } from '../../examples/select_demo.js';
+import { formatReport, main } from '../../examples/select_demo_main.js';
 import { noLeak, run } from '../util.js';
 
 // The first listener of the process opens TcpListener's reserve fd (kept for EMFILE): open it
