@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 // Pool workers run compiled JS, and the caller must use the same wakeloop copy as they do:
 // this file imports dist/ throughout (`npm test` runs tsc first).
-import { CancelledError, ClosedError, Executor, TimeoutError, sleep, spawn, timeout } from '../../dist/src/index.js';
+import { CancelledError, ClosedError, Executor, sleep, spawn, timeout } from '../../dist/src/index.js';
 import type { Awaitable, Future, Task } from '../../dist/src/index.js';
 import { poolScope, type Pool } from '../../dist/src/thread/pool.js';
 import { CrossThreadSignal } from '../../dist/src/thread/signal.js';

@@ -230,10 +230,10 @@ export class Client {
   }
 }
 
-/** Connects `count` clients, each joined to `group`, its join read by the server. */
-export async function members(port: number, group: string, count: number): Promise<Client[]> {
+/** Connects `count` clients with `connect`, each joined to `group`, its join read by the server. */
+export async function members(port: number, group: string, count: number, connect = (p: number) => Client.connect(p)): Promise<Client[]> {
   const clients: Client[] = [];
-  for (let i = 0; i < count; i++) clients.push(await Client.connect(port));
+  for (let i = 0; i < count; i++) clients.push(await connect(port));
   for (const c of clients) {
     await c.send(join(group));
     await c.sync();
