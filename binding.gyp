@@ -29,7 +29,7 @@
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"
       ],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags!": ["-fno-exceptions"]
     }
