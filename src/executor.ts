@@ -238,15 +238,19 @@ export class Executor {
   /**
    * @internal The attached mode's turn, called from a Node callback (uv_poll, timer, immediate):
    * collects events and due timers first (the epoll fd was readable, or a timer fired), then
-   * runs what they woke, so one wake-up from libuv serves a whole batch. Never blocks.
+   * runs what they woke, so one wake-up from libuv serves a whole batch, and what those tasks
+   * wake while the work stays under one task budget. Never blocks.
    */
   _turnAttached(): void {
     if (this.#inTurn || running !== null) throw new Error('the attached executor was turned from inside a task');
     if (this.#closed) throw new ClosedError('Executor');
     this.#enter();
     try {
-      this.#wait(0);
+      this.#poll(0); // if skipped while the epoll fd is readable, libuv calls again (level-triggered)
       this.#runReady();
+      // Tasks that run woke go on in this turn while the work stays under one budget, as in
+      // #poll: each further round would cost a setImmediate and a whole libuv iteration.
+      while (this.hasReadyTasks && this.#workSinceIo < TASK_BUDGET) this.#runReady();
       this.#unhandled.report();
     } finally {
       this.#leave();

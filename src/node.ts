@@ -32,7 +32,8 @@ export class NotAttachedError extends Error {
  * - the earliest timer deadline is one Node timer, re-armed only when that deadline changes;
  * - a task woken outside a turn (by a Promise callback, a Node event handler, `spawn()` from
  *   plain code) gets a turn through `setImmediate`, and so does a turn that ended with tasks
- *   still ready (budget spent, `yieldNow()`): the epoll fd will not become readable for them;
+ *   still ready (a turn runs woken tasks on until about one task budget of work is done, then
+ *   lets Node's loop go on): the epoll fd will not become readable for them;
  * - a wake from another thread (`notifyBlocker`) makes the epoll fd readable;
  * - the uv handle keeps the process alive only while the executor has tasks, registered
  *   sources (sockets, listeners), timers or cross-thread waiters, so a program ends by itself

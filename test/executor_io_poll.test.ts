@@ -1,7 +1,7 @@
 // When the executor asks the kernel for events: not on every turn while tasks keep each other
 // busy, but never so rarely that I/O or timers wait on them.
 import { describe, expect, it } from 'vitest';
-import { Executor, channel, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { Executor, attach, channel, sleep, spawn, timeout, toPromise, yieldNow, type Task } from '../src/index.js';
 import { BACKEND, noLeak, pair } from './util.js';
 
 /** Runs `main` on a fresh executor and counts its calls into the kernel (reactor.block). */
@@ -21,6 +21,18 @@ function countingBlocks<T>(main: Task<T>): { value: T; blocks: number } {
   }
 }
 
+/** Sends 0..999 through a channel of capacity 1 to another task; returns the sum received. */
+function* thousandMessages(): Task<number> {
+  const { sender, receiver } = channel<number>(1);
+  const summing = spawn((function* () {
+    let sum = 0;
+    for (let i = 0; i < 1000; i++) sum += yield* receiver.recv();
+    return sum;
+  })());
+  for (let i = 0; i < 1000; i++) yield* sender.send(i);
+  return yield* summing;
+}
+
 /** A task that yields forever: always ready, never doing I/O. */
 function* spinner(): Task<void> {
   for (;;) yield* yieldNow();
@@ -28,16 +40,7 @@ function* spinner(): Task<void> {
 
 describe('Executor: polling for I/O', () => {
   it('1,000 turns of tasks waking each other make far fewer than 1,000 epoll_waits, but some', () => {
-    const { value, blocks } = countingBlocks((function* () {
-      const { sender: tx, receiver: rx } = channel<number>(1);
-      const echo = spawn((function* () {
-        let sum = 0;
-        for (let i = 0; i < 1000; i++) sum += yield* rx.recv();
-        return sum;
-      })());
-      for (let i = 0; i < 1000; i++) yield* tx.send(i);
-      return yield* echo;
-    })());
+    const { value, blocks } = countingBlocks(thousandMessages());
     expect(value).toBe(499_500);
     expect(blocks).toBeLessThan(100);
     expect(blocks).toBeGreaterThan(3); // each budget of work still ends with a look at the kernel
@@ -66,5 +69,24 @@ describe('Executor: polling for I/O', () => {
       expect(value.got).toBe('ping');
       expect(value.slept).toBeGreaterThanOrEqual(20);
     });
+  });
+
+  it.skipIf(BACKEND === 'poll')('attached: 1,000 messages between two tasks take far fewer than 1,000 turns from Node', async () => {
+    const executor = new Executor({ backend: 'epoll' });
+    const attachment = attach(executor);
+    const turnAttached = executor._turnAttached.bind(executor);
+    let turns = 0;
+    executor._turnAttached = () => {
+      turns++;
+      turnAttached();
+    };
+    try {
+      expect(await toPromise(thousandMessages(), executor)).toBe(499_500);
+    } finally {
+      attachment.detach();
+      executor.close();
+    }
+    expect(turns).toBeLessThan(100);
+    expect(turns).toBeGreaterThan(3); // one budget of work per turn, then Node's loop goes on
   });
 });
