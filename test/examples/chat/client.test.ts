@@ -30,6 +30,15 @@ class ChatClient extends Child {
     expect(this.out.text).toBe(expected);
   }
 
+  /**
+   * Waits until stderr is exactly `expected`. A separate pipe from stdout: what the client wrote
+   * to it first may still reach us after later stdout lines.
+   */
+  async complains(expected: string): Promise<void> {
+    await this.err.until(() => this.err.text.length >= expected.length, JSON.stringify(expected));
+    expect(this.err.text).toBe(expected);
+  }
+
   /** A round trip: a post to a group nobody joined is answered with an error line. */
   async sync(expected: string, tag: string): Promise<string> {
     this.type(`post ${tag} ?\n`);
@@ -54,7 +63,7 @@ describe('wakeloop chat-client', () => {
     let seenA = await a.sync(HELP, 'sync-a');
     b.type('\n   \njoin dogs\njoin\npost\nleave dogs\n');
     let seenB = await b.sync(HELP, 'sync-b');
-    expect(b.err.text).toBe('Unrecognized command: "leave dogs"\n');
+    await b.complains('Unrecognized command: "leave dogs"\n');
 
     b.type('post dogs   I love dogs! \n');
     seenA += 'message posted to dogs: I love dogs! \n';
