@@ -248,7 +248,7 @@ export class Executor {
     try {
       this.#poll(0); // if skipped while the epoll fd is readable, libuv calls again (level-triggered)
       this.#runReady();
-      // Tasks that run woke go on in this turn while the work stays under one budget, as in
+      // Tasks woken by that run go on in this turn while the work stays under one budget, as in
       // #poll: each further round would cost a setImmediate and a whole libuv iteration.
       while (this.hasReadyTasks && this.#workSinceIo < TASK_BUDGET) this.#runReady();
       this.#unhandled.report();
@@ -374,9 +374,10 @@ export class Executor {
   /**
    * The loop's step between two runs of the ready tasks: usually #wait. But while tasks are
    * ready and the work done since the last look at the kernel is under one task budget, they
-   * run again first and only due timers fire: tasks that wake each other (channels, yieldNow)
+   * run again first and only due timers fire: tasks that wake each other (channels, a mutex)
    * then cost no epoll_wait per turn, and I/O waits for at most one budget of work (tokio's
-   * event_interval does the same, counted in polls).
+   * event_interval does the same, counted in polls). yieldNow() spends the whole budget, so it
+   * always lets the kernel be asked.
    */
   #poll(timeoutMs: number): void {
     if (timeoutMs === 0 && this.#workSinceIo < TASK_BUDGET && !this.#moreEvents && this.hasReadyTasks) {

@@ -1,5 +1,6 @@
 // Poll-based futures, as in Rust: a future does a step of work each time it is polled and either
 // returns its value or PENDING after arranging for `cx.waker.wake()` to be called.
+import { coop } from './_coop.js';
 
 /**
  * The value `poll` returns when the future cannot finish yet. A sentinel, so a poll allocates
@@ -146,7 +147,9 @@ export function ready<T>(value: T): Future<T> {
 }
 
 /**
- * Gives other tasks a turn: pending once (waking itself at once), then ready.
+ * Gives other tasks and pending I/O a turn: pending once (waking itself at once), then ready.
+ * It spends the rest of the task's budget, so the executor asks the kernel for events before
+ * the task runs again (as tokio's `yield_now` defers the task past the next I/O poll).
  *
  * @example
  * ```ts
@@ -158,6 +161,7 @@ export function yieldNow(): Future<void> {
   return new PollFn<void>((cx) => {
     if (yielded) return undefined;
     yielded = true;
+    coop.budget = 0;
     cx.waker.wake();
     return PENDING;
   }, undefined);

@@ -1,7 +1,7 @@
 // When the executor asks the kernel for events: not on every turn while tasks keep each other
 // busy, but never so rarely that I/O or timers wait on them.
 import { describe, expect, it } from 'vitest';
-import { Executor, attach, channel, sleep, spawn, timeout, toPromise, yieldNow, type Task } from '../src/index.js';
+import { Executor, PENDING, attach, channel, pollFn, sleep, spawn, timeout, toPromise, yieldNow, type Future, type Task } from '../src/index.js';
 import { BACKEND, noLeak, pair } from './util.js';
 
 /** Runs `main` on a fresh executor and counts its calls into the kernel (reactor.block). */
@@ -33,9 +33,20 @@ function* thousandMessages(): Task<number> {
   return yield* summing;
 }
 
-/** A task that yields forever: always ready, never doing I/O. */
+/** Pending once, waking its task at once, then ready: a turn passed without spending budget. */
+function passTurn(): Future<void> {
+  let passed = false;
+  return pollFn<void>((cx) => {
+    if (passed) return undefined;
+    passed = true;
+    cx.waker.wake();
+    return PENDING;
+  });
+}
+
+/** A task that passes the turn forever: always ready, never doing I/O. */
 function* spinner(): Task<void> {
-  for (;;) yield* yieldNow();
+  for (;;) yield* passTurn();
 }
 
 describe('Executor: polling for I/O', () => {
@@ -44,6 +55,13 @@ describe('Executor: polling for I/O', () => {
     expect(value).toBe(499_500);
     expect(blocks).toBeLessThan(100);
     expect(blocks).toBeGreaterThan(3); // each budget of work still ends with a look at the kernel
+  });
+
+  it('yieldNow() lets the kernel be asked before its task runs again', () => {
+    const { blocks } = countingBlocks((function* () {
+      for (let i = 0; i < 100; i++) yield* yieldNow();
+    })());
+    expect(blocks).toBeGreaterThanOrEqual(100);
   });
 
   it('a socket is served and a timer fires while two tasks spin forever', () => {
