@@ -250,7 +250,7 @@ export class Executor {
       this.#runReady();
       // Tasks woken by that run go on in this turn while the work stays under one budget, as in
       // #poll: each further round would cost a setImmediate and a whole libuv iteration.
-      while (this.hasReadyTasks && this.#workSinceIo < TASK_BUDGET) this.#runReady();
+      while (this.#ioCanWait) this.#runReady();
       this.#unhandled.report();
     } finally {
       this.#leave();
@@ -380,11 +380,19 @@ export class Executor {
    * always lets the kernel be asked.
    */
   #poll(timeoutMs: number): void {
-    if (timeoutMs === 0 && this.#workSinceIo < TASK_BUDGET && !this.#moreEvents && this.hasReadyTasks) {
+    if (this.#ioCanWait) {
       if (this.timers.size > 0) this.timers.fire(performance.now());
       return;
     }
     this.#wait(timeoutMs);
+  }
+
+  /**
+   * Tasks are ready, less than one task budget of work was done since the kernel was last asked,
+   * and that ask left no events waiting: the tasks may run again first (see #poll).
+   */
+  get #ioCanWait(): boolean {
+    return this.hasReadyTasks && this.#workSinceIo < TASK_BUDGET && !this.#moreEvents;
   }
 
   #wait(timeoutMs: number): void {
