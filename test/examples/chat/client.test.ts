@@ -8,11 +8,17 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HELP_TEXT } from '../../../examples/chat/client_commands.js';
-import { Child, Server, cleanUp } from './helpers.js';
+import { Child, Server, cleanUp, type Lines } from './helpers.js';
 
 afterEach(cleanUp);
 
 const HELP = `${HELP_TEXT}\n`;
+
+/** Waits until `lines` holds as much text as `expected`, then checks it is exactly that. */
+async function hasExactly(lines: Lines, expected: string): Promise<void> {
+  await lines.until(() => lines.text.length >= expected.length, JSON.stringify(expected));
+  expect(lines.text).toBe(expected);
+}
 
 /** `wakeloop chat-client ADDRESS` with its stdin a pipe we write to. */
 class ChatClient extends Child {
@@ -25,18 +31,16 @@ class ChatClient extends Child {
   }
 
   /** Waits until stdout is exactly `expected` (and fails if it gets longer than that). */
-  async shows(expected: string): Promise<void> {
-    await this.out.until(() => this.out.text.length >= expected.length, JSON.stringify(expected));
-    expect(this.out.text).toBe(expected);
+  shows(expected: string): Promise<void> {
+    return hasExactly(this.out, expected);
   }
 
   /**
    * Waits until stderr is exactly `expected`. A separate pipe from stdout: what the client wrote
    * to it first may still reach us after later stdout lines.
    */
-  async complains(expected: string): Promise<void> {
-    await this.err.until(() => this.err.text.length >= expected.length, JSON.stringify(expected));
-    expect(this.err.text).toBe(expected);
+  complains(expected: string): Promise<void> {
+    return hasExactly(this.err, expected);
   }
 
   /** A round trip: a post to a group nobody joined is answered with an error line. */
