@@ -50,7 +50,7 @@ export class SocketRead extends Future<Uint8Array> {
 
   /** Makes the future reusable for the next read (a future is awaited once). */
   again(): this {
-    this.awaited = false;
+    this.rearm();
     return this;
   }
 

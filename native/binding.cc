@@ -310,10 +310,14 @@ class Addon : public Napi::Addon<Addon> {
     // More buffers than IOV_MAX: write the first IOV_MAX; a short count is normal anyway.
     uint32_t count = bufs.Length();
     if (count > static_cast<uint32_t>(net::max_iov())) count = net::max_iov();
+    // Two passes: fetching an element can run JS (a getter, a Proxy) that detaches a buffer
+    // fetched before it, so no data pointer is taken until every element is in hand.
+    napi_value values[IOV_MAX];
+    for (uint32_t i = 0; i < count; i++) values[i] = bufs.Get(i);
     struct iovec iov[IOV_MAX];
     for (uint32_t i = 0; i < count; i++) {
       js::Arg what{"writev", "bufs", static_cast<long>(i)};
-      js::Bytes b = js::typed_array(env, bufs.Get(i), napi_uint8_array, what, "Uint8Array");
+      js::Bytes b = js::typed_array(env, values[i], napi_uint8_array, what, "Uint8Array");
       iov[i].iov_base = b.data;
       iov[i].iov_len = b.length;
     }

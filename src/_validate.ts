@@ -27,6 +27,12 @@ export function checkDuration(where: string, name: string, value: unknown, infin
   return value;
 }
 
+/** Throws a TypeError unless `value` is a boolean (so `1` or `'yes'` is not quietly false). */
+export function checkBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${where}: ${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
 /** Throws unless `value` is a Uint8Array (a Buffer is one). */
 export function checkBytes(where: string, name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) {

@@ -42,6 +42,11 @@ export interface Context {
   readonly waker: Waker;
 }
 
+// The states of a future's `yield*`: not yet awaited, handed to the executor, awaited.
+const FRESH = 0;
+const AWAITING = 1;
+const AWAITED = 2;
+
 /**
  * A value that is not ready yet. Subclasses implement `poll`; `drop` releases whatever a pending
  * poll registered (wakers, timers, interest) and is called when the future is cancelled.
@@ -49,7 +54,10 @@ export interface Context {
  * A future is its own one-shot iterator, so a generator task awaits it with `yield*` and gets
  * its typed value back: the first `next()` yields the future to the executor, the second
  * returns the value the executor polled out of it. (A generator method here would allocate a
- * generator object on every await.)
+ * generator object on every await.) A future gives its value once: a `yield*` of a future
+ * that already gave its value (or error) throws a TypeError, rather than quietly giving
+ * `undefined`. An await that was cancelled gave nothing, so the future may be awaited again.
+ * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
  * ```ts
@@ -61,8 +69,18 @@ export interface Context {
  * ```
  */
 export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown> {
-  /** Invariant: false until the awaiting generator received the future, true afterwards. */
-  protected awaited = false;
+  /** Where the `yield*` of this future stands: FRESH, AWAITING (handed to the executor) or AWAITED. */
+  #await = FRESH;
+
+  /** Lets the future be awaited (again): for futures that are reused or awaitable repeatedly. */
+  protected rearm(): void {
+    this.#await = FRESH;
+  }
+
+  /** An await of this future ended (value, error or cancellation); by default it was the only one. */
+  protected awaitEnded(): void {
+    this.#await = AWAITED;
+  }
 
   /** Makes progress; returns the value or `PENDING` (after storing `cx.waker`). May throw. */
   abstract poll(cx: Context): Poll<T>;
@@ -76,21 +94,61 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
 
   /** @internal The `yield*` protocol: first hand the future to the executor, then its value. */
   next(value?: unknown): IteratorResult<Future<unknown>, T> {
-    if (!this.awaited) {
-      this.awaited = true;
+    if (this.#await === FRESH) {
+      this.#await = AWAITING;
       YIELDED.value = this;
       return YIELDED;
     }
+    if (this.#await === AWAITED) {
+      throw new TypeError(
+        `this ${this.constructor.name} was already awaited: a future is awaited once (make a new one to wait again)`,
+      );
+    }
+    this.awaitEnded();
     RETURNED.value = value as T;
     return RETURNED as IteratorReturnResult<T>;
   }
 
   /** @internal An error the executor got from `poll` surfaces at the `yield*`. */
   throw(error?: unknown): IteratorResult<Future<unknown>, T> {
+    this.awaitEnded();
     throw error;
   }
 
-  /** @internal Cancelling the awaiting generator passes through. */
+  /**
+   * @internal Cancelling the awaiting generator passes through. The future gave no value, and
+   * its drop() released what the await had registered, so it may be awaited again.
+   */
+  return(value?: unknown): IteratorResult<Future<unknown>, T> {
+    this.rearm();
+    RETURNED.value = value as T;
+    return RETURNED as IteratorReturnResult<T>;
+  }
+}
+
+/**
+ * @internal The `yield*` of a future that may be awaited repeatedly and by several tasks at once
+ * (a JoinHandle, a oneshot receiver): such a future returns a new one of these per await, since
+ * its own await state would be shared by the tasks awaiting it.
+ */
+export class EachAwait<T> implements Iterator<Future<unknown>, T, unknown> {
+  #yielded = false;
+  constructor(private readonly future: Future<T>) {}
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return this;
+  }
+  next(value?: unknown): IteratorResult<Future<unknown>, T> {
+    if (!this.#yielded) {
+      this.#yielded = true;
+      YIELDED.value = this.future;
+      return YIELDED;
+    }
+    RETURNED.value = value as T;
+    return RETURNED as IteratorReturnResult<T>;
+  }
+  throw(error?: unknown): IteratorResult<Future<unknown>, T> {
+    throw error;
+  }
   return(value?: unknown): IteratorResult<Future<unknown>, T> {
     RETURNED.value = value as T;
     return RETURNED as IteratorReturnResult<T>;

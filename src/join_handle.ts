@@ -1,6 +1,7 @@
 // A spawned task's state (TaskCell) and the handle its spawner holds (JoinHandle).
-import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { EachAwait, Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import type { Executor } from './executor.js';
+import { addWaker, FanOutWaker } from './_fan_out_waker.js';
 
 /** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
 export class TaskCell<T> implements Waker, Context {
@@ -13,7 +14,7 @@ export class TaskCell<T> implements Waker, Context {
   cancelled = false;
   failed = false;
   result: unknown = undefined;
-  /** The task awaiting the JoinHandle. */
+  /** The task awaiting the JoinHandle (a FanOutWaker when several do). */
   joinWaker: Waker | null = null;
   /** Someone polled the JoinHandle: a failure is theirs to handle, not "unhandled". */
   observed = false;
@@ -35,7 +36,8 @@ export class TaskCell<T> implements Waker, Context {
 
 /**
  * A handle to a spawned task: a future of its result, and the way to cancel it. Dropping the
- * handle detaches the task (it keeps running).
+ * handle detaches the task (it keeps running). It may be awaited more than once, and by several
+ * tasks at a time (`toPromise(handle)` twice, say): each await gets the same value or error.
  *
  * @example
  * ```ts
@@ -61,15 +63,21 @@ export class JoinHandle<T> extends Future<T> {
     const task = this.#task;
     task.observed = true;
     if (!task.done) {
-      task.joinWaker = cx.waker;
+      task.joinWaker = addWaker(task.joinWaker, cx.waker);
       return PENDING;
     }
     if (task.failed) throw task.result;
     return task.result as T;
   }
 
+  /** An await was dropped: forget its waker (unless several tasks await, see FanOutWaker). */
   override drop(): void {
-    if (this.#task.joinWaker !== null) this.#task.joinWaker = null;
+    if (!(this.#task.joinWaker instanceof FanOutWaker)) this.#task.joinWaker = null;
+  }
+
+  /** A handle may be awaited again, and by several tasks: each gets the task's outcome. */
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new EachAwait(this);
   }
 
   /**

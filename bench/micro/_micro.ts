@@ -46,7 +46,7 @@ export class Again<T> extends Future<T> {
   }
   /** Re-arms the future for one more `yield*`. */
   again(): this {
-    this.awaited = false;
+    this.rearm();
     return this;
   }
 }
@@ -73,7 +73,7 @@ export class Pass extends Future<void> {
   }
   /** Re-arms the future for one more `yield*`. */
   again(): this {
-    this.awaited = false;
+    this.rearm();
     this.#yielded = false;
     return this;
   }
@@ -102,7 +102,7 @@ export class Signal extends Future<void> {
   }
   /** Re-arms the future for one more `yield*`. */
   wait(): this {
-    this.awaited = false;
+    this.rearm();
     return this;
   }
   /** Sets the event and wakes the waiting task, if any. */

@@ -5,17 +5,19 @@ import { IoError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { WRITABLE, WRITE_READY, type Reactor } from '../reactor.js';
-import { resolve } from './address.js';
+import { formatAddress, resolve, type ResolvedHost } from './address.js';
 import { TcpStream } from './tcp_stream.js';
 
 const EINPROGRESS = constants.errno.EINPROGRESS;
 
 /** Resolves the host, then tries each address until one connects. */
 export class ConnectFuture extends Future<TcpStream> {
-  #lookup: Future<Array<{ address: string; family: 4 | 6 }>> | null = null;
-  #addresses: Array<{ address: string; family: 4 | 6 }> | null = null;
+  #lookup: Future<ResolvedHost[]> | null = null;
+  #addresses: ResolvedHost[] | null = null;
   #next = 0;
   #pending: TcpStream | null = null;
+  /** The address #pending connects to, for the error message. */
+  #trying = '';
   #lastError: unknown = null;
 
   constructor(
@@ -46,7 +48,7 @@ export class ConnectFuture extends Future<TcpStream> {
         this.#pending = null;
         if (err === 0) return stream;
         stream.close();
-        this.#lastError = new IoError('connect', err > 0 ? -err : err, `to ${this.host}:${this.port}`);
+        this.#lastError = new IoError('connect', err > 0 ? -err : err, `to ${this.#trying}`);
       }
       if (this.#next >= this.#addresses.length) throw this.#lastError;
       const { address, family } = this.#addresses[this.#next++];
@@ -68,13 +70,15 @@ export class ConnectFuture extends Future<TcpStream> {
       throw error;
     }
     const rc = binding.connect(fd, address, this.port);
+    const target = formatAddress({ address, family, port: this.port });
     if (rc === 0 || rc === -EINPROGRESS) {
       if (rc !== 0) stream.source.clear(WRITABLE); // writable once connected (or failed)
       this.#pending = stream;
+      this.#trying = target;
       return;
     }
     stream.close();
-    this.#lastError = new IoError('connect', rc, `to ${address}:${this.port}`);
+    this.#lastError = new IoError('connect', rc, `to ${target}`);
   }
 
   override drop(): void {

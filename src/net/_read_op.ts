@@ -1,25 +1,37 @@
-// The future behind every BufReader call: one per reader, reused by each call.
-import { Future, type Context, type Poll } from '../future.js';
+// The future behind every BufReader call: reused by the reader's calls once the last one is done.
+import { Future, PENDING, type Context, type Poll } from '../future.js';
 import type { BufReader } from './buf_reader.js';
 
-/** The reader's one future: which call it runs is set by `start`. */
+/** A reader's call as a future: which call it runs is set by `start`. */
 export class ReadOp extends Future<Uint8Array | null> {
   #mode = 0; // LINE, FRAME or EXACT (see BufReader), set by start() before any poll
   #arg = 0;
+  /** True from start() until the call completes, throws or is dropped. */
+  inUse = false;
   constructor(private readonly reader: BufReader) {
     super();
   }
   start(mode: number, arg: number): this {
     this.reader._checkIdle();
-    this.awaited = false;
+    this.rearm();
+    this.inUse = true;
     this.#mode = mode;
     this.#arg = arg;
     return this;
   }
   poll(cx: Context): Poll<Uint8Array | null> {
-    return this.reader._poll(cx, this.#mode, this.#arg);
+    let item: Poll<Uint8Array | null>;
+    try {
+      item = this.reader._poll(cx, this, this.#mode, this.#arg);
+    } catch (error) {
+      this.inUse = false;
+      throw error;
+    }
+    if (item !== PENDING) this.inUse = false;
+    return item;
   }
   override drop(): void {
-    this.reader._drop();
+    this.inUse = false;
+    this.reader._drop(this);
   }
 }

@@ -3,7 +3,7 @@
 import { constants } from 'node:os';
 import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
-import { IoError } from '../errors.js';
+import { ClosedError, IoError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { READ_CLOSED, READ_READY, READABLE, WRITABLE, WRITE_READY } from '../reactor.js';
 import type { TcpStream } from './tcp_stream.js';
@@ -11,30 +11,49 @@ import { UnexpectedEofError } from './unexpected_eof.js';
 
 const EAGAIN = constants.errno.EAGAIN;
 
-/** Common wait logic: stores the waker for a direction, remembering it so drop() can forget it. */
+/**
+ * Common wait logic: stores the waker for a direction, remembering it so drop() can forget it.
+ * While it waits, a future owns its direction of the stream: a second future that would wait on
+ * the same direction (another task reading the same stream) throws instead of taking turns with
+ * it, since each wait would replace and wake the other's waker forever.
+ */
 export abstract class StreamFuture<T> extends Future<T> {
   /** The waker this future stored with the reactor, so drop() forgets exactly that one. */
   #stored: Context['waker'] | null = null;
   #direction: 1 | 2 = 1;
+  /**
+   * For the futures a stream reuses: true from `issue()` until the future completes, throws
+   * or is dropped; the stream hands out a new one meanwhile.
+   */
+  inUse = false;
   constructor(protected readonly stream: TcpStream) {
     super();
   }
-  protected get waiting(): boolean {
-    return this.#stored !== null;
-  }
-  protected set waiting(value: false) {
-    this.#stored = null;
+  /** Hands a reused future out (again): it may be awaited once more. */
+  issue(): void {
+    this.rearm();
+    this.inUse = true;
   }
   protected waitRead(cx: Context): typeof PENDING {
+    const stream = this.stream;
+    if (stream._reader !== this) {
+      if (stream._reader !== null) this.fail(new Error('TcpStream: a read is already pending on this stream (one task reads at a time)'));
+      stream._reader = this;
+    }
     this.#stored = cx.waker;
     this.#direction = 1;
-    this.stream.reactor.waitReadable(this.stream.source, cx.waker);
+    stream.reactor.waitReadable(stream.source, cx.waker);
     return PENDING;
   }
   protected waitWrite(cx: Context): typeof PENDING {
+    const stream = this.stream;
+    if (stream._writer !== this) {
+      if (stream._writer !== null) this.fail(new Error('TcpStream: a write is already pending on this stream (one task writes at a time)'));
+      stream._writer = this;
+    }
     this.#stored = cx.waker;
     this.#direction = 2;
-    this.stream.reactor.waitWritable(this.stream.source, cx.waker);
+    stream.reactor.waitWritable(stream.source, cx.waker);
     return PENDING;
   }
   /**
@@ -45,34 +64,57 @@ export abstract class StreamFuture<T> extends Future<T> {
    * data and FIN can arrive under a single edge.
    */
   protected readOnce(cx: Context, buf: Uint8Array, off: number, len: number): Poll<number> {
-    this.stream.checkOpen('read');
-    const source = this.stream.source;
+    const stream = this.stream;
+    if (stream.closed) this.fail(new ClosedError('TcpStream (read)'));
+    const source = stream.source;
     if (!(source.readiness & READ_READY)) return this.waitRead(cx);
     const n = binding.read(source.fd, buf, off, len);
     if (n < 0) {
-      if (n !== -EAGAIN) throw new IoError('read', n);
+      if (n !== -EAGAIN) this.fail(new IoError('read', n));
       source.clear(READABLE);
       return this.waitRead(cx);
     }
-    this.waiting = false;
+    if (this.#stored !== null) this.#release();
     if (n < len && !(source.readiness & READ_CLOSED)) source.clear(READABLE);
     return n;
   }
 
   /** One write from `buf[off, off+len)`: the bytes written, or PENDING after storing the waker. */
   protected writeSome(cx: Context, buf: Uint8Array, off: number, len: number): Poll<number> {
-    this.stream.checkOpen('write');
-    const source = this.stream.source;
+    const stream = this.stream;
+    if (stream.closed) this.fail(new ClosedError('TcpStream (write)'));
+    const source = stream.source;
     if (!(source.readiness & WRITE_READY)) return this.waitWrite(cx);
     const n = binding.write(source.fd, buf, off, len);
     if (n < 0) {
-      if (n !== -EAGAIN) throw new IoError('write', n);
+      if (n !== -EAGAIN) this.fail(new IoError('write', n));
       source.clear(WRITABLE);
       return this.waitWrite(cx);
     }
-    this.waiting = false;
+    if (this.#stored !== null) this.#release();
     if (n < len) source.clear(WRITABLE); // a short write means the send buffer is full
     return n;
+  }
+
+  /** Ends the future with `error`: it no longer waits, and a reused one may be handed out again. */
+  protected fail(error: Error): never {
+    this.#release();
+    this.inUse = false;
+    throw error;
+  }
+
+  /** Forgets the stored waker and gives up the direction of the stream it waited on. */
+  #release(): void {
+    const stored = this.#stored;
+    if (stored === null) return;
+    this.#stored = null;
+    const stream = this.stream;
+    stream.reactor.forget(stream.source, stored, this.#direction);
+    if (this.#direction === 1) {
+      if (stream._reader === this) stream._reader = null;
+    } else if (stream._writer === this) {
+      stream._writer = null;
+    }
   }
 
   /** Spends budget; when it is spent, yields to the other tasks. */
@@ -82,23 +124,19 @@ export abstract class StreamFuture<T> extends Future<T> {
     return true;
   }
   override drop(): void {
-    if (this.#stored !== null) {
-      this.stream.reactor.forget(this.stream.source, this.#stored, this.#direction);
-      this.#stored = null;
-    }
+    this.#release();
+    this.inUse = false;
   }
 }
 
+/** The future of `TcpStream.read()`, reused by its stream. */
 export class ReadFuture extends StreamFuture<Uint8Array> {
-  start(): void {
-    if (this.waiting) throw new Error('TcpStream.read(): a read is already pending on this stream');
-    this.awaited = false;
-  }
   poll(cx: Context): Poll<Uint8Array> {
     if (this.yieldIfSpent(cx)) return PENDING;
     const reactor = this.stream.reactor;
     const n = this.readOnce(cx, reactor.scratch, 0, reactor.scratch.length);
     if (n === PENDING) return PENDING;
+    this.inUse = false;
     return reactor.scratchView(n);
   }
 }
@@ -132,7 +170,7 @@ export class ReadExactFuture extends StreamFuture<Uint8Array> {
       if (this.yieldIfSpent(cx)) return PENDING;
       const n = this.readOnce(cx, this.buf, this.#filled, this.buf.length - this.#filled);
       if (n === PENDING) return PENDING;
-      if (n === 0) throw new UnexpectedEofError(this.buf.length, this.#filled);
+      if (n === 0) this.fail(new UnexpectedEofError(this.buf.length, this.#filled));
       this.#filled += n;
     }
     return this.buf;
@@ -154,7 +192,7 @@ export class WriteFuture extends StreamFuture<number> {
     const n = this.writeSome(cx, this.buf, this.off, this.len);
     if (n !== PENDING) return n;
     if (!this.#copied) {
-      this.buf = this.buf.slice(this.off, this.off + this.len); // the caller's memory may change meanwhile
+      this.buf = copyOf(this.buf, this.off, this.off + this.len); // the caller's memory may change meanwhile
       this.off = 0;
       this.#copied = true;
     }
@@ -168,9 +206,9 @@ export class WriteAllFuture extends StreamFuture<void> {
   #end = 0;
   #copied = false;
 
+  /** Hands the future out for `buf[off, off+len)`. */
   start(buf: Uint8Array, off: number, len: number): void {
-    if (this.waiting) throw new Error('TcpStream.writeAll(): a write is already pending on this stream');
-    this.awaited = false;
+    this.issue();
     this.#buf = buf;
     this.#off = off;
     this.#end = off + len;
@@ -183,7 +221,7 @@ export class WriteAllFuture extends StreamFuture<void> {
       if (n === PENDING) {
         if (!this.#copied) {
           // Suspending while holding caller memory: keep a private copy of the unsent tail.
-          this.#buf = this.#buf.slice(this.#off, this.#end);
+          this.#buf = copyOf(this.#buf, this.#off, this.#end);
           this.#end -= this.#off;
           this.#off = 0;
           this.#copied = true;
@@ -193,8 +231,17 @@ export class WriteAllFuture extends StreamFuture<void> {
       this.#off += n;
     }
     this.#buf = EMPTY;
+    this.inUse = false;
     return undefined;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A copy of `buf[start, end)`. Not `buf.slice()`: on a Node `Buffer`, `slice()` returns a view
+ * of the same memory, which the caller may overwrite while the write waits.
+ */
+function copyOf(buf: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(buf, start, end);
+}

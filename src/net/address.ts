@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { binding } from '../_binding.js';
 import { Executor } from '../executor.js';
+import { IoError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { describe } from '../task.js';
 import { checkInteger } from '../_validate.js';
@@ -49,6 +50,7 @@ export function parseAddress(where: string, input: unknown): { host: string; por
   if (typeof input === 'object' && input !== null) {
     const { host = '127.0.0.1', port } = input as { host?: unknown; port?: unknown };
     if (typeof host !== 'string' || host === '') throw new TypeError(`${where}: host must be a non-empty string`);
+    checkHost(where, host);
     return { host, port: checkInteger(where, 'port', port, 0, 65535) };
   }
   if (typeof input !== 'string') {
@@ -60,8 +62,15 @@ export function parseAddress(where: string, input: unknown): { host: string; por
   }
   const host = match[1] ?? match[2];
   if (host === '') throw new TypeError(`${where}: address '${input}' has no host`);
+  checkHost(where, host);
   if (match[1] !== undefined && isIP(host) !== 6) throw new TypeError(`${where}: '${host}' is not an IPv6 address`);
   return { host, port: checkInteger(where, 'port', Number(match[3]), 0, 65535) };
+}
+
+/** Refuses a host with a stray bracket (`'[::1'`) or an IPv6 zone (`'fe80::1%eth0'`, unsupported). */
+function checkHost(where: string, host: string): void {
+  if (/[[\]]/.test(host)) throw new TypeError(`${where}: '${host}' is not a host: brackets only enclose a whole IPv6 address, '[::1]:80'`);
+  if (host.includes('%')) throw new TypeError(`${where}: '${host}': IPv6 zone ids (%) are not supported`);
 }
 
 /** A resolved address: numeric, with its family. */
@@ -95,7 +104,11 @@ class Lookup extends Future<ResolvedHost[]> {
     const family = isIP(this.host);
     if (family !== 0) return [{ address: this.host, family: family as 4 | 6 }];
     const reactor = Executor.current().reactor;
-    if (this.#request === -1) this.#request = binding.lookupStart(this.host, reactor.blocker.registryId);
+    if (this.#request === -1) {
+      const id = binding.lookupStart(this.host, reactor.blocker.registryId);
+      if (id < 0) throw new IoError('start a lookup thread', id, `for '${this.host}'`); // out of threads
+      this.#request = id;
+    }
     const result = binding.lookupTake(this.#request);
     if (result === undefined) {
       this.#waker = cx.waker;

@@ -27,8 +27,9 @@ const EMPTY = new Uint8Array(0);
  * copy, and only the bytes left over are copied into the reader's own buffer, which grows as
  * needed and is released again when drained (an idle reader keeps at most 1 KiB). The arrays
  * returned are views, valid until the task suspends or calls this reader again: `slice()` one to
- * keep it. Each call returns the reader's one reusable future: await (or drop) it before the
- * next call. Read the stream only through the reader once it has one.
+ * keep it. One call at a time: a call made while another one waits for data throws. Calls reuse
+ * one future once the previous call is done, so reading allocates nothing per line. Read the
+ * stream only through the reader once it has one.
  *
  * @example
  * ```ts
@@ -56,8 +57,10 @@ export class BufReader {
   #skipping = false;
   /** The source read in flight, kept across polls and dropped with the reading future. */
   #read: Future<Uint8Array> | null = null;
-  /** The one read future, reused by every call (no allocation per line). */
-  readonly #op = new ReadOp(this);
+  /** The call whose poll started #read: only it may go on polling while #read is in flight. */
+  #reading: ReadOp | null = null;
+  /** The future calls hand out, reused once the last one is done (no allocation per line). */
+  #op = new ReadOp(this);
 
   constructor(
     readonly stream: ByteSource,
@@ -93,7 +96,7 @@ export class BufReader {
    */
   readLine(maxBytes: number = this.maxLineBytes): Future<Uint8Array | null> {
     checkInteger('BufReader.readLine()', 'maxBytes', maxBytes, 0, 2 ** 31 - 1);
-    return this.#op.start(LINE, maxBytes);
+    return this.#nextOp().start(LINE, maxBytes);
   }
 
   /**
@@ -107,7 +110,7 @@ export class BufReader {
    * ```
    */
   readFrame(): Future<Uint8Array | null> {
-    return this.#op.start(FRAME, 0);
+    return this.#nextOp().start(FRAME, 0);
   }
 
   /**
@@ -121,7 +124,13 @@ export class BufReader {
    */
   readExact(n: number): Future<Uint8Array> {
     checkInteger('BufReader.readExact()', 'n', n, 0, 2 ** 31 - 1);
-    return this.#op.start(EXACT, n) as Future<Uint8Array>;
+    return this.#nextOp().start(EXACT, n) as Future<Uint8Array>;
+  }
+
+  /** The reusable future, or a new one while it is still in use (made and not yet awaited). */
+  #nextOp(): ReadOp {
+    if (this.#op.inUse) this.#op = new ReadOp(this);
+    return this.#op;
   }
 
   /** @internal Starting a call while another is pending is a bug in the caller. */
@@ -129,8 +138,9 @@ export class BufReader {
     if (this.#read !== null) throw new Error('BufReader: a read is already pending on this reader');
   }
 
-  /** @internal One poll of a call: parse what is buffered, read more while it is not enough. */
-  _poll(cx: Context, mode: number, arg: number): Poll<Uint8Array | null> {
+  /** @internal One poll of `op`: parse what is buffered, read more while it is not enough. */
+  _poll(cx: Context, op: ReadOp, mode: number, arg: number): Poll<Uint8Array | null> {
+    if (this.#read !== null && this.#reading !== op) this._checkIdle(); // another call is waiting
     try {
       for (;;) {
         if (!this.#skipping || this.#skip()) {
@@ -139,15 +149,16 @@ export class BufReader {
         }
         this.#settle(); // the scratch is about to be overwritten: keep the leftovers first
         const read = (this.#read ??= this.stream.read());
+        this.#reading = op;
         let chunk: Poll<Uint8Array>;
         try {
           chunk = read.poll(cx);
         } catch (error) {
-          this.#read = null;
+          this.#read = this.#reading = null;
           throw error;
         }
         if (chunk === PENDING) return PENDING;
-        this.#read = null;
+        this.#read = this.#reading = null;
         if (chunk.length === 0) {
           this.#eof = true;
         } else if (this.#start === this.#end) {
@@ -168,10 +179,11 @@ export class BufReader {
     }
   }
 
-  /** @internal The reading future was dropped: forget the source read (no byte was taken). */
-  _drop(): void {
+  /** @internal A call's future was dropped: if its source read is in flight, forget it (no byte was taken). */
+  _drop(op: ReadOp): void {
+    if (this.#reading !== op) return;
     this.#read?.drop();
-    this.#read = null;
+    this.#read = this.#reading = null;
   }
 
   #line(limit: number): Uint8Array | null | typeof MORE {

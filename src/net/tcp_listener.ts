@@ -7,7 +7,7 @@ import { ClosedError, IoError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
-import { checkInteger } from '../_validate.js';
+import { checkBoolean, checkInteger } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
 
@@ -71,13 +71,13 @@ export class TcpListener implements Disposable {
     const { host, port } = parseAddress('TcpListener.bind()', address);
     if (typeof options !== 'object' || options === null) throw new TypeError('TcpListener.bind(): options must be an object');
     const backlog = checkInteger('TcpListener.bind()', 'backlog', options.backlog ?? binding.somaxconn, 1, 2 ** 31 - 1);
-    const reusePort = options.reusePort === true;
+    const reusePort = options.reusePort === undefined ? false : checkBoolean('TcpListener.bind()', 'reusePort', options.reusePort);
     return new BindFuture(host, port, backlog, reusePort);
   }
 
   /** @internal Creates, binds and registers a listening socket on a numeric address. */
   static _listen(reactor: Reactor, addr: ResolvedHost, port: number, backlog: number, reusePort: boolean): TcpListener {
-    if (reserveFd === -1) openReserve();
+    if (reserveFd < 0) openReserve();
     const fd = binding.socket(addr.family);
     if (fd < 0) throw new IoError('socket', fd);
     const fail = (call: string, rc: number): never => {

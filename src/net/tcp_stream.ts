@@ -4,10 +4,17 @@ import { binding, type RawAddress } from '../_binding.js';
 import { ClosedError, IoError } from '../errors.js';
 import type { Future } from '../future.js';
 import type { IoSource, Reactor } from '../reactor.js';
-import { checkBytes, checkInteger, checkRange } from '../_validate.js';
+import { checkBoolean, checkBytes, checkInteger, checkRange } from '../_validate.js';
 import { parseAddress, type AddressInput, type SocketAddress } from './address.js';
 import { ConnectFuture } from './_connect.js';
-import { ReadExactFuture, ReadFuture, ReadIntoFuture, WriteAllFuture, WriteFuture } from './_stream_futures.js';
+import {
+  ReadExactFuture,
+  ReadFuture,
+  ReadIntoFuture,
+  WriteAllFuture,
+  WriteFuture,
+  type StreamFuture,
+} from './_stream_futures.js';
 
 export { UnexpectedEofError } from './unexpected_eof.js';
 
@@ -20,8 +27,8 @@ export function socketAddress(call: string, raw: RawAddress | number): SocketAdd
 /**
  * A TCP connection. Get one from `TcpStream.connect()` or `TcpListener.accept()`.
  *
- * One task reads and one task writes at a time (each direction keeps one waker); starting a
- * second read while one is pending throws. Close it when done (`close()` or `using`): the fd is
+ * One task reads and one task writes at a time (each direction keeps one waker): a read that
+ * would wait while another read waits on the same stream throws, and so does a write. Close it when done (`close()` or `using`): the fd is
  * deregistered, then closed.
  *
  * @example
@@ -37,7 +44,12 @@ export class TcpStream implements Disposable {
   readonly source: IoSource;
   /** @internal */
   readonly reactor: Reactor;
+  /** @internal The future waiting to read, if one is (see StreamFuture). */
+  _reader: StreamFuture<unknown> | null = null;
+  /** @internal The future waiting to write, if one is. */
+  _writer: StreamFuture<unknown> | null = null;
   #closed = false;
+  /** The futures read() and writeAll() hand out: reused once the last one is done. */
   #read: ReadFuture | null = null;
   #writeAll: WriteAllFuture | null = null;
 
@@ -89,8 +101,9 @@ export class TcpStream implements Disposable {
    */
   read(): Future<Uint8Array> {
     this.#checkOpen('read');
-    const fut = (this.#read ??= new ReadFuture(this));
-    fut.start();
+    let fut = this.#read;
+    if (fut === null || fut.inUse) fut = this.#read = new ReadFuture(this);
+    fut.issue();
     return fut;
   }
 
@@ -154,7 +167,8 @@ export class TcpStream implements Disposable {
   writeAll(buf: Uint8Array, offset?: number, length?: number): Future<void> {
     this.#checkOpen('writeAll');
     checkBytes('TcpStream.writeAll()', 'buf', buf);
-    const fut = (this.#writeAll ??= new WriteAllFuture(this));
+    let fut = this.#writeAll;
+    if (fut === null || fut.inUse) fut = this.#writeAll = new WriteAllFuture(this);
     if (offset === undefined && length === undefined) {
       fut.start(buf, 0, buf.length); // the hot path: no range to check
     } else {
@@ -183,7 +197,8 @@ export class TcpStream implements Disposable {
   /** Disables (true) or enables Nagle's algorithm. */
   setNoDelay(noDelay = true): void {
     this.#checkOpen('setNoDelay');
-    const rc = binding.setNoDelay(this.source.fd, noDelay === true);
+    checkBoolean('TcpStream.setNoDelay()', 'noDelay', noDelay);
+    const rc = binding.setNoDelay(this.source.fd, noDelay);
     if (rc < 0) throw new IoError('setsockopt TCP_NODELAY', rc);
   }
 

@@ -144,7 +144,7 @@ class Recv<T> extends Future<T> {
 
   /** Hands the future out (again): it may be awaited once more. */
   issue(): void {
-    this.awaited = false;
+    this.rearm();
     this.#busy = true;
   }
 

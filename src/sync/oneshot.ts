@@ -1,9 +1,10 @@
 // oneshot: one value, sent once, from one task to another (a reply slot). The receiver is itself
 // the future of that value.
 import { ClosedError } from '../errors.js';
-import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
+import { EachAwait, Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { AlreadySentError, RecvClosedError } from './errors.js';
 import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
+import { addWaker, FanOutWaker } from '../_fan_out_waker.js';
 
 /** What the two halves share. */
 class OneshotState<T> {
@@ -137,27 +138,18 @@ export class OneshotReceiver<T> extends Future<T> {
     if (state.hasValue) return take(state);
     if (state.received) throw new RecvClosedError('the oneshot value was already received');
     if (state.senderDone) throw new RecvClosedError('the oneshot Sender was closed without sending a value');
-    state.waker = cx.waker;
+    state.waker = addWaker(state.waker, cx.waker);
     return PENDING;
   }
 
-  /** A cancelled await: forget the waker and allow awaiting the receiver again. */
+  /** A cancelled await: forget its waker (unless several tasks await, see FanOutWaker). */
   override drop(): void {
-    this.#state.waker = null;
-    this.awaited = false;
+    if (!(this.#state.waker instanceof FanOutWaker)) this.#state.waker = null;
   }
 
-  /** @internal As Future.next, but a finished await lets a later `yield*` poll again. */
-  override next(value?: unknown): IteratorResult<Future<unknown>, T> {
-    const result = super.next(value);
-    if (result.done === true) this.awaited = false;
-    return result;
-  }
-
-  /** @internal As Future.throw, with the same reset. */
-  override throw(error?: unknown): IteratorResult<Future<unknown>, T> {
-    this.awaited = false;
-    return super.throw(error);
+  /** The receiver may be awaited again (after a timeout, say), and by several tasks at once. */
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new EachAwait(this);
   }
 
   /**
