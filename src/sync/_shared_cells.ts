@@ -1,11 +1,11 @@
 // Helpers for the thread primitives whose state lives in a SharedArrayBuffer of Int32 cells
-// (Parker/Unparker, WaitGroup): making the cells, handing adopted cells from a static `from()`
+// (Parker/Unparker, WaitGroup, CrossThreadSignal): making the cells, handing adopted cells from a static `from()`
 // to the constructor, and Atomics.waitAsync.
 
 /** Set by adoptNext() just before `new`: the shared cells the constructor adopts. */
 let adopting: Int32Array | undefined;
 
-/** Makes `cells` zeroed shared cells with `magic` in the last one, where checkSharedForm looks. */
+/** Makes `cells` zeroed shared cells with `magic` in the last one, where the form checks look. */
 export function newCells(cells: number, magic: number): Int32Array {
   const view = new Int32Array(new SharedArrayBuffer(cells * 4));
   Atomics.store(view, cells - 1, magic);

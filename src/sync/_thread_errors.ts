@@ -38,8 +38,9 @@ export class ParkerClosedError extends Error {
 
 /**
  * Thrown by `Parker.park()` / `Parker.parkTimeout()` when another thread is already parked on
- * the same parker (two threads each rebuilt a `Parker` from the same cloneable form). A parker
- * has one owner at a time; a second waiter would steal or lose the single token.
+ * the same parker (two threads each rebuilt a `Parker` from the same cloneable form), also
+ * after an `unpark()` handed that thread a token it has not taken yet. A parker has one owner
+ * at a time; a second waiter would steal or lose the single token.
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { ParkerBusyError, ParkerClosedError, checkSharedForm } from './_thread_errors.js';
 import { checkDuration } from '../_validate.js';
-import { CELLS, CLOSED, EMPTY, MAGIC, NOTIFIED, PARKED, STATE } from './_parker_cells.js';
+import { CELLS, CLOSED, EMPTY, MAGIC, NOTIFIED, PARKED, PARKED_NOTIFIED, STATE } from './_parker_cells.js';
 import { adoptNext, newCells, takeAdopted } from './_shared_cells.js';
 import { Unparker } from './unparker.js';
 
@@ -197,9 +197,8 @@ export class Parker {
    * ```
    */
   close(): void {
-    if (Atomics.exchange(this.#cells, STATE, CLOSED) === PARKED) {
-      Atomics.notify(this.#cells, STATE);
-    }
+    const was = Atomics.exchange(this.#cells, STATE, CLOSED);
+    if (was === PARKED || was === PARKED_NOTIFIED) Atomics.notify(this.#cells, STATE);
   }
 
   /**
@@ -234,6 +233,8 @@ export class Parker {
       if (seen === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
       throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
     }
+    // While parked the cell holds PARKED, PARKED_NOTIFIED or CLOSED (see _parker_cells.ts), so
+    // each round either sleeps in Atomics.wait or ends the call: it never spins.
     for (;;) {
       const remaining = deadline - performance.now();
       if (remaining > 0) {
@@ -241,20 +242,23 @@ export class Parker {
         Atomics.wait(cells, STATE, PARKED, remaining);
       }
       const state = Atomics.load(cells, STATE);
-      if (state === NOTIFIED) {
-        if (Atomics.compareExchange(cells, STATE, NOTIFIED, EMPTY) === NOTIFIED) return true;
-        continue; // closed in between
+      if (state === PARKED_NOTIFIED) {
+        if (Atomics.compareExchange(cells, STATE, PARKED_NOTIFIED, EMPTY) === PARKED_NOTIFIED) return true;
+        continue; // closed in between: the next round reports it
       }
       if (state === CLOSED) throw new ParkerClosedError(`${what}: the parker was closed while parked`);
-      // Still PARKED: a timeout (or a wake meant for nobody). Give up only once the deadline
-      // has passed on our own clock; a racing unpark turns the cell to NOTIFIED first.
+      if (state !== PARKED) {
+        throw new Error(`${what}: the parker's state cell holds ${state} under a parked thread; something else wrote its buffer`);
+      }
+      // Still PARKED: a timeout. Give up only once the deadline has passed on our own clock; a
+      // racing unpark turns the cell to PARKED_NOTIFIED first, and the next round takes it.
       if (remaining <= 0 && Atomics.compareExchange(cells, STATE, PARKED, EMPTY) === PARKED) {
         return false;
       }
     }
   }
 
-  /** Takes a waiting token without ever announcing a wait (so it cannot disturb an owner). */
+  /** Takes a waiting token without ever announcing a wait (so it cannot disturb an owner, nor take its token). */
   #tryTake(what: string): boolean {
     for (;;) {
       const state = Atomics.load(this.#cells, STATE);

@@ -1,7 +1,7 @@
 // Unparker: the waking side of a Parker (see parker.ts), a view of the parker's shared cells
 // that any thread may hold.
 import { ParkerClosedError, checkSharedForm } from './_thread_errors.js';
-import { CELLS, CLOSED, MAGIC, NOTIFIED, PARKED, STATE } from './_parker_cells.js';
+import { CELLS, CLOSED, MAGIC, NOTIFIED, PARKED, PARKED_NOTIFIED, STATE } from './_parker_cells.js';
 import { adoptNext, takeAdopted } from './_shared_cells.js';
 
 const UNPARKER_KIND = 'wakeloop.Unparker';
@@ -104,8 +104,10 @@ export class Unparker {
     for (;;) {
       const state = Atomics.load(cells, STATE);
       if (state === CLOSED) throw new ParkerClosedError('Unparker.unpark: the parker is closed');
-      if (state === NOTIFIED) return;
-      if (Atomics.compareExchange(cells, STATE, state, NOTIFIED) === state) {
+      if (state === NOTIFIED || state === PARKED_NOTIFIED) return;
+      // A parked thread's token is marked as its own, so another handle's park cannot take it.
+      const next = state === PARKED ? PARKED_NOTIFIED : NOTIFIED;
+      if (Atomics.compareExchange(cells, STATE, state, next) === state) {
         if (state === PARKED) Atomics.notify(cells, STATE, 1);
         return;
       }

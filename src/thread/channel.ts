@@ -6,20 +6,29 @@ import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import type { Reactor } from '../reactor.js';
-import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
+import { checkDuration, checkInteger } from '../_validate.js';
+import { describe } from '../task.js';
+import { CrossThreadSignal, checkForm, signalFromForm, type CrossThreadSignalForm } from './signal.js';
 
 // Header cells, then the ring of bytes. Each message is a 4-byte length and v8.serialize() bytes.
 const LOCK = 0; // senders' lock: 0 free, 1 held
-const USED = 1; // bytes in the ring; senders wait on it when full
+const USED = 1; // bytes in the ring, plus CLOSED_BIT once closed
 const HEAD = 2; // read offset, written by the receiver only
 const TAIL = 3; // write offset, written under the lock only
-const CLOSED = 4;
-const MAGIC_CELL = 5;
-const CELLS = 6;
+const SEQ = 4; // bumped by every receive, unlock and close: blocked senders wait on it
+const CELLS = 6; // the last one holds MAGIC
 const DATA_OFFSET = 32;
-/** Marks a buffer as a channel's ('TCH1'). */
-const MAGIC = 0x54434831;
+/** In USED: closing and publishing share one cell, so a message lands before the close or never. */
+const CLOSED_BIT = 1 << 31;
+const SIZE_MASK = 0x7fffffff;
+const MIN_CAPACITY = 16;
+const MAX_CAPACITY = 2 ** 30;
+/** Marks a buffer as a channel's ('TCH2'; 'TCH1' had a lock-taking close and another layout). */
+const MAGIC = 0x54434832;
 const KIND = 'wakeloop.ThreadChannel';
+
+/** Set by ThreadChannel.from() just before `new`: what the constructor adopts. */
+let adopting: { cells: Int32Array; signal: CrossThreadSignal } | undefined;
 
 /**
  * The structured-cloneable form of a {@link ThreadChannel}, to post to other threads.
@@ -41,12 +50,17 @@ export interface ThreadChannelForm {
  * - Messages are anything `v8.serialize` takes (the structured-clone types: plain objects,
  *   arrays, typed arrays, Map, Set, Date, bigint, errors of the built-in classes...), copied
  *   into the ring; not functions, not class identity, and not SharedArrayBuffers (share those
- *   once, through `workerData`). `undefined` reads as "closed" to `recv()`: do not send it.
+ *   once, through `workerData`). `undefined` reads as "closed" to `recv()`, so sending it
+ *   throws a TypeError.
  * - `send` works from any thread holding the channel (rebuilt with `ThreadChannel.from`); it
  *   blocks the sending thread while the ring is full (`trySend` does not). Never let the
  *   receiving thread wait on its own full channel.
  * - `recv()` is a future for one executor thread: it wakes that executor even when it is
  *   blocked in the kernel. `close()` (from any side) ends it after the queued messages.
+ * - Senders take a lock in shared memory to copy a message in. A sender thread terminated
+ *   (`worker.terminate()`) while copying leaves that lock held: later sends on any thread then
+ *   wait until `close()`, which makes them throw ClosedError (a `send` with a finite timeout
+ *   returns false at its deadline). `recv`, `tryRecv` and `close` never take the lock.
  *
  * @example
  * ```ts
@@ -64,34 +78,34 @@ export class ThreadChannel<T> {
   readonly #headerView = new DataView(this.#header.buffer);
 
   /**
-   * Makes a channel whose ring holds `capacity` bytes (default 64 KiB); a message takes 4
-   * bytes plus its serialized size.
+   * Makes a channel whose ring holds `capacity` bytes (an integer from 16 to 2^30, default
+   * 64 KiB); a message takes 4 bytes plus its serialized size. Throws a TypeError for options
+   * that are not an object or a capacity that is not an integer, a RangeError out of range.
    *
    * @example
    * ```ts
    * const ch = new ThreadChannel<string>({ capacity: 1 << 20 });
    * ```
    */
-  constructor(options: { capacity?: number } = {}, form?: ThreadChannelForm) {
-    if (form !== undefined) {
-      this.#cells = checkForm('ThreadChannel.from', form, KIND, CELLS, MAGIC);
-      this.#signal = CrossThreadSignal.from(form.signal);
-      this.#capacity = form.sab.byteLength - DATA_OFFSET;
+  constructor(options: { capacity?: number } = {}) {
+    const adopted = adopting;
+    adopting = undefined;
+    if (adopted !== undefined) {
+      this.#cells = adopted.cells;
+      this.#signal = adopted.signal;
     } else {
-      const capacity = options.capacity ?? 64 * 1024;
-      if (!Number.isInteger(capacity) || capacity < 16 || capacity > 2 ** 30) {
-        throw new RangeError(`new ThreadChannel(): capacity must be an integer from 16 to 2^30, got ${String(capacity)}`);
-      }
+      const capacity = checkCapacity(options);
       this.#cells = new Int32Array(new SharedArrayBuffer(DATA_OFFSET + capacity), 0, CELLS);
-      Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
+      Atomics.store(this.#cells, CELLS - 1, MAGIC);
       this.#signal = new CrossThreadSignal();
-      this.#capacity = capacity;
     }
+    this.#capacity = this.#cells.buffer.byteLength - DATA_OFFSET;
     this.#data = new Uint8Array(this.#cells.buffer, DATA_OFFSET, this.#capacity);
   }
 
   /**
-   * Rebuilds the channel in the thread its form was posted to.
+   * Rebuilds the channel in the thread its form was posted to. Throws a TypeError when `form`
+   * is not a channel's form (`undefined` included: only the constructor makes new channels).
    *
    * @example
    * ```ts
@@ -99,7 +113,15 @@ export class ThreadChannel<T> {
    * ```
    */
   static from<T>(form: ThreadChannelForm): ThreadChannel<T> {
-    return new ThreadChannel<T>({}, form);
+    const cells = checkForm('ThreadChannel.from', form, KIND, CELLS, MAGIC);
+    const bytes = cells.buffer.byteLength;
+    if (bytes < DATA_OFFSET + MIN_CAPACITY || bytes > DATA_OFFSET + MAX_CAPACITY) {
+      const want = `a ${DATA_OFFSET}-byte header and a ring of 16 to 2^30 bytes`;
+      throw new TypeError(`ThreadChannel.from: the form's sab must hold ${want}, got ${bytes} bytes`);
+    }
+    const signal = signalFromForm('ThreadChannel.from: form.signal', form.signal);
+    adopting = { cells, signal };
+    return new ThreadChannel<T>();
   }
 
   /**
@@ -115,9 +137,12 @@ export class ThreadChannel<T> {
   }
 
   /**
-   * Queues `message`, blocking this thread while the ring is full (up to `timeoutMs`, default
-   * forever; false if it ran out). Throws ClosedError once closed, RangeError if the message
-   * can never fit, and what `v8.serialize` throws for an uncloneable value.
+   * Queues `message`, blocking this thread while the ring is full (up to `timeoutMs`
+   * milliseconds, default `Infinity`: forever; false if it ran out). Throws ClosedError once
+   * closed (a sender blocked at the close wakes up and throws it), a TypeError for `undefined`
+   * (what `recv()` returns once closed) or a `timeoutMs` that is not a number, a RangeError
+   * for a negative `timeoutMs` or a message that can never fit, and what `v8.serialize` throws
+   * for an uncloneable value.
    *
    * @example
    * ```ts
@@ -125,11 +150,12 @@ export class ThreadChannel<T> {
    * ```
    */
   send(message: T, timeoutMs = Infinity): boolean {
-    return this.#write(serialize(message), timeoutMs);
+    return this.#write('ThreadChannel.send()', message, checkDuration('ThreadChannel.send()', 'timeoutMs', timeoutMs, true));
   }
 
   /**
-   * Queues `message` if there is room now; false if the ring is full.
+   * Queues `message` if there is room now; false if the ring is full. It still waits for
+   * another sender that is copying a message in. Throws like `send()`.
    *
    * @example
    * ```ts
@@ -137,7 +163,7 @@ export class ThreadChannel<T> {
    * ```
    */
   trySend(message: T): boolean {
-    return this.#write(serialize(message), 0);
+    return this.#write('ThreadChannel.trySend()', message, 0);
   }
 
   /**
@@ -150,14 +176,14 @@ export class ThreadChannel<T> {
    */
   tryRecv(): { value: T } | undefined {
     const c = this.#cells;
-    if (Atomics.load(c, USED) === 0) return undefined;
+    if ((Atomics.load(c, USED) & SIZE_MASK) === 0) return undefined;
     let head = Atomics.load(c, HEAD);
     head = this.#copyOut(head, this.#header);
     const bytes = new Uint8Array(this.#headerView.getUint32(0, true));
     head = this.#copyOut(head, bytes);
     Atomics.store(c, HEAD, head);
-    Atomics.sub(c, USED, 4 + bytes.length);
-    Atomics.notify(c, USED); // a sender may wait for room
+    Atomics.sub(c, USED, 4 + bytes.length); // leaves CLOSED_BIT as it is
+    this.#bump(); // a sender may wait for room
     return { value: deserialize(bytes) as T };
   }
 
@@ -176,7 +202,8 @@ export class ThreadChannel<T> {
 
   /**
    * Closes the channel from any thread: sends fail from now on, `recv()` ends after the
-   * queued messages, and blocked senders wake up and throw ClosedError.
+   * queued messages, and blocked senders wake up and throw ClosedError. Never blocks. A send
+   * racing with it either lands before it (and is received) or throws ClosedError.
    *
    * @example
    * ```ts
@@ -184,10 +211,8 @@ export class ThreadChannel<T> {
    * ```
    */
   close(): void {
-    this.#lock();
-    Atomics.store(this.#cells, CLOSED, 1);
-    this.#unlock();
-    Atomics.notify(this.#cells, USED);
+    Atomics.or(this.#cells, USED, CLOSED_BIT);
+    this.#bump();
     this.#signal.notify();
   }
 
@@ -200,7 +225,7 @@ export class ThreadChannel<T> {
    * ```
    */
   get closed(): boolean {
-    return Atomics.load(this.#cells, CLOSED) === 1;
+    return (Atomics.load(this.#cells, USED) & CLOSED_BIT) !== 0;
   }
 
   /** @internal Like CrossThreadSignal._takeOrArm, for the channel's own signal. */
@@ -208,38 +233,61 @@ export class ThreadChannel<T> {
     return this.#signal._takeOrArm(reactor, waker);
   }
 
-  #write(bytes: Uint8Array, timeoutMs: number): boolean {
+  #write(what: string, message: T, timeoutMs: number): boolean {
+    if (message === undefined) {
+      const why = 'recv() returns undefined once the channel is closed; send null instead';
+      throw new TypeError(`${what}: message must not be undefined (${why})`);
+    }
+    const bytes = serialize(message);
     const need = 4 + bytes.length;
     if (need > this.#capacity) {
-      throw new RangeError(`ThreadChannel.send(): a ${bytes.length}-byte message cannot fit a ${this.#capacity}-byte ring`);
+      throw new RangeError(`${what}: a ${bytes.length}-byte message cannot fit a ${this.#capacity}-byte ring`);
     }
     const c = this.#cells;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      let used: number;
-      this.#lock();
-      try {
-        if (Atomics.load(c, CLOSED) === 1) throw new ClosedError('ThreadChannel');
-        used = Atomics.load(c, USED);
-        if (this.#capacity - used >= need) {
-          this.#headerView.setUint32(0, bytes.length, true);
-          let tail = this.#copyIn(Atomics.load(c, TAIL), this.#header);
-          tail = this.#copyIn(tail, bytes);
-          Atomics.store(c, TAIL, tail);
-          Atomics.add(c, USED, need); // publishes the bytes written above
-          used = -1;
+      // SEQ first: a receive, unlock or close after this read changes it, so the wait below
+      // cannot sleep through one (each changes its own cell before bumping SEQ).
+      const seq = Atomics.load(c, SEQ);
+      const used = Atomics.load(c, USED);
+      if ((used & CLOSED_BIT) !== 0) throw new ClosedError('ThreadChannel');
+      const room = this.#capacity - used >= need;
+      if (room && Atomics.compareExchange(c, LOCK, 0, 1) === 0) {
+        let sent = false;
+        try {
+          sent = this.#append(bytes);
+        } finally {
+          this.#unlock();
         }
-      } finally {
-        this.#unlock();
+        if (sent) {
+          this.#signal.notify();
+          return true;
+        }
+        continue; // another sender filled the ring, or it closed: look again
       }
-      if (used === -1) {
-        this.#signal.notify();
-        return true;
-      }
-      const remaining = deadline - performance.now();
+      // trySend waits out another sender's copy (short) but never waits for room.
+      const remaining = room && timeoutMs === 0 ? Infinity : deadline - performance.now();
       if (remaining <= 0) return false;
-      Atomics.wait(c, USED, used, remaining); // returns at once if the receiver took something
+      Atomics.wait(c, SEQ, seq, remaining);
     }
+  }
+
+  /** Under the lock: copies a message in at TAIL and publishes it; false if it no longer fits or the channel closed. */
+  #append(bytes: Uint8Array): boolean {
+    const c = this.#cells;
+    const need = 4 + bytes.length;
+    if (this.#capacity - (Atomics.load(c, USED) & SIZE_MASK) < need) return false;
+    this.#headerView.setUint32(0, bytes.length, true);
+    const tail = this.#copyIn(this.#copyIn(Atomics.load(c, TAIL), this.#header), bytes);
+    // A CAS, not an add: it fails once close() set CLOSED_BIT, so no message lands after a close.
+    for (let used = Atomics.load(c, USED); ; ) {
+      if ((used & CLOSED_BIT) !== 0) return false;
+      const seen = Atomics.compareExchange(c, USED, used, used + need);
+      if (seen === used) break;
+      used = seen; // the receiver took bytes meanwhile, or close() set its bit
+    }
+    Atomics.store(c, TAIL, tail);
+    return true;
   }
 
   #copyIn(pos: number, src: Uint8Array): number {
@@ -256,15 +304,26 @@ export class ThreadChannel<T> {
     return (pos + dst.length) % this.#capacity;
   }
 
-  /** Senders hold the lock only to copy bytes, so contention is short: wait on the cell. */
-  #lock(): void {
-    while (Atomics.compareExchange(this.#cells, LOCK, 0, 1) !== 0) Atomics.wait(this.#cells, LOCK, 1);
-  }
-
   #unlock(): void {
     Atomics.store(this.#cells, LOCK, 0);
-    Atomics.notify(this.#cells, LOCK, 1);
+    this.#bump(); // senders waiting for the lock wait on SEQ too
   }
+
+  /** Wakes every sender blocked in #write, to look again. */
+  #bump(): void {
+    Atomics.add(this.#cells, SEQ, 1);
+    Atomics.notify(this.#cells, SEQ);
+  }
+}
+
+/** The ring size from the constructor's options (default 64 KiB). */
+function checkCapacity(options: unknown): number {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`new ThreadChannel(): options must be an object, got ${describe(options)}`);
+  }
+  const { capacity } = options as { capacity?: unknown };
+  if (capacity === undefined) return 64 * 1024;
+  return checkInteger('new ThreadChannel()', 'options.capacity', capacity, MIN_CAPACITY, MAX_CAPACITY);
 }
 
 /** The future of `ThreadChannel.recv()`. */
@@ -278,7 +337,7 @@ class Recv<T> extends Future<T | undefined> {
     for (;;) {
       const message = this.channel.tryRecv();
       if (message !== undefined) return this.#done(message.value);
-      // Closing happens under the senders' lock, so every message sent before it is visible now.
+      // No message lands after the close (see CLOSED_BIT): one last look drains the ring.
       if (this.channel.closed) return this.#done(this.channel.tryRecv()?.value);
       if (!this.channel._takeOrArm(reactor, cx.waker)) break;
     }

@@ -5,11 +5,12 @@ import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { notifyBlocker } from '../io_blocker.js';
 import type { Reactor } from '../reactor.js';
+import { adoptNext, newCells, takeAdopted } from '../sync/_shared_cells.js';
+import { describe } from '../task.js';
 
 // Cell layout: [flag, waiter registry id, magic].
 const FLAG = 0;
 const WAITER = 1;
-const MAGIC_CELL = 2;
 const CELLS = 3;
 /** Marks a buffer as a signal's ('XTS1'). */
 const MAGIC = 0x58545331;
@@ -61,17 +62,14 @@ export class CrossThreadSignal {
    * const signal = new CrossThreadSignal();
    * ```
    */
-  constructor(form?: CrossThreadSignalForm) {
-    if (form === undefined) {
-      this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
-      Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
-    } else {
-      this.#cells = checkForm('CrossThreadSignal.from', form, KIND, CELLS, MAGIC);
-    }
+  constructor() {
+    this.#cells = takeAdopted() ?? newCells(CELLS, MAGIC);
   }
 
   /**
-   * Rebuilds a signal from its cloneable form, in the thread it was posted to.
+   * Rebuilds a signal from its cloneable form, in the thread it was posted to. Throws a
+   * TypeError when `form` is not a signal's form (`undefined` included: only the constructor
+   * makes new signals).
    *
    * @example
    * ```ts
@@ -79,7 +77,7 @@ export class CrossThreadSignal {
    * ```
    */
   static from(form: CrossThreadSignalForm): CrossThreadSignal {
-    return new CrossThreadSignal(form);
+    return signalFromForm('CrossThreadSignal.from', form);
   }
 
   /**
@@ -165,6 +163,12 @@ export class CrossThreadSignal {
   }
 }
 
+/** @internal Rebuilds a signal from `form`, naming `what` in the TypeError if it is not one. */
+export function signalFromForm(what: string, form: unknown): CrossThreadSignal {
+  adoptNext(checkForm(what, form, KIND, CELLS, MAGIC));
+  return new CrossThreadSignal();
+}
+
 /** The future of `CrossThreadSignal.wait()`. */
 class SignalWait extends Future<void> {
   #armed: { reactor: Reactor; waker: Waker } | null = null;
@@ -196,12 +200,14 @@ class SignalWait extends Future<void> {
  * ```
  */
 export function checkForm(what: string, form: unknown, kind: string, cells: number, magic: number): Int32Array {
-  const f = form as { kind?: unknown; sab?: unknown } | null;
-  if (typeof f !== 'object' || f === null || f.kind !== kind) {
-    throw new TypeError(`${what}: expected the object made by toCloneable() (kind '${kind}')`);
+  if (typeof form !== 'object' || form === null) {
+    throw new TypeError(`${what}: expected the object made by toCloneable() (kind '${kind}'), got ${describe(form)}`);
   }
+  const f = form as { kind?: unknown; sab?: unknown };
+  if (f.kind !== kind) throw new TypeError(`${what}: expected a form of kind '${kind}', got kind ${describe(f.kind)}`);
   if (!(f.sab instanceof SharedArrayBuffer) || f.sab.byteLength < cells * 4) {
-    throw new TypeError(`${what}: the form's sab must be a SharedArrayBuffer of at least ${cells * 4} bytes`);
+    const got = f.sab instanceof SharedArrayBuffer ? `${f.sab.byteLength} bytes` : describe(f.sab);
+    throw new TypeError(`${what}: the form's sab must be a SharedArrayBuffer of at least ${cells * 4} bytes, got ${got}`);
   }
   const view = new Int32Array(f.sab, 0, cells);
   if (Atomics.load(view, cells - 1) !== magic) throw new TypeError(`${what}: the form's sab was not made by ${kind}`);

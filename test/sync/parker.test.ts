@@ -192,6 +192,92 @@ describe('Parker across workers', () => {
   });
 });
 
+/** The next message of `worker`, or 'none within <ms> ms' if it does not come in time. */
+async function messageWithin(worker: Worker, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms, `none within ${ms} ms`)));
+  try {
+    return await Promise.race([nextMessage(worker), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Returns once another thread is parked on `parker`: parkTimeout(0) only looks, never parks. */
+function untilParkedElsewhere(parker: Parker, ms = 10_000): void {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    try {
+      parker.parkTimeout(0);
+    } catch (err) {
+      if (err instanceof ParkerBusyError) return;
+      throw err;
+    }
+    if (performance.now() > deadline) throw new Error(`nobody parked within ${ms} ms`);
+  }
+}
+
+describe('Parker with several handles', () => {
+  test("a second handle's parkTimeout(0) cannot take the token unpark() handed to a parked worker", async () => {
+    const parker = new Parker();
+    const other = Parker.from(parker.toCloneable()); // as a second thread would hold it
+    const rounds = 20;
+    // [rounds finished, results that were true]
+    const sync = new Int32Array(new SharedArrayBuffer(8));
+    const worker = startWorker(
+      `const me = Parker.from(workerData.form);
+       const sync = new Int32Array(workerData.sync);
+       for (let i = 0; i < workerData.rounds; i++) {
+         if (me.parkTimeout(2_000)) Atomics.add(sync, 1, 1);
+         Atomics.add(sync, 0, 1);
+         Atomics.notify(sync, 0);
+       }`,
+      { form: parker.toCloneable(), sync: sync.buffer, rounds },
+    );
+    try {
+      for (let i = 0; i < rounds; i++) {
+        untilParkedElsewhere(other);
+        parker.unparker().unpark();
+        // Right after the unpark the worker is still waking up: the token is its own.
+        let stolen: unknown;
+        try {
+          stolen = other.parkTimeout(0);
+        } catch (err) {
+          stolen = err;
+        }
+        expect(stolen === false || stolen instanceof ParkerBusyError, `round ${i}: got ${String(stolen)}`).toBe(true);
+        // The worker takes it and parks again (or finishes); 2 s bound: a spinning owner fails here.
+        const deadline = performance.now() + 2_000;
+        while (Atomics.load(sync, 0) === i && performance.now() < deadline) Atomics.wait(sync, 0, i, 10);
+        expect(Atomics.load(sync, 0), `round ${i}: the parked worker did not return`).toBe(i + 1);
+        expect(Atomics.load(sync, 1)).toBe(i + 1); // with the token, not by timing out
+      }
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  test('Parker.parkTimeout() ends at once, without spinning, if its state cell is overwritten while it is parked', async () => {
+    const parker = new Parker();
+    const worker = startWorker(
+      `const me = Parker.from(workerData);
+       try { parentPort.postMessage('returned ' + me.parkTimeout(300)); }
+       catch (err) { parentPort.postMessage(err.message); }`,
+      parker.toCloneable(),
+    );
+    try {
+      untilParkedElsewhere(parker);
+      // What a thief would leave: no token and nobody parked. The owner must not spin on it.
+      const cells = new Int32Array(parker.toCloneable().sab);
+      Atomics.store(cells, 0, 0);
+      Atomics.notify(cells, 0);
+      expect(await messageWithin(worker, 3_000)).toMatch(/Parker.parkTimeout: the parker's state cell holds 0 under a parked thread/);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
 describe('Parker.close()', () => {
   test('Unparker.unpark() throws ParkerClosedError after Parker.close()', () => {
     const parker = new Parker();
@@ -249,6 +335,7 @@ describe('Parker bad input', () => {
     for (const bad of [null, {}, parker.toCloneable(), { kind: 'wakeloop.Unparker', sab: new SharedArrayBuffer(8) }]) {
       expect(() => Unparker.from(bad as never)).toThrow(TypeError);
     }
+    expect(() => Parker.from(undefined as never)).toThrow(/expected the object made by toCloneable\(\), got undefined$/);
   });
 
   test('new Unparker() throws TypeError: unparkers come from a parker', () => {

@@ -76,3 +76,55 @@ describe('ThreadChannel', () => {
     expect(ch.closed).toBe(true);
   });
 });
+
+describe('ThreadChannel bad input', () => {
+  it('new ThreadChannel() names options and capacity when they are wrong', () => {
+    expect(() => new ThreadChannel(null as never)).toThrow(new TypeError('new ThreadChannel(): options must be an object, got null'));
+    expect(() => new ThreadChannel('big' as never)).toThrow(/options must be an object, got string big/);
+    expect(() => new ThreadChannel({ capacity: '4096' as never })).toThrow(
+      new TypeError('new ThreadChannel(): options.capacity must be an integer, got string 4096'),
+    );
+    expect(() => new ThreadChannel({ capacity: null as never })).toThrow(/options.capacity must be an integer, got null/);
+    expect(() => new ThreadChannel({ capacity: 100.5 })).toThrow(TypeError);
+    expect(() => new ThreadChannel({ capacity: 15 })).toThrow(RangeError);
+    expect(() => new ThreadChannel({ capacity: 2 ** 30 + 1 })).toThrow(RangeError);
+    expect(new ThreadChannel({ capacity: 16 }).trySend(1)).toBe(true);
+    expect(new ThreadChannel({}).trySend(1)).toBe(true);
+  });
+
+  it('ThreadChannel.from() refuses undefined and anything toCloneable() did not make', () => {
+    const form = new ThreadChannel({ capacity: 64 }).toCloneable();
+    expect(() => ThreadChannel.from(undefined as never)).toThrow(
+      new TypeError("ThreadChannel.from: expected the object made by toCloneable() (kind 'wakeloop.ThreadChannel'), got undefined"),
+    );
+    expect(() => ThreadChannel.from({ ...form, signal: undefined as never })).toThrow(/form.signal: .* got undefined$/);
+    expect(() => ThreadChannel.from({ ...form, kind: 'x' as never })).toThrow(/got kind string x/);
+    // The header (with its magic number) copied into buffers too short to hold a ring.
+    for (const bytes of [24, 32, 47]) {
+      const sab = new SharedArrayBuffer(bytes);
+      new Uint8Array(sab).set(new Uint8Array(form.sab, 0, 24));
+      expect(() => ThreadChannel.from({ ...form, sab })).toThrow(new RegExp(`a ring of 16 to 2\\^30 bytes, got ${bytes} bytes`));
+    }
+  });
+
+  it('ThreadChannel.send() refuses undefined: recv() would take it for the end of the channel', () => {
+    const ch = new ThreadChannel<unknown>({ capacity: 64 });
+    expect(() => ch.send(undefined)).toThrow(/ThreadChannel.send\(\): message must not be undefined/);
+    expect(() => ch.trySend(undefined)).toThrow(/ThreadChannel.trySend\(\): message must not be undefined/);
+    expect(ch.tryRecv()).toBeUndefined(); // nothing was queued
+    expect(ch.send(null)).toBe(true);
+    expect(ch.tryRecv()).toEqual({ value: null });
+  });
+
+  it('ThreadChannel.send() checks timeoutMs like Parker.parkTimeout()', () => {
+    const ch = new ThreadChannel<string>({ capacity: 64 });
+    for (const bad of [Number.NaN, '100', null, {}]) {
+      expect(() => ch.send('m', bad as never)).toThrow(TypeError);
+    }
+    expect(() => ch.send('m', Number.NaN)).toThrow('ThreadChannel.send(): timeoutMs must be a number of milliseconds, got number NaN');
+    expect(() => ch.send('m', -1)).toThrow(RangeError);
+    expect(ch.tryRecv()).toBeUndefined(); // none of them queued anything
+    expect(ch.send('m', 0)).toBe(true);
+    expect(ch.send('m', Infinity)).toBe(true);
+  });
+});

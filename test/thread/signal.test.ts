@@ -59,4 +59,11 @@ describe('CrossThreadSignal', () => {
     expect(() => CrossThreadSignal.from({ kind: 'wakeloop.CrossThreadSignal', sab: new SharedArrayBuffer(12) })).toThrow(/not made by/);
     expect(() => CrossThreadSignal.from({} as never)).toThrow(TypeError);
   });
+
+  it('CrossThreadSignal.from(undefined) throws: only the constructor makes a new signal', () => {
+    expect(() => CrossThreadSignal.from(undefined as never)).toThrow(
+      new TypeError("CrossThreadSignal.from: expected the object made by toCloneable() (kind 'wakeloop.CrossThreadSignal'), got undefined"),
+    );
+    expect(() => CrossThreadSignal.from(null as never)).toThrow(/got null$/);
+  });
 });
