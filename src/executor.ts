@@ -43,7 +43,7 @@ export class Executor {
   /** @internal */
   readonly reactor: Reactor;
   /** @internal */
-  readonly timers = new TimerHeap();
+  readonly timers = new TimerHeap(() => this.#changed());
   readonly #unhandled: UnhandledErrors;
   /** Tasks woken and waiting to be polled (a ring: queueing allocates nothing once it is big enough). */
   readonly #queue = new Deque<TaskCell<unknown>>();
@@ -56,8 +56,15 @@ export class Executor {
   #moreEvents = false;
   /** Task polls plus budget spent since the kernel was last asked for events (see #poll). */
   #workSinceIo = 0;
-  /** Called when a task is woken while no turn runs (the attached mode schedules one). */
-  #onWakeOutsideTurn: (() => void) | null = null;
+  /**
+   * Called when, while no turn runs, a task is woken or work may have ended (a task completed,
+   * a timer or a registration was removed), or the executor closed: the attached mode schedules
+   * a turn or re-checks whether to keep the process alive.
+   */
+  #onOutsideTurn: (() => void) | null = null;
+  /** What #enter replaced, put back by #leave (close() may run inside another executor's turn). */
+  #outerRunning: Executor | null = null;
+  #outerFinishDropped: (future: Future<unknown>) => void = coop.finishDropped;
   /** Set while node.ts attach() drives this executor from Node's loop: blockOn/turn refuse then. */
   #attached = false;
 
@@ -70,7 +77,7 @@ export class Executor {
       throw new TypeError(`new Executor(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
     }
     this.#unhandled = new UnhandledErrors(onUnhandledError);
-    this.reactor = new Reactor(backend);
+    this.reactor = new Reactor(backend, () => this.#changed());
   }
 
   /** The executor polling a task on this thread; throws outside one. */
@@ -111,7 +118,7 @@ export class Executor {
    */
   spawn<T>(task: Awaitable<T>): JoinHandle<T> {
     if (this.#closed) throw new ClosedError('Executor');
-    const cell = new TaskCell<T>(this, toFuture(task));
+    const cell = new TaskCell<T>(this, toFuture(task, 'spawn()'));
     this.#live.add(cell);
     cell.wake();
     return new JoinHandle(cell);
@@ -119,7 +126,7 @@ export class Executor {
 
   /**
    * Runs `main` to completion, with every task it spawns, and returns its value (or throws its
-   * error). Owns the thread meanwhile.
+   * error). Owns the thread meanwhile. Throws ClosedError once the executor was closed.
    *
    * @example
    * ```ts
@@ -127,11 +134,12 @@ export class Executor {
    * ```
    */
   blockOn<T>(main: Awaitable<T>): T {
+    if (this.#closed) throw new ClosedError('Executor');
     this.#refuseAttached('blockOn');
     if (this.#inTurn || running !== null) {
       throw new Error('blockOn() cannot be called from inside a running task: use yield* or spawn()');
     }
-    const root = new TaskCell<T>(this, toFuture(main));
+    const root = new TaskCell<T>(this, toFuture(main, 'blockOn()'));
     root.observed = true;
     this.#live.add(root);
     root.wake();
@@ -160,9 +168,10 @@ export class Executor {
   /**
    * One iteration of the loop: runs the tasks ready now, waits for I/O up to `timeoutMs` (0 = do
    * not block, -1 = until something happens; shortened by timers and by tasks left ready), then
-   * wakes what the events and timers concern. Returns true if tasks remain. While tasks are left
-   * ready after little work, it skips the I/O poll and only fires due timers (at most about one
-   * task budget of work passes between two polls).
+   * wakes what the events and timers concern. Returns true if tasks remain. Throws a RangeError
+   * for any other negative or an infinite `timeoutMs`. While tasks are left ready after little
+   * work, it skips the I/O poll and only fires due timers (at most about one task budget of work
+   * passes between two polls).
    *
    * @example
    * ```ts
@@ -170,7 +179,7 @@ export class Executor {
    * ```
    */
   turn(timeoutMs = 0): boolean {
-    if (timeoutMs !== -1) checkDuration('Executor.turn()', 'timeoutMs', timeoutMs);
+    checkTurnTimeout(timeoutMs);
     this.#refuseAttached('turn');
     if (this.#inTurn || running !== null) throw new Error('Executor.turn() cannot be called from inside a task');
     if (this.#closed) throw new ClosedError('Executor');
@@ -197,7 +206,7 @@ export class Executor {
 
   /**
    * Cancels every task (running their `finally` blocks), then closes the blocker. Tasks whose
-   * cleanup still awaits after the ready ones ran are abandoned.
+   * cleanup still awaits after the ready ones ran are abandoned. An attachment is detached.
    */
   close(): void {
     if (this.#closed) return;
@@ -215,13 +224,29 @@ export class Executor {
     this.#closed = true;
     this.#live.clear();
     this.reactor.close(); // also stops an attached uv_poll_t
-    this.#attached = false; // an attachment's pending timer or immediate then finds it closed
-    this.#onWakeOutsideTurn = null;
+    this.#attached = false;
+    const hook = this.#onOutsideTurn;
+    this.#onOutsideTurn = null;
+    hook?.(); // an attachment detaches now (its timer and immediate go away)
   }
 
-  /** @internal The attached mode learns of wakes that happen outside a turn. */
-  _setWakeHook(hook: (() => void) | null): void {
-    this.#onWakeOutsideTurn = hook;
+  /** @internal The attached mode learns of wakes and of work that ends outside a turn. */
+  _setOutsideTurnHook(hook: (() => void) | null): void {
+    this.#onOutsideTurn = hook;
+  }
+
+  /** @internal True while failures of unjoined tasks wait to be reported by a turn. */
+  get _hasUnreportedErrors(): boolean {
+    return this.#unhandled.pending;
+  }
+
+  /**
+   * @internal Reports an error nobody can handle (a dropped future's cleanup threw) through the
+   * unhandled-error policy, at the end of the turn; `context` starts its message.
+   */
+  _reportUnhandled(error: unknown, context: string): void {
+    this.#unhandled.addError(error, context);
+    this.#changed();
   }
 
   /** True while `attach()` (node.ts) runs this executor inside Node's event loop. */
@@ -249,8 +274,9 @@ export class Executor {
       this.#poll(0); // if skipped while the epoll fd is readable, libuv calls again (level-triggered)
       this.#runReady();
       // Tasks woken by that run go on in this turn while the work stays under one budget, as in
-      // #poll: each further round would cost a setImmediate and a whole libuv iteration.
-      while (this.#ioCanWait) this.#runReady();
+      // #poll: each further round would cost a setImmediate and a whole libuv iteration. A task
+      // that detached the executor ends the loop: Node's loop no longer drives it.
+      while (this.#attached && this.#ioCanWait) this.#runReady();
       this.#unhandled.report();
     } finally {
       this.#leave();
@@ -269,7 +295,12 @@ export class Executor {
   /** @internal Queues a woken task. */
   _schedule(task: TaskCell<unknown>): void {
     this.#queue.push(task);
-    if (!this.#inTurn) this.#onWakeOutsideTurn?.();
+    this.#changed();
+  }
+
+  /** Something that may start or end work happened: tells the attachment if no turn runs. */
+  #changed(): void {
+    if (!this.#inTurn) this.#onOutsideTurn?.();
   }
 
   /** @internal */
@@ -280,21 +311,32 @@ export class Executor {
       return;
     }
     task.cancelled = true;
-    const future = task.future!;
+    let cleanupAwaits: boolean;
     try {
-      if (future instanceof GenFuture) {
-        if (future.beginCancel()) {
-          task.wake(); // its finally awaits: keep polling it to the end
-          return;
-        }
-      } else {
-        future.drop();
-      }
+      cleanupAwaits = this.#beginCancel(task.future!);
     } catch (error) {
       this.#complete(task, error, true);
       return;
     }
-    this.#complete(task, undefined, false);
+    if (cleanupAwaits) task.wake(); // its finally awaits: keep polling it to the end
+    else this.#complete(task, undefined, false);
+  }
+
+  /**
+   * Starts cancelling a task's root future; true if its `finally` awaits. Futures dropped on the
+   * way whose cleanup awaits become tasks of this executor, the cancelled task's, whichever
+   * executor (if any) runs now.
+   */
+  #beginCancel(future: Future<unknown>): boolean {
+    const outer = coop.finishDropped;
+    coop.finishDropped = this.#finishDropped;
+    try {
+      if (future instanceof GenFuture) return future.beginCancel();
+      future.drop();
+      return false;
+    } finally {
+      coop.finishDropped = outer;
+    }
   }
 
   /** Runs a dropped task future's awaiting cleanup as a task of its own (see GenFuture.drop). */
@@ -302,13 +344,17 @@ export class Executor {
 
   #enter(): void {
     this.#inTurn = true;
+    this.#outerRunning = running;
+    this.#outerFinishDropped = coop.finishDropped;
     running = this;
     coop.finishDropped = this.#finishDropped;
   }
 
   #leave(): void {
     this.#inTurn = false;
-    running = null;
+    running = this.#outerRunning;
+    coop.finishDropped = this.#outerFinishDropped;
+    this.#outerRunning = null;
   }
 
   /** Runs the tasks queued when it starts; tasks woken meanwhile wait for the next turn. */
@@ -360,6 +406,7 @@ export class Executor {
     } else if (failed && !task.observed && !(value instanceof CancelledError)) {
       this.#unhandled.add(task);
     }
+    this.#changed(); // outside a turn (a cancel from plain code) this may end the work
   }
 
   /** The block() timeout: 0 if tasks are ready, else up to the next timer, capped by `limit`. */
@@ -401,4 +448,15 @@ export class Executor {
     this.#moreEvents = n === EVENT_CAPACITY;
     if (this.timers.size > 0) this.timers.fire(performance.now());
   }
+}
+
+/** turn()'s timeout: -1 (until something happens) or a finite number of ms >= 0. */
+function checkTurnTimeout(timeoutMs: unknown): void {
+  if (timeoutMs === -1) return;
+  if (typeof timeoutMs === 'number' && (timeoutMs < 0 || timeoutMs === Infinity)) {
+    throw new RangeError(
+      `Executor.turn(): timeoutMs must be -1 (wait until something happens) or a finite number >= 0, got ${timeoutMs}`,
+    );
+  }
+  checkDuration('Executor.turn()', 'timeoutMs', timeoutMs);
 }

@@ -82,8 +82,9 @@ export class JoinHandle<T> extends Future<T> {
 
   /**
    * Cancels the task: drops the future it awaits and runs its `finally` blocks. A `finally` that
-   * awaits runs to completion first. Awaiting the handle afterwards throws `CancelledError`.
-   * Cancelling a finished task does nothing.
+   * the cancel started and that awaits runs to completion first; one the task was already
+   * awaiting in on its own is cut at that await (README, "Cancellation"). Awaiting the handle
+   * afterwards throws `CancelledError`. Cancelling a finished task does nothing.
    */
   cancel(): void {
     this.#task.executor._cancel(this.#task);

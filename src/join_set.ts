@@ -83,7 +83,7 @@ export class JoinSet<T> {
       const wakers = [...this.#wakers];
       this.#wakers.clear();
       for (const waker of wakers) waker.wake();
-    });
+    }, 'JoinSet.spawn()');
     cell.handle = handle;
     this.#running.add(handle);
     return handle;

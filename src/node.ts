@@ -1,7 +1,8 @@
 // Running inside Node's event loop, and the bridges between Promises and futures. libuv watches
 // the executor's epoll fd with one uv_poll_t (the addon's attach()); when it is readable Node
 // calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
-// wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate.
+// wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate, as
+// does work that ends outside a turn (a cancel from plain code), to re-check the keep-alive.
 import { CancelledError } from './errors.js';
 import { Executor } from './executor.js';
 import { defaultExecutorForThread } from './default_executor.js';
@@ -37,7 +38,11 @@ export class NotAttachedError extends Error {
  * - a wake from another thread (`notifyBlocker`) makes the epoll fd readable;
  * - the uv handle keeps the process alive only while the executor has tasks, registered
  *   sources (sockets, listeners), timers or cross-thread waiters, so a program ends by itself
- *   once its work is done. A task that waits for something that never comes keeps it alive.
+ *   once its work is done, also when plain Node code ends it (`JoinHandle.cancel()`, closing a
+ *   listener): such a change gets a `setImmediate` that re-checks. A task that waits for
+ *   something that never comes keeps it alive;
+ * - while failures of unjoined tasks remain to be reported (one per turn with the default
+ *   'throw' policy, each through Node's uncaught-exception path), another turn is scheduled.
  *
  * @example
  * ```ts
@@ -73,7 +78,7 @@ export class Attachment {
       executor._setAttached(false);
       throw error;
     }
-    executor._setWakeHook(this.#wokenOutsideTurn);
+    executor._setOutsideTurnHook(this.#changedOutsideTurn);
     // Tasks spawned before attach() are queued already: give them their first turn.
     if (executor.hasReadyTasks) this.#scheduleImmediate();
     this.#afterTurn();
@@ -86,7 +91,8 @@ export class Attachment {
 
   /**
    * Stops running the executor from Node's loop: the uv handle, timer and pending immediate go
-   * away. Idempotent; may be called from inside one of its tasks.
+   * away. Idempotent; may be called from inside one of its tasks (tasks it wakes afterwards are
+   * left queued, not run by the current turn).
    *
    * @example
    * ```ts
@@ -98,7 +104,7 @@ export class Attachment {
     if (this.#detached) return;
     this.#detached = true;
     const executor = this.executor;
-    executor._setWakeHook(null);
+    executor._setOutsideTurnHook(null);
     executor._setAttached(false);
     executor.reactor.blocker.detach?.();
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -125,15 +131,22 @@ export class Attachment {
 
   readonly #onImmediate = (): void => {
     this.#immediate = null;
-    // Skipped if a uv_poll turn already ran the woken tasks.
-    if (this.executor.hasReadyTasks) this.#turn();
+    // A uv_poll turn may have run the woken tasks already; then only the keep-alive is re-checked.
+    if (this.#hasTurnWork()) this.#turn();
+    else this.#afterTurn();
   };
 
-  readonly #wokenOutsideTurn = (): void => {
+  /** A wake, or work that may have ended, outside a turn (or the executor closed). */
+  readonly #changedOutsideTurn = (): void => {
     if (this.#detached) return;
-    this.#scheduleImmediate();
-    this.#setKeepAlive(true);
+    if (this.executor.closed) return this.detach();
+    this.#scheduleImmediate(); // the immediate keeps Node's loop alive until it re-checks
   };
+
+  /** Tasks are ready, or failures wait to be reported (one per turn under the 'throw' policy). */
+  #hasTurnWork(): boolean {
+    return this.executor.hasReadyTasks || this.executor._hasUnreportedErrors;
+  }
 
   #scheduleImmediate(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
@@ -143,7 +156,7 @@ export class Attachment {
     if (this.#detached) return;
     const executor = this.executor;
     if (executor.closed) return this.detach();
-    if (executor.hasReadyTasks) this.#scheduleImmediate();
+    if (this.#hasTurnWork()) this.#scheduleImmediate();
     const deadline = executor.nextDeadline;
     if (deadline !== this.#timerDeadline || (this.#timer === null && deadline !== Infinity)) this.#armTimer(deadline);
     const reactor = executor.reactor;
@@ -204,7 +217,7 @@ export function attach(executor: Executor = defaultExecutorForThread()): Attachm
  * ```
  */
 export function toPromise<T>(task: Awaitable<T>, executor?: Executor): Promise<T> {
-  const future = toFuture(task);
+  const future = toFuture(task, 'toPromise()');
   if (executor !== undefined && !(executor instanceof Executor)) {
     throw new TypeError('toPromise(task, executor): executor must be an Executor');
   }

@@ -93,7 +93,14 @@ export class Reactor {
   /** The blocker's wakeCount when the notify waiters were last woken. */
   #wakesSeen = 0;
 
-  constructor(backend: 'epoll' | 'poll' = defaultBackend()) {
+  /**
+   * @param onReleased called after a registration or a notify waiter is removed: that may have
+   *   been the executor's last work (the attached mode then lets the process exit).
+   */
+  constructor(
+    backend: 'epoll' | 'poll' = defaultBackend(),
+    private readonly onReleased: () => void = () => {},
+  ) {
     this.blocker = new binding.IoBlocker(this.events, { backend });
     this.oneShot = this.blocker.backend === 'poll';
   }
@@ -146,6 +153,7 @@ export class Reactor {
     source.readWaker = source.writeWaker = null;
     r?.wake();
     if (w !== r) w?.wake();
+    this.onReleased();
   }
 
   /** Stores the waker to wake when `source` becomes readable. */
@@ -184,6 +192,7 @@ export class Reactor {
   /** Forgets a waker stored with waitNotify. */
   forgetNotify(waker: Waker): void {
     this.#notifyWaiters.delete(waker);
+    this.onReleased();
   }
 
   /** True if something registered here could wake a blocked executor. */

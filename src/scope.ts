@@ -41,7 +41,8 @@ function* tracked<T>(task: Awaitable<T>, onSettle: (outcome: TaskOutcome<T>) => 
 /**
  * Spawns `task` on `executor` and calls `onSettle` exactly once when it ends, however it ends:
  * returned, threw, or was cancelled (even before it first ran). The owner takes charge of its
- * errors, so a failure is not reported as an unhandled task error. Used by scope() and JoinSet.
+ * errors, so a failure is not reported as an unhandled task error. Used by scope() and JoinSet;
+ * `where` names the caller in the error for a `task` that is not a future or generator.
  *
  * @example
  * ```ts
@@ -52,8 +53,9 @@ export function spawnTracked<T>(
   executor: Executor,
   task: Awaitable<T>,
   onSettle: (outcome: TaskOutcome<T>) => void,
+  where = 'spawnTracked()',
 ): JoinHandle<T> {
-  if (!(task instanceof Future)) toFuture(task); // validates: a generator object, not a function
+  if (!(task instanceof Future)) toFuture(task, where); // validates: a generator object, not a function
   const gen = tracked(task, onSettle);
   // Run the wrapper up to its first yield, inside the try: cancelling a generator that never
   // started skips its finally, and onSettle must run even for a child cancelled before its turn.
@@ -166,7 +168,7 @@ export class ScopeFuture<T> extends Future<T> {
       this.#children.delete(cell.handle!);
       if (outcome.kind === 'error') this.#record(outcome.error);
       this.#waker?.wake();
-    });
+    }, 'Scope.spawn()');
     cell.handle = handle;
     this.#children.add(handle);
     if (this.#cancelling) handle.cancel();
@@ -218,7 +220,7 @@ export class ScopeFuture<T> extends Future<T> {
     this.#started = true;
     const scope = new Scope(this as ScopeFuture<unknown>, Executor.current());
     try {
-      this.#body = toFuture(this.#makeBody(scope));
+      this.#body = toFuture(this.#makeBody(scope), 'scope() body');
     } catch (error) {
       this.#bodyDone = true; // e.g. body is not a generator function
       this.#record(error);

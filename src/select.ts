@@ -1,7 +1,9 @@
 // select / join: combinators that poll several futures inside one task. Each child gets its own
 // small waker, so a poll of the combinator re-polls only the children that were woken.
+import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { describe, toFuture, type Awaitable } from './task.js';
+import { UnhandledTaskError } from './unhandled_errors.js';
 
 /**
  * The value an awaitable completes with.
@@ -68,7 +70,10 @@ abstract class Combinator<T> extends Future<T> {
   parent: Waker | null = null;
   #done = false;
 
-  constructor(where: string, futures: ArrayLike<unknown>) {
+  constructor(
+    readonly where: string,
+    futures: ArrayLike<unknown>,
+  ) {
     super();
     const n = futures.length;
     this.children = new Array(n);
@@ -102,14 +107,14 @@ abstract class Combinator<T> extends Future<T> {
 
   /**
    * Marks the combinator finished and drops every child still running (a generator's finally
-   * blocks run). All are dropped even if one drop throws; the first such error is returned.
+   * blocks run). All are dropped even if some drops throw; returns their errors (null if none).
    */
-  protected finish(): unknown {
+  protected finish(): unknown[] | null {
     this.#done = true;
     this.parent = null;
     this.#spare.length = 0;
     this.ready.length = 0;
-    let failure: unknown = undefined;
+    let failures: unknown[] | null = null;
     for (let i = 0; i < this.children.length; i++) {
       const child = this.children[i];
       if (child === null) continue;
@@ -117,22 +122,46 @@ abstract class Combinator<T> extends Future<T> {
       try {
         child.drop();
       } catch (error) {
-        failure ??= error;
+        (failures ??= []).push(error);
       }
     }
-    return failure;
+    return failures;
   }
 
-  /** Finishes with an error: drops the others; the child's error wins over a drop's error. */
+  /** Finishes with a child's value: drops the others, whose drop errors are reported. */
+  protected succeed<V>(value: V): V {
+    this.#report(this.finish());
+    return value;
+  }
+
+  /** Finishes with a child's error: drops the others; their drop errors are reported. */
   protected fail(error: unknown): never {
-    this.finish();
+    this.#report(this.finish());
     throw error;
   }
 
+  /** Dropped before it completed: throws the first drop error, reports the others. */
   override drop(): void {
     if (this.#done) return;
-    const failure = this.finish();
-    if (failure !== undefined) throw failure;
+    const failures = this.finish();
+    if (failures === null) return;
+    this.#report(failures.slice(1));
+    throw failures[0];
+  }
+
+  /**
+   * Drop errors that cannot be thrown (a value or another error is being returned) go to the
+   * running executor's unhandled-error policy; polled outside any executor, to Node's
+   * uncaught-exception path.
+   */
+  #report(failures: unknown[] | null): void {
+    if (failures === null) return;
+    const context = `${this.where}: dropping an unfinished future threw`;
+    const executor = Executor.tryCurrent();
+    for (const error of failures) {
+      if (executor !== null) executor._reportUnhandled(error, context);
+      else queueMicrotask(() => { throw new UnhandledTaskError(error, context); });
+    }
   }
 }
 
@@ -173,9 +202,7 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
       }
       if (value === PENDING) continue;
       this.children[i] = null; // the winner is complete: nothing to drop
-      const failure = this.finish();
-      if (failure !== undefined) throw failure;
-      return { index: i, value } as unknown as Selected<A>;
+      return this.succeed({ index: i, value } as unknown as Selected<A>);
     }
     batch.length = 0;
     return PENDING;
@@ -224,8 +251,7 @@ class Join<T> extends Combinator<T[]> {
     }
     batch.length = 0;
     if (this.#remaining > 0) return PENDING;
-    this.finish();
-    return this.#values as T[];
+    return this.succeed(this.#values as T[]);
   }
 }
 
@@ -241,6 +267,13 @@ class Join<T> extends Combinator<T[]> {
  * Cancel safety: a losing child that is not cancel-safe loses what it held when it is dropped
  * (`TcpStream.readExact()` its partial bytes): see the table in the README. A select that is
  * itself dropped is as cancel-safe as its children.
+ *
+ * Drop errors: if dropping a loser throws (a generator's `finally` throws), the winner's value
+ * is still returned (a `recv()` that won keeps its value) and so is a child's error; the drop
+ * error goes to the running executor's unhandled-error policy as an `UnhandledTaskError`
+ * ("select(): dropping an unfinished future threw: ..."), thrown out of `blockOn`/`turn` at the
+ * end of the turn by default. A select dropped before it completed throws the first drop error
+ * (and reports the others).
  *
  * @example
  * ```ts
@@ -273,6 +306,7 @@ export function selectFair<A extends readonly Awaitable<unknown>[]>(...futures: 
  *
  * Cancel safety: a join dropped before it completes drops the values of the children that had
  * already finished, so it is not cancel-safe when finishing consumed something (a `recv()`).
+ * If dropping the others after an error throws, that drop error is reported as in `select`.
  *
  * @example
  * ```ts

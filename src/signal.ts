@@ -5,7 +5,8 @@ import { constants } from 'node:os';
 import { binding } from './_binding.js';
 import { ClosedError, IoError } from './errors.js';
 import { Executor } from './executor.js';
-import { Future, PENDING, type Context, type Poll } from './future.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import type { Reactor } from './reactor.js';
 
 /** Signals a program may wait for. */
 export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGWINCH';
@@ -154,7 +155,8 @@ export class SignalListener {
 }
 
 class SignalRecv extends Future<SignalName> {
-  #waker: Context['waker'] | null = null;
+  /** The waker stored with the reactor of the poll that went pending (a drop may come from plain code). */
+  #waiting: { waker: Waker; reactor: Reactor } | null = null;
   constructor(private readonly listener: SignalListener) {
     super();
   }
@@ -162,16 +164,18 @@ class SignalRecv extends Future<SignalName> {
     if (this.listener.closed) throw new ClosedError('SignalListener');
     const name = this.listener._take();
     if (name !== null) {
-      this.#waker = null;
+      this.drop();
       return name;
     }
-    this.#waker = cx.waker;
-    Executor.current().reactor.waitNotify(cx.waker);
+    const reactor = Executor.current().reactor;
+    this.drop(); // the waker of an earlier poll
+    this.#waiting = { waker: cx.waker, reactor };
+    reactor.waitNotify(cx.waker);
     return PENDING;
   }
   override drop(): void {
-    if (this.#waker !== null) Executor.tryCurrent()?.reactor.forgetNotify(this.#waker);
-    this.#waker = null;
+    this.#waiting?.reactor.forgetNotify(this.#waiting.waker);
+    this.#waiting = null;
   }
 }
 

@@ -20,18 +20,19 @@ export type Awaitable<T> = Future<T> | Task<T>;
 
 /**
  * Turns a generator task into a future (a future is returned as it is), so combinators such as
- * `select` and `timeout` accept either.
+ * `select` and `timeout` accept either. Anything else is a TypeError whose message starts with
+ * `where` (the calling function, default 'toFuture()').
  *
  * @example
  * ```ts
  * const fut = toFuture(handler(stream)); // now usable with select(), timeout(), spawn()
  * ```
  */
-export function toFuture<T>(awaitable: Awaitable<T>): Future<T> {
+export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Future<T> {
   if (awaitable instanceof Future) return awaitable;
   if (isGenerator(awaitable)) return new GenFuture(awaitable);
   throw new TypeError(
-    `expected a Future or a generator task (call the generator function), got ${describe(awaitable)}`,
+    `${where}: expected a Future or a generator task (call the generator function), got ${describe(awaitable)}`,
   );
 }
 
@@ -60,7 +61,12 @@ export function describe(value: unknown): string {
  *
  * Cancellation (`drop`, or `beginCancel` by the executor) drops the awaited future and calls
  * the generator's `return()`, so its `finally` blocks run. A `finally` that itself awaits is run
- * to completion, never left half-run: `beginCancel` reports it so the owner keeps polling.
+ * to completion, never left half-run: `beginCancel` reports it so the owner keeps polling, and
+ * cancelling again meanwhile changes nothing. If dropping the awaited future throws, the
+ * `finally` blocks still run, then that error is thrown (where a `finally` throws, its own error
+ * replaces it, as in JS). Limit: a `finally` the generator entered by itself (its `try` ended)
+ * and awaits in when the cancel comes is cut at that await, since `return()` leaves a `finally`
+ * at the current `yield` and a generator cannot be resumed there.
  */
 export class GenFuture<T> extends Future<T> {
   /** The future the generator is waiting on; null before the first step and after the end. */
@@ -69,6 +75,8 @@ export class GenFuture<T> extends Future<T> {
   #finished = false;
   /** True while a cancelled generator runs a `finally` block that awaits. */
   #cancelling = false;
+  /** What dropping the awaited future threw on cancel: thrown once the `finally` blocks ran. */
+  #dropError: { error: unknown } | null = null;
 
   constructor(private readonly gen: Task<T>) {
     super();
@@ -106,10 +114,7 @@ export class GenFuture<T> extends Future<T> {
         this.#finished = true;
         throw error;
       }
-      if (step.done) {
-        this.#finished = true;
-        return step.value;
-      }
+      if (step.done) return this.#end(step.value);
       fut = step.value;
       if (!(fut instanceof Future)) {
         // `yield x` of a non-future: throw it back into the generator at that point.
@@ -129,17 +134,30 @@ export class GenFuture<T> extends Future<T> {
     throw error;
   }
 
+  /** The generator returned: its value, or the error dropping the awaited future threw on cancel. */
+  #end(value: T): T {
+    this.#finished = true;
+    if (this.#dropError !== null) throw this.#dropError.error;
+    return value;
+  }
+
   /**
    * Starts cancelling: drops the awaited future and runs the generator's `finally` blocks.
    * Returns true if a `finally` awaits, in which case the caller must keep polling this future
-   * until it completes (its value is then meaningless). Throws what a `finally` throws.
+   * until it completes (its value is then meaningless); true again, with nothing done, while it
+   * does. Throws what a `finally` throws, else what dropping the awaited future threw (once the
+   * `finally` blocks ran, from this call or from the poll that completes them).
    */
   beginCancel(): boolean {
     if (this.#finished || this.#cancelling) return this.#cancelling && !this.#finished;
+    this.#cancelling = true;
     const current = this.#current;
     this.#current = null;
-    current?.drop();
-    this.#cancelling = true;
+    try {
+      current?.drop();
+    } catch (error) {
+      this.#dropError = { error }; // the finally blocks run first, as for an error at the await
+    }
     let step: IteratorResult<Future<unknown>, T>;
     try {
       step = this.gen.return(undefined as T);
@@ -148,7 +166,7 @@ export class GenFuture<T> extends Future<T> {
       throw error;
     }
     if (step.done) {
-      this.#finished = true;
+      this.#end(step.value);
       return false;
     }
     this.#started = true;

@@ -5,8 +5,12 @@ import type { TaskCell } from './join_handle.js';
 /** What to do with an error thrown by a spawned task that nobody joins. */
 export type UnhandledErrorPolicy = 'throw' | 'warn' | ((error: unknown) => void);
 
+const TASK_FAILED = 'a spawned task failed and nobody joined it';
+
 /**
- * A spawned task failed and no one awaited its JoinHandle. `cause` is the task's error.
+ * A spawned task failed and no one awaited its JoinHandle, or a dropped future's cleanup threw
+ * where nobody could catch it (a `select` loser): `cause` is that error, and the message starts
+ * with what happened.
  *
  * @example
  * ```ts
@@ -16,15 +20,21 @@ export type UnhandledErrorPolicy = 'throw' | 'warn' | ((error: unknown) => void)
 export class UnhandledTaskError extends Error {
   override name = 'UnhandledTaskError';
   readonly code = 'ERR_UNHANDLED_TASK_ERROR';
-  constructor(cause: unknown) {
-    super(`a spawned task failed and nobody joined it: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+  constructor(cause: unknown, context = TASK_FAILED) {
+    super(`${context}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
+/** A queued failure: a task (skipped if it was joined meanwhile), or a lone error. */
+interface Failure {
+  readonly observed: boolean;
+  readonly result: unknown;
+  readonly context?: string;
+}
+
 /**
- * The failed, unjoined tasks of an executor, reported at the end of a turn by its policy.
+ * The failed, unjoined tasks of an executor (and errors no task owns), reported at the end of a
+ * turn by its policy.
  *
  * @example
  * ```ts
@@ -35,7 +45,7 @@ export class UnhandledTaskError extends Error {
  */
 export class UnhandledErrors {
   readonly #policy: UnhandledErrorPolicy;
-  readonly #failed: Array<TaskCell<unknown>> = [];
+  readonly #failed: Failure[] = [];
 
   constructor(policy: UnhandledErrorPolicy) {
     if (policy !== 'throw' && policy !== 'warn' && typeof policy !== 'function') {
@@ -49,23 +59,34 @@ export class UnhandledErrors {
     this.#failed.push(task);
   }
 
+  /** Queues an error no task owns; `context` starts its report ("select(): ..."). */
+  addError(error: unknown, context: string): void {
+    this.#failed.push({ observed: false, result: error, context });
+  }
+
+  /** True while failures wait to be reported. */
+  get pending(): boolean {
+    return this.#failed.length > 0;
+  }
+
   /**
    * Applies the policy to each queued failure still unjoined. 'throw' throws one error per call;
-   * the others stay queued for the next blockOn() or turn(), so none is lost.
+   * the others stay queued for the next blockOn() or turn() (an attached executor schedules
+   * another turn for them), so none is lost.
    */
   report(): void {
     while (this.#failed.length > 0) {
-      const task = this.#failed.shift()!;
-      if (task.observed) continue; // joined after it failed: the joiner got the error
+      const failure = this.#failed.shift()!;
+      if (failure.observed) continue; // joined after it failed: the joiner got the error
       const policy = this.#policy;
-      if (policy === 'throw') throw new UnhandledTaskError(task.result);
+      const error = failure.result;
+      if (policy === 'throw') throw new UnhandledTaskError(error, failure.context);
       if (policy === 'warn') {
-        const error = task.result;
         process.stderr.write(
-          `wakeloop: a spawned task failed and nobody joined it:\n${error instanceof Error ? error.stack : String(error)}\n`,
+          `wakeloop: ${failure.context ?? TASK_FAILED}:\n${error instanceof Error ? error.stack : String(error)}\n`,
         );
       } else {
-        policy(task.result);
+        policy(error);
       }
     }
   }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
+  ClosedError,
   Executor,
   Future,
+  JoinSet,
   PENDING,
   UnhandledTaskError,
   blockOn,
@@ -11,6 +13,8 @@ import {
   sleep,
   spawn,
   timeout,
+  toFuture,
+  toPromise,
   yieldNow,
   type Task,
 } from '../src/index.js';
@@ -274,6 +278,42 @@ describe('Executor', () => {
     }
     expect(() => executor.spawn(ready(1))).toThrow(/Executor is closed/);
     expect(() => new Executor({ backend: 'kqueue' as never })).toThrow(/backend must be/);
+  });
+
+  it('a bad task argument is a TypeError naming the function that got it', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const fn = function* named() {};
+      expect(() => executor.spawn(fn as never)).toThrow(/^spawn\(\): expected a Future or a generator task .*got a function/);
+      expect(() => spawn(5 as never)).toThrow(/^spawn\(\): expected a Future/);
+      expect(() => executor.blockOn(5 as never)).toThrow(/^blockOn\(\): expected a Future/);
+      expect(() => blockOn(fn as never)).toThrow(/^blockOn\(\): expected a Future/);
+      expect(() => timeout(5, 42 as never)).toThrow(/^timeout\(\): expected a Future/);
+      expect(() => toPromise(5 as never, executor)).toThrow(/^toPromise\(\): expected a Future/);
+      expect(() => new JoinSet(executor).spawn(fn as never)).toThrow(/^JoinSet\.spawn\(\): expected a Future/);
+      expect(() => toFuture({} as never)).toThrow(/^toFuture\(\): expected a Future/);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it('Executor.turn() says which timeouts it accepts: -1, or a finite number >= 0', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      expect(() => executor.turn(-2)).toThrow(/-1 \(wait until something happens\) or a finite number >= 0, got -2/);
+      expect(() => executor.turn(Infinity)).toThrow(RangeError);
+      expect(() => executor.turn('1' as never)).toThrow(/must be a number of milliseconds, got string 1/);
+      expect(executor.turn(0)).toBe(false);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it('Executor.blockOn() on a closed executor throws ClosedError, as spawn() and turn() do', () => {
+    const executor = new Executor({ backend: BACKEND });
+    executor.close();
+    expect(() => executor.blockOn((function* () { return 1; })())).toThrow(ClosedError);
+    expect(() => executor.blockOn(sleep(1))).toThrow(/Executor is closed/);
   });
 
   it('Executor.close() cancels pending tasks and runs their finally blocks', () => {

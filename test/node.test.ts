@@ -221,6 +221,34 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     expect(ex.hasReadyTasks).toBe(false);
   });
 
+  it('detach() from inside a task ends the current turn: tasks it wakes afterwards wait for the next driver', async () => {
+    const ex = attached();
+    const a = attachment!;
+    const { sender, receiver } = oneshot<number>();
+    const log: string[] = [];
+    ex.spawn(function* () { log.push(`B got ${yield* receiver}`); }());
+    ex.spawn(function* () {
+      yield* sleep(5);
+      a.detach();
+      sender.send(1); // wakes B in what was an attached turn
+      log.push('A detached');
+    }());
+    await pause(60);
+    expect(log).toEqual(['A detached']);
+    expect(ex.taskCount).toBe(1);
+    ex.blockOn(yieldNow()); // the plain state: B runs now
+    expect(log).toEqual(['A detached', 'B got 1']);
+  });
+
+  it('Executor.close() ends its attachment: attachment.detached is true at once', () => {
+    const ex = attached();
+    const a = attachment!;
+    ex.spawn(sleep(60_000));
+    ex.close();
+    expect(a.detached).toBe(true);
+    expect(ex.attached).toBe(false);
+  });
+
   it('a wake outside a turn (a Node timer callback sending on a oneshot) schedules a turn', async () => {
     const ex = attached();
     const { sender, receiver } = oneshot<string>();
@@ -301,6 +329,52 @@ describe.skipIf(BACKEND === 'poll')('attach() and process lifetime (child proces
       w.spawn(function* () { yield* w.sleep(5); throw new Error('boom'); }());
       w.spawn(function* () { yield* w.sleep(50); process.stdout.write('later task ran\\n'); }());`);
     expect(r).toMatchObject({ code: 0, stdout: 'UnhandledTaskError\nlater task ran\n' });
+  });
+
+  it('a task cancelled from plain Node code ends the work: the process exits by itself', async () => {
+    const r = await child(`
+      w.attach();
+      const h = w.spawn(function* () { try { yield* w.sleep(60_000); } finally { process.stdout.write('finally\\n'); } }());
+      setTimeout(() => h.cancel(), 20);`);
+    expect(r).toMatchObject({ code: 0, stdout: 'finally\n', stderr: '' });
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it('a listener closed from plain Node code, with no task left, lets the process exit by itself', async () => {
+    const r = await child(`
+      w.attach();
+      const listener = await w.toPromise(w.TcpListener.bind('127.0.0.1:0'));
+      setTimeout(() => { listener.close(); process.stdout.write('closed\\n'); }, 20);`);
+    expect(r).toMatchObject({ code: 0, stdout: 'closed\n', stderr: '' });
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it('a signal wait cancelled from plain Node code lets the process exit by itself', async () => {
+    const r = await child(`
+      w.attach();
+      const h = w.spawn(w.signal('SIGUSR2'));
+      setTimeout(() => { h.cancel(); process.stdout.write('cancelled\\n'); }, 20);`);
+    expect(r).toMatchObject({ code: 0, stdout: 'cancelled\n', stderr: '' });
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it("with an 'uncaughtException' handler, every unhandled failure of a turn is reported, one per turn", async () => {
+    const r = await child(`
+      process.on('uncaughtException', (e) => process.stdout.write(e.name + ': ' + e.cause.message + '\\n'));
+      w.attach();
+      w.spawn(function* () { throw new Error('first'); }());
+      w.spawn(function* () { throw new Error('second'); }());`);
+    expect(r).toMatchObject({ code: 0, stdout: 'UnhandledTaskError: first\nUnhandledTaskError: second\n' });
+  });
+
+  it('a task cancelled from plain Node code whose finally throws is reported as an UnhandledTaskError', async () => {
+    const r = await child(`
+      process.on('uncaughtException', (e) => process.stdout.write(e.name + ': ' + e.cause.message + '\\n'));
+      w.attach();
+      const h = w.spawn(function* () { try { yield* w.sleep(60_000); } finally { throw new Error('cleanup failed'); } }());
+      setTimeout(() => h.cancel(), 20);`);
+    expect(r).toMatchObject({ code: 0, stdout: 'UnhandledTaskError: cleanup failed\n' });
+    expect(r.ms).toBeLessThan(10_000);
   });
 
   it('a server that closes everything lets the process exit by itself: no handle leaks', async () => {

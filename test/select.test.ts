@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Executor,
   Future,
   TimeoutError,
   join,
@@ -10,10 +11,12 @@ import {
   sleep,
   spawn,
   timeout,
+  unboundedChannel,
+  UnhandledTaskError,
   yieldNow,
   type Task,
 } from '../src/index.js';
-import { Gate, catching, run } from './util.js';
+import { BACKEND, Gate, catching, run } from './util.js';
 
 /** A generator task that records whether its finally block ran. */
 function* guarded<T>(inner: Future<T>, log: string[], name: string): Task<T> {
@@ -151,6 +154,89 @@ describe('select()', () => {
       const bad: number = r.value;
       expect([s, bad]).toBeDefined();
     }
+  });
+});
+
+describe('select() and join() when dropping a child throws', () => {
+  /** A generator whose finally throws when it is dropped. */
+  function* failingCleanup(message: string): Task<void> {
+    try {
+      yield* sleep(60_000);
+    } finally {
+      throw new Error(message);
+    }
+  }
+
+  it("select() returns the winner's value (a recv() keeps its value); the drop error goes to the unhandled-error policy", () => {
+    const reported: unknown[] = [];
+    const { result, left } = run(
+      (function* () {
+        const { sender, receiver } = unboundedChannel<string>();
+        spawn((function* () {
+          yield* sleep(5);
+          sender.send('precious');
+        })());
+        const result = yield* select(receiver.recv(), failingCleanup('loser cleanup failed'));
+        return { result, left: receiver.tryRecv() };
+      })(),
+      10_000,
+      { onUnhandledError: (e) => reported.push(e) },
+    );
+    expect(result).toEqual({ index: 0, value: 'precious' });
+    expect(left).toEqual({ ok: false, reason: 'empty' });
+    expect(reported.map((e) => (e as Error).message)).toEqual(['loser cleanup failed']);
+  });
+
+  it('with the default policy the drop error fails blockOn as an UnhandledTaskError naming select()', () => {
+    const executor = new Executor({ backend: BACKEND });
+    let value: unknown;
+    try {
+      const error = (() => {
+        try {
+          executor.blockOn((function* () {
+            value = yield* select(sleep(5), failingCleanup('loser cleanup failed'));
+          })());
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(UnhandledTaskError);
+      expect((error as Error).message).toBe('select(): dropping an unfinished future threw: loser cleanup failed');
+      expect(((error as Error).cause as Error).message).toBe('loser cleanup failed');
+      expect(value).toEqual({ index: 0, value: undefined });
+    } finally {
+      executor.close();
+    }
+  });
+
+  it("join() throws the child's error; a drop error of the others is reported, not lost", () => {
+    const reported: unknown[] = [];
+    const error = run(
+      (function* () {
+        const failing = (function* (): Task<void> {
+          yield* sleep(5);
+          throw new Error('child failed');
+        })();
+        return yield* catching(join(failing, failingCleanup('other cleanup failed')));
+      })(),
+      10_000,
+      { onUnhandledError: (e) => reported.push(e) },
+    );
+    expect((error as Error).message).toBe('child failed');
+    expect(reported.map((e) => (e as Error).message)).toEqual(['other cleanup failed']);
+  });
+
+  it('a select dropped before it completes throws the first drop error and reports the others', () => {
+    const reported: unknown[] = [];
+    const error = run(
+      (function* () {
+        return yield* catching(timeout(5, select(failingCleanup('first'), failingCleanup('second'))));
+      })(),
+      10_000,
+      { onUnhandledError: (e) => reported.push(e) },
+    );
+    expect((error as Error).message).toBe('first');
+    expect(reported.map((e) => (e as Error).message)).toEqual(['second']);
   });
 });
 

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { listenSignals, signal } from '../src/index.js';
-import { run } from './util.js';
+import { Executor, listenSignals, signal } from '../src/index.js';
+import { BACKEND, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
 
@@ -41,5 +41,28 @@ describe('signals', () => {
       expect(() => listener.recv()).toThrow(/SignalListener is closed/);
     })());
     expect(() => listenSignals('SIGUSR1')).toThrow(/no wakeloop executor is running/);
+  });
+
+  it('a signal wait cancelled outside a turn (from plain code) forgets its waiter', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const viaListener = function* () {
+        const listener = listenSignals('SIGUSR2');
+        try {
+          return yield* listener.recv();
+        } finally {
+          listener.close();
+        }
+      };
+      for (const task of [signal('SIGUSR2'), viaListener()]) {
+        const h = executor.spawn(task);
+        executor.turn(0);
+        expect(executor.reactor.hasWaiters).toBe(true);
+        h.cancel();
+        expect(executor.reactor.hasWaiters).toBe(false); // would keep an attached process alive
+      }
+    } finally {
+      executor.close();
+    }
   });
 });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { TimeoutError, interval, sleep, sleepUntil, spawn, timeout, type Task } from '../src/index.js';
-import { run } from './util.js';
+import {
+  Executor,
+  Sleep,
+  TimeoutError,
+  interval,
+  join,
+  sleep,
+  sleepUntil,
+  spawn,
+  timeout,
+  type Task,
+} from '../src/index.js';
+import { BACKEND, catching, run } from './util.js';
 
 describe('timers', () => {
   it('sleep() never completes early', () => {
@@ -71,7 +82,47 @@ describe('timers', () => {
     expect(() => sleep(Infinity)).toThrow(RangeError);
     expect(() => interval(0)).toThrow(/period must be > 0/);
     expect(() => timeout(-5, sleep(1))).toThrow(RangeError);
-    expect(() => timeout(5, 42 as never)).toThrow(/expected a Future or a generator task/);
-    expect(() => sleepUntil('x' as never)).toThrow(TypeError);
+    expect(() => timeout(5, 42 as never)).toThrow(/timeout\(\): expected a Future or a generator task/);
+    expect(() => sleepUntil('x' as never)).toThrow(/sleepUntil\(\): deadline must be a performance.now\(\) time in ms, got string x/);
+  });
+
+  it('new Sleep() checks its deadline as sleepUntil() does: a NaN deadline would stop every timer', () => {
+    expect(() => new Sleep(Number.NaN)).toThrow(/new Sleep\(\): deadline must be a performance.now\(\) time in ms, got number NaN/);
+    expect(() => new Sleep('5' as never)).toThrow(TypeError);
+    expect(new Sleep(performance.now() + 5).deadline).toBeGreaterThan(0);
+  });
+
+  it('two tick() futures of one interval pending at once complete at successive ticks, never early', () => {
+    run((function* () {
+      const every = interval(30);
+      const [a, b] = yield* join(every.tick(), every.tick());
+      expect(b - a).toBe(30);
+      expect(performance.now()).toBeGreaterThanOrEqual(b); // the second did not complete at the first tick
+      expect(every.nextTick).toBe(b + 30);
+    })());
+  });
+
+  it('timeout() removes its timer even when dropping the inner future throws', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const error = executor.blockOn((function* () {
+        const h = spawn((function* () {
+          yield* timeout(5000, (function* (): Task<void> {
+            try {
+              yield* sleep(60_000);
+            } finally {
+              throw new Error('cleanup failed');
+            }
+          })());
+        })());
+        yield* sleep(1); // h awaits the timeout: its 5 s timer and the inner 60 s one are set
+        h.cancel();
+        return yield* catching(h);
+      })());
+      expect((error as Error).message).toBe('cleanup failed');
+      expect(executor.timers.size).toBe(0);
+    } finally {
+      executor.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { binding } from '../_binding.js';
 import { Executor } from '../executor.js';
 import { IoError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
+import type { Reactor } from '../reactor.js';
 import { describe } from '../task.js';
 import { checkInteger } from '../_validate.js';
 
@@ -96,6 +97,8 @@ export function resolve(host: string): Future<ResolvedHost[]> {
 class Lookup extends Future<ResolvedHost[]> {
   #request = -1;
   #waker: Context['waker'] | null = null;
+  /** Where #waker waits: drop() may run outside any turn (a cancel from plain Node code). */
+  #reactor: Reactor | null = null;
   constructor(private readonly host: string) {
     super();
   }
@@ -112,6 +115,7 @@ class Lookup extends Future<ResolvedHost[]> {
     const result = binding.lookupTake(this.#request);
     if (result === undefined) {
       this.#waker = cx.waker;
+      this.#reactor = reactor;
       reactor.waitNotify(cx.waker);
       return PENDING;
     }
@@ -126,7 +130,8 @@ class Lookup extends Future<ResolvedHost[]> {
   override drop(): void {
     if (this.#request !== -1) binding.lookupCancel(this.#request);
     this.#request = -1;
-    if (this.#waker !== null) Executor.tryCurrent()?.reactor.forgetNotify(this.#waker);
+    if (this.#waker !== null) this.#reactor?.forgetNotify(this.#waker);
+    this.#waker = this.#reactor = null;
   }
 }
 

@@ -17,6 +17,9 @@ export class TimerHeap {
   #heap: TimerEntry[] = [];
   #seq = 0;
 
+  /** `onRemoved` runs after `remove()` took an entry out (a dropped sleep), not after fire(). */
+  constructor(private readonly onRemoved: () => void = () => {}) {}
+
   get size(): number {
     return this.#heap.length;
   }
@@ -34,16 +37,11 @@ export class TimerHeap {
     this.#up(entry.index);
   }
 
+  /** Removes a pending entry (a no-op if it is not in the heap). */
   remove(entry: TimerEntry): void {
-    const i = entry.index;
-    if (i === -1) return;
-    const last = this.#heap.pop()!;
-    entry.index = -1;
-    if (last === entry) return;
-    this.#heap[i] = last;
-    last.index = i;
-    this.#down(i);
-    this.#up(last.index);
+    if (entry.index === -1) return;
+    this.#take(entry);
+    this.onRemoved();
   }
 
   /** Removes every entry due at `now` and wakes it, in deadline order. Returns how many fired. */
@@ -51,11 +49,22 @@ export class TimerHeap {
     let fired = 0;
     while (this.#heap.length > 0 && this.#heap[0].deadline <= now) {
       const entry = this.#heap[0];
-      this.remove(entry);
+      this.#take(entry);
       entry.waker.wake();
       fired++;
     }
     return fired;
+  }
+
+  #take(entry: TimerEntry): void {
+    const i = entry.index;
+    const last = this.#heap.pop()!;
+    entry.index = -1;
+    if (last === entry) return;
+    this.#heap[i] = last;
+    last.index = i;
+    this.#down(i);
+    this.#up(last.index);
   }
 
   #less(a: TimerEntry, b: TimerEntry): boolean {

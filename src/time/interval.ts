@@ -6,6 +6,7 @@ import { Sleep } from './sleep.js';
 /**
  * A periodic timer. `tick()` completes at the next multiple of the period after the start; if
  * the caller was so late that ticks were missed, they are skipped (not delivered in a burst).
+ * Ticks pending at once (tasks sharing the interval) each get a tick of their own, in turn.
  *
  * @example
  * ```ts
@@ -47,7 +48,13 @@ class Tick extends Future<number> {
     super();
   }
   poll(cx: Context): Poll<number> {
-    this.#sleep ??= new Sleep(this.interval.nextTick);
+    // Another tick() of this interval may have claimed the tick this one slept for: then sleep
+    // on until the interval's next one, never completing early.
+    const next = this.interval.nextTick;
+    if (this.#sleep?.deadline !== next) {
+      this.#sleep?.drop();
+      this.#sleep = new Sleep(next);
+    }
     if (this.#sleep.poll(cx) === PENDING) return PENDING;
     return this.interval._advance(performance.now());
   }

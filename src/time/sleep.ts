@@ -2,11 +2,18 @@
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { checkDuration } from '../_validate.js';
+import { describe } from '../task.js';
 import { TimerEntry, type TimerHeap } from './_timer_heap.js';
 
 /**
  * A future that completes at `deadline` (a `performance.now()` time in ms). Registers a timer on
- * its first pending poll; dropping it removes the timer.
+ * its first pending poll; dropping it removes the timer. A deadline that is not a number (or is
+ * NaN) is a TypeError.
+ *
+ * @example
+ * ```ts
+ * yield* new Sleep(performance.now() + 50); // as sleepUntil()
+ * ```
  */
 export class Sleep extends Future<void> {
   #entry: TimerEntry | null = null;
@@ -14,6 +21,7 @@ export class Sleep extends Future<void> {
 
   constructor(readonly deadline: number) {
     super();
+    checkDeadline('new Sleep()', deadline);
   }
 
   poll(cx: Context): Poll<void> {
@@ -59,8 +67,13 @@ export function sleep(ms: number): Sleep {
  * ```
  */
 export function sleepUntil(deadline: number): Sleep {
+  return new Sleep(checkDeadline('sleepUntil()', deadline));
+}
+
+/** A NaN deadline would sit at the top of the timer heap and stop every timer behind it. */
+function checkDeadline(where: string, deadline: unknown): number {
   if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
-    throw new TypeError('sleepUntil(): deadline must be a performance.now() time in ms');
+    throw new TypeError(`${where}: deadline must be a performance.now() time in ms, got ${describe(deadline)}`);
   }
-  return new Sleep(deadline);
+  return deadline;
 }

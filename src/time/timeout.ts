@@ -32,8 +32,11 @@ class Timeout<T> extends Future<T> {
   }
 
   override drop(): void {
-    this.inner.drop();
-    this.timer.drop();
+    try {
+      this.inner.drop();
+    } finally {
+      this.timer.drop(); // even if the inner future's cleanup throws
+    }
   }
 }
 
@@ -49,5 +52,5 @@ class Timeout<T> extends Future<T> {
  */
 export function timeout<T>(ms: number, future: Awaitable<T>): Future<T> {
   checkDuration('timeout()', 'ms', ms);
-  return new Timeout(toFuture(future), sleep(ms), ms);
+  return new Timeout(toFuture(future, 'timeout()'), sleep(ms), ms);
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BufReader,
+  Executor,
   IoError,
   TcpListener,
   TcpStream,
@@ -13,7 +14,7 @@ import {
   timeout,
   type Task,
 } from '../../src/index.js';
-import { catching, noLeak, pair, run } from '../util.js';
+import { BACKEND, catching, noLeak, pair, run } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -242,6 +243,19 @@ describe('TcpStream misuse and caller memory', () => {
         expect((error as Error).message).toContain(`connect to [::1]:${port}`);
       })()),
     );
+  });
+
+  it('a host-name connect cancelled from outside a turn leaves no lookup waiter behind', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const handle = executor.spawn(TcpStream.connect('localhost:9'));
+      executor.turn(0); // the lookup starts and waits for its thread's notify
+      expect(executor.reactor.hasWaiters).toBe(true);
+      handle.cancel(); // plain code, no turn running
+      expect(executor.reactor.hasWaiters).toBe(false);
+    } finally {
+      executor.close();
+    }
   });
 
   it('sys.writev takes no data pointer before every buffer is fetched (a getter may detach one)', () => {

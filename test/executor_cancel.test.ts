@@ -1,0 +1,153 @@
+// Cancellation corners: a drop that throws, a second cancel, awaiting cleanup of a dropped future
+// with two executors on the thread.
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  Executor,
+  select,
+  sleep,
+  spawn,
+  timeout,
+  yieldNow,
+  type Future,
+  type Task,
+} from '../src/index.js';
+import { BACKEND, catching, run } from './util.js';
+
+/** A task whose own finally throws when it is dropped. */
+function* failingCleanup(): Task<void> {
+  try {
+    yield* sleep(60_000);
+  } finally {
+    throw new Error('inner cleanup failed');
+  }
+}
+
+describe('cancelling a task whose awaited future throws when dropped', () => {
+  const wrappers: Array<[string, () => Future<unknown>]> = [
+    ['timeout', () => timeout(1000, failingCleanup())],
+    ['select', () => select(failingCleanup(), sleep(60_000))],
+  ];
+
+  for (const [name, wrap] of wrappers) {
+    it(`cancel() still runs the task's own finally, then fails with the drop error (${name})`, () => {
+      const log: string[] = [];
+      const error = run((function* () {
+        const t = spawn((function* (): Task<void> {
+          try {
+            yield* wrap();
+          } finally {
+            log.push('own finally');
+          }
+        })());
+        yield* sleep(5);
+        t.cancel();
+        return yield* catching(t);
+      })());
+      expect(log).toEqual(['own finally']);
+      expect((error as Error).message).toBe('inner cleanup failed');
+    });
+  }
+
+  it("a finally that awaits runs to its end first; the drop error is thrown when it completes", () => {
+    const log: string[] = [];
+    const error = run((function* () {
+      const t = spawn((function* (): Task<void> {
+        try {
+          yield* timeout(1000, failingCleanup());
+        } finally {
+          yield* sleep(5);
+          log.push('own finally done');
+        }
+      })());
+      yield* sleep(5);
+      t.cancel();
+      expect(t.finished).toBe(false);
+      return yield* catching(t);
+    })());
+    expect(log).toEqual(['own finally done']);
+    expect((error as Error).message).toBe('inner cleanup failed');
+  });
+
+  it("an error thrown by the task's own finally replaces the drop error, as in JS", () => {
+    const error = run((function* () {
+      const t = spawn((function* (): Task<void> {
+        try {
+          yield* timeout(1000, failingCleanup());
+        } finally {
+          throw new Error('own finally failed');
+        }
+      })());
+      yield* sleep(5);
+      t.cancel();
+      return yield* catching(t);
+    })());
+    expect((error as Error).message).toBe('own finally failed');
+  });
+});
+
+describe('cancelling twice', () => {
+  it("cancel() again while a cancelled task's finally awaits changes nothing: the cleanup runs to its end", () => {
+    const log: string[] = [];
+    run((function* () {
+      const t = spawn((function* (): Task<void> {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          log.push('cleanup start');
+          yield* sleep(20);
+          log.push('cleanup end');
+        }
+      })());
+      yield* sleep(5);
+      t.cancel();
+      yield* sleep(5); // the cleanup now awaits its sleep(20)
+      t.cancel();
+      log.push(String((yield* catching(t)) instanceof CancelledError));
+    })());
+    expect(log).toEqual(['cleanup start', 'cleanup end', 'true']);
+  });
+});
+
+describe('two executors on one thread', () => {
+  it("a dropped future's awaiting cleanup runs on the cancelled task's executor, not the one that ran last", () => {
+    const exA = new Executor({ backend: BACKEND });
+    const exB = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    try {
+      function* cleanupTask(): Task<void> {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          yield* sleep(5);
+          log.push('cleanup finished');
+        }
+      }
+      const h = exA.spawn((function* () { yield* timeout(1000, cleanupTask()); })());
+      exA.turn(0); // the task now awaits the timeout
+      exB.blockOn(yieldNow()); // exB entered a turn last
+      h.cancel(); // from plain code: the timeout drops cleanupTask, whose finally awaits
+      expect(exA.taskCount).toBe(1);
+      expect(exB.taskCount).toBe(0);
+      const t0 = performance.now();
+      while (exA.turn(50) && performance.now() - t0 < 2000);
+      expect(log).toEqual(['cleanup finished']);
+    } finally {
+      exA.close();
+      exB.close();
+    }
+  });
+
+  it("Executor.close() from another executor's task leaves that executor running", () => {
+    const other = new Executor({ backend: BACKEND });
+    other.spawn(sleep(60_000));
+    const value = run((function* () {
+      const before = Executor.current();
+      other.close();
+      expect(Executor.current()).toBe(before);
+      yield* sleep(1);
+      return 'still running';
+    })());
+    expect(value).toBe('still running');
+  });
+});
