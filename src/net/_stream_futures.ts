@@ -74,7 +74,7 @@ export abstract class StreamFuture<T> extends Future<T> {
       source.clear(READABLE);
       return this.waitRead(cx);
     }
-    if (this.#stored !== null) this.#release();
+    if (this.#stored !== null) this.#stopWaiting();
     if (n < len && !(source.readiness & READ_CLOSED)) source.clear(READABLE);
     return n;
   }
@@ -91,7 +91,7 @@ export abstract class StreamFuture<T> extends Future<T> {
       source.clear(WRITABLE);
       return this.waitWrite(cx);
     }
-    if (this.#stored !== null) this.#release();
+    if (this.#stored !== null) this.#stopWaiting();
     if (n < len) source.clear(WRITABLE); // a short write means the send buffer is full
     return n;
   }
@@ -107,14 +107,20 @@ export abstract class StreamFuture<T> extends Future<T> {
   #release(): void {
     const stored = this.#stored;
     if (stored === null) return;
+    this.stream.reactor.forget(this.stream.source, stored, this.#direction);
+    this.#stopWaiting();
+  }
+
+  /**
+   * After a syscall made progress: the waker was usually taken by the event that woke the task
+   * (a stale one left behind would cost one spurious wake, which is allowed), so only the
+   * direction of the stream is given up.
+   */
+  #stopWaiting(): void {
     this.#stored = null;
     const stream = this.stream;
-    stream.reactor.forget(stream.source, stored, this.#direction);
-    if (this.#direction === 1) {
-      if (stream._reader === this) stream._reader = null;
-    } else if (stream._writer === this) {
-      stream._writer = null;
-    }
+    if (stream._reader === this) stream._reader = null;
+    else if (stream._writer === this) stream._writer = null;
   }
 
   /** Spends budget; when it is spent, yields to the other tasks. */
