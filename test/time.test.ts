@@ -3,6 +3,7 @@ import {
   Executor,
   Sleep,
   TimeoutError,
+  channel,
   interval,
   join,
   sleep,
@@ -43,6 +44,20 @@ describe('timers', () => {
     expect(run((function* () {
       return yield* timeout(1000, (function* () { yield* sleep(5); return 'fast'; })());
     })())).toBe('fast');
+  });
+
+  it('a late drop() of a completed timeout() leaves its inner future alone (it may be reused)', () => {
+    const got = run((function* () {
+      const { sender, receiver } = channel<number>(4);
+      sender.trySend(1);
+      const first = timeout(100, receiver.recv());
+      const one = yield* first;
+      const next = receiver.recv(); // the receiver hands out its recycled future again
+      first.drop();
+      sender.trySend(2);
+      return [one, yield* next];
+    })());
+    expect(got).toEqual([1, 2]);
   });
 
   it('timeout() throws TimeoutError no earlier than its deadline', () => {

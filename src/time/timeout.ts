@@ -6,6 +6,8 @@ import { checkDuration } from '../_validate.js';
 import { sleep, type Sleep } from './sleep.js';
 
 class Timeout<T> extends Future<T> {
+  /** Completed (value, error or timeout): there is nothing left to drop. */
+  #done = false;
   constructor(
     private readonly inner: Future<T>,
     private readonly timer: Sleep,
@@ -19,19 +21,24 @@ class Timeout<T> extends Future<T> {
     try {
       value = this.inner.poll(cx);
     } catch (error) {
+      this.#done = true;
       this.timer.drop();
       throw error;
     }
     if (value !== PENDING) {
+      this.#done = true;
       this.timer.drop();
       return value;
     }
     if (this.timer.poll(cx) === PENDING) return PENDING;
+    this.#done = true;
     this.inner.drop();
     throw new TimeoutError(this.ms);
   }
 
+  /** Drops the inner future and the timer, unless it completed (a reused inner future may be in use again). */
   override drop(): void {
+    if (this.#done) return;
     try {
       this.inner.drop();
     } finally {
