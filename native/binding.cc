@@ -228,7 +228,8 @@ class Addon : public Napi::Addon<Addon> {
                  InstanceMethod<&Addon::LookupCancel>("lookupCancel", napi_enumerable),
                  InstanceMethod<&Addon::SignalWatch>("signalWatch", napi_enumerable),
                  InstanceMethod<&Addon::SignalUnwatch>("signalUnwatch", napi_enumerable),
-                 InstanceMethod<&Addon::SignalCount>("signalCount", napi_enumerable)});
+                 InstanceMethod<&Addon::SignalCount>("signalCount", napi_enumerable),
+                 InstanceMethod<&Addon::SignalReinstall>("signalReinstall", napi_enumerable)});
   }
 
  private:
@@ -426,7 +427,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SignalWatch(const CallbackInfo& info) {
     int signum = signum_arg(info, "signalWatch");
     int32_t id = js::int32(info, 1, {"signalWatch", "registryId"});
-    return number(info.Env(), signals::watch(signum, id));
+    bool chain = info[2].IsUndefined() ? false : js::boolean(info, 2, {"signalWatch", "chain"});
+    return number(info.Env(), signals::watch(signum, id, chain));
   }
   Napi::Value SignalUnwatch(const CallbackInfo& info) {
     int signum = signum_arg(info, "signalUnwatch");
@@ -435,6 +437,11 @@ class Addon : public Napi::Addon<Addon> {
   }
   Napi::Value SignalCount(const CallbackInfo& info) {
     return number(info.Env(), signals::count(signum_arg(info, "signalCount")));
+  }
+  Napi::Value SignalReinstall(const CallbackInfo& info) {
+    int signum = signum_arg(info, "signalReinstall");
+    bool chain = info[1].IsUndefined() ? false : js::boolean(info, 1, {"signalReinstall", "chain"});
+    return number(info.Env(), signals::reinstall(signum, chain));
   }
 
   LookupTable lookups_;  // this environment's name lookups

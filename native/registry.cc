@@ -62,7 +62,7 @@ int32_t add(IoBlocker* blocker) {
     return -ENOSPC;
   }
   Slot& s = t.slots[slot];
-  s.generation = s.generation >= kMaxGeneration ? 1 : s.generation + 1;
+  s.generation++;  // never past kMaxGeneration: remove() retires a slot that reached it
   s.blocker = blocker;
   return static_cast<int32_t>((s.generation << kSlotBits) | slot);
 }
@@ -72,8 +72,12 @@ void remove(int32_t id) {
   {
     std::lock_guard<std::mutex> lock(t.mu);
     if (find_locked(id) == nullptr) return;
-    t.slots[slot_of(id)].blocker = nullptr;
-    t.free.push_back(slot_of(id));
+    Slot& s = t.slots[slot_of(id)];
+    s.blocker = nullptr;
+    // A generation that wrapped would make an old id name a new blocker (a stale notify would
+    // wake it), so a slot whose generations are used up is retired: after 65,536 x 32,767
+    // blockers, add() reports ENOSPC.
+    if (s.generation < kMaxGeneration) t.free.push_back(slot_of(id));
     signals::forget_locked(id);
   }
   // A handler that read the wake fd before forget_locked() cleared it may still be writing.

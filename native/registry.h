@@ -17,7 +17,8 @@ namespace registry {
 constexpr int kSlotBits = 16;
 constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 
-// Enters a blocker; returns its id (> 0) or -ENOSPC when kMaxSlots blockers are open.
+// Enters a blocker; returns its id (> 0) or -ENOSPC when kMaxSlots blockers are open (or every
+// slot's generations were used up: ids are never reused).
 int32_t add(IoBlocker* blocker);
 // Removes a blocker. When it returns, no thread is inside notify() for it, no signal handler
 // can write to its wake fd, and the signals it watched are unwatched.

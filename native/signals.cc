@@ -30,8 +30,16 @@ struct Watcher {
 struct SignalState {
   Watcher watchers[kMaxWatchers];
   std::atomic<uint64_t> count{0};
-  int watching = 0;               // guarded by registry::mutex()
-  struct sigaction previous = {};  // saved at install, restored by the last unwatch
+  int watching = 0;  // guarded by registry::mutex()
+  // The disposition ours replaced: called after ours (so a handler libuv installed for a Node
+  // `process.on` listener still runs) and restored by the last unwatch. Two slots, so an
+  // install can fill one while a handler still running reads the other.
+  struct sigaction previous[2] = {};
+  std::atomic<int> current{0};  // which slot of `previous` is in force
+  // Whether the replaced handler is called: only when it serves Node `process.on` listeners
+  // (libuv's), not for Node's own defaults such as SIGUSR1 starting the inspector, which a
+  // program listening for the signal takes over, as `process.on` does.
+  std::atomic<bool> chain{false};
 };
 
 // Fixed-size and constant-initialized, so the handler never sees it being built or freed.
@@ -42,7 +50,7 @@ std::atomic<int> g_handlers_running{0};
 // Runs on whatever thread the kernel picked; only async-signal-safe work: lock-free atomics
 // and write(2). The wake fds are non-blocking, so a full pipe just drops the byte (a wake is
 // already pending then).
-void on_signal(int signum) {
+void on_signal(int signum, siginfo_t* info, void* context) {
   int saved_errno = errno;
   g_handlers_running.fetch_add(1);
   SignalState& s = g_signals[signum];
@@ -55,7 +63,21 @@ void on_signal(int signum) {
     (void)ignored;
   }
   g_handlers_running.fetch_sub(1);
+  if (!s.chain.load()) {
+    errno = saved_errno;
+    return;
+  }
+  const struct sigaction& previous = s.previous[s.current.load()];
+  if (previous.sa_flags & SA_SIGINFO) {
+    if (previous.sa_sigaction != nullptr) previous.sa_sigaction(signum, info, context);
+  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(signum);  // a default action is what ours replaces: not chained
+  }
   errno = saved_errno;
+}
+
+bool is_ours(const struct sigaction& a) {
+  return (a.sa_flags & SA_SIGINFO) != 0 && a.sa_sigaction == on_signal;
 }
 
 bool refused(int signum) {
@@ -65,26 +87,37 @@ bool refused(int signum) {
          signum == SIGFPE || signum == SIGILL;
 }
 
+// Installs ours over the current disposition, which becomes `previous`.
 int install(int signum, SignalState& s) {
   struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigfillset(&sa.sa_mask);    // as libuv: no nested handlers
-  sa.sa_flags = SA_RESTART;   // do not turn other threads' syscalls into EINTR
-  if (sigaction(signum, &sa, &s.previous) != 0) return -errno;
+  sa.sa_sigaction = on_signal;
+  sigfillset(&sa.sa_mask);                // as libuv: no nested handlers
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;  // do not turn other threads' syscalls into EINTR
+  int spare = 1 - s.current.load();
+  if (sigaction(signum, nullptr, &s.previous[spare]) != 0) return -errno;
+  if (is_ours(s.previous[spare])) return 0;
+  s.current.store(spare);
+  if (sigaction(signum, &sa, nullptr) != 0) return -errno;
   return 0;
 }
 
+// The last watcher gone: put back what ours replaced, unless someone replaced ours since (then
+// theirs stays).
 void remove_watcher_locked(int signum, SignalState& s, Watcher& w) {
   w.wake_fd.store(-1);
   w.registry_id = 0;
-  if (--s.watching == 0) sigaction(signum, &s.previous, nullptr);
+  if (--s.watching > 0) return;
+  struct sigaction now = {};
+  if (sigaction(signum, nullptr, &now) == 0 && is_ours(now)) {
+    sigaction(signum, &s.previous[s.current.load()], nullptr);
+  }
 }
 
 }  // namespace
 
 bool in_range(int signum) { return signum > 0 && signum < NSIG; }
 
-int watch(int signum, int32_t registry_id) {
+int watch(int signum, int32_t registry_id, bool chain) {
   if (!in_range(signum) || refused(signum)) return -EINVAL;
   std::lock_guard<std::mutex> lock(registry::mutex());
   IoBlocker* blocker = registry::find_locked(registry_id);
@@ -96,6 +129,7 @@ int watch(int signum, int32_t registry_id) {
     if (w.registry_id == 0 && free_watcher == nullptr) free_watcher = &w;
   }
   if (free_watcher == nullptr) return -ENOSPC;
+  s.chain.store(chain);
   if (s.watching == 0) {
     int err = install(signum, s);
     if (err != 0) return err;
@@ -104,6 +138,15 @@ int watch(int signum, int32_t registry_id) {
   free_watcher->registry_id = registry_id;
   free_watcher->wake_fd.store(blocker->wake_fd());
   return 0;
+}
+
+int reinstall(int signum, bool chain) {
+  if (!in_range(signum)) return -EINVAL;
+  std::lock_guard<std::mutex> lock(registry::mutex());
+  SignalState& s = g_signals[signum];
+  if (s.watching == 0) return 0;
+  s.chain.store(chain);
+  return install(signum, s);
 }
 
 int unwatch(int signum, int32_t registry_id) {

@@ -16,9 +16,15 @@ bool in_range(int signum);
 // Adds a blocker (by registry id) to the wakers of `signum`, installing the handler on the
 // first watcher. 0, or -ESRCH (no such blocker), -EEXIST, -ENOSPC, -EINVAL (SIGKILL, SIGSTOP,
 // and the fault signals SIGSEGV/SIGBUS/SIGFPE/SIGILL that Node and V8 own), or -errno.
-int watch(int signum, int32_t registry_id);
-// Removes it; the last watcher restores the disposition saved at install. 0 or -ENOENT.
+// `chain`: whether the handler ours replaces is called too (see reinstall).
+int watch(int signum, int32_t registry_id, bool chain);
+// Removes it; the last watcher restores the disposition saved at install, unless another
+// handler replaced ours since. 0 or -ENOENT.
 int unwatch(int signum, int32_t registry_id);
+// While `signum` is watched: if another handler replaced ours (libuv's, when Node code added a
+// `process.on` listener), installs ours again in front of it. `chain`: whether ours calls the
+// handler it replaced (true while Node has listeners for the signal). 0 or -errno.
+int reinstall(int signum, bool chain);
 // Deliveries of `signum` counted since the handler was first installed (never reset).
 double count(int signum);
 

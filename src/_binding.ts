@@ -105,10 +105,11 @@ export interface NativeBinding {
   lookupCancel(requestId: number): void;
 
   /** Installs the process-wide handler (once) and adds `registryId` to the blockers it wakes. */
-  signalWatch(signum: number, registryId: number): number;
+  signalWatch(signum: number, registryId: number, chain?: boolean): number;
   signalUnwatch(signum: number, registryId: number): number;
   /** How many times `signum` was delivered since the process started watching it. */
   signalCount(signum: number): number;
+  signalReinstall(signum: number, chain?: boolean): number;
 }
 
 const require = createRequire(import.meta.url);

@@ -12,6 +12,7 @@ import {
 } from './_binding.js';
 import { ClosedError, IoError } from './errors.js';
 import { defaultBackend } from './reactor.js';
+import { describe } from './task.js';
 import { checkInteger } from './_validate.js';
 
 /** Options for `new IoBlocker()`. */
@@ -95,7 +96,7 @@ export class IoBlocker {
   /** Blocks up to `timeoutMs` (-1 = forever); returns how many events `events` now holds. */
   block(timeoutMs: number): number {
     this.#open();
-    if (timeoutMs !== -1) checkInteger('IoBlocker.block()', 'timeoutMs', Math.ceil(timeoutMs), 0, 2 ** 31 - 1);
+    if (timeoutMs !== -1) checkBlockTimeout(timeoutMs);
     return this.#native.block(timeoutMs);
   }
 
@@ -150,4 +151,14 @@ export class IoBlocker {
 export function notifyBlocker(registryId: number): boolean {
   checkInteger('notifyBlocker()', 'registryId', registryId, 0, 2 ** 31 - 1);
   return binding.notifyBlocker(registryId);
+}
+
+/** block()'s timeout: -1 (forever) or 0 to 2^31-1 ms; checked as given (-0.5 is not "forever"). */
+function checkBlockTimeout(timeoutMs: unknown): void {
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) {
+    throw new TypeError(`IoBlocker.block(): timeoutMs must be a number of milliseconds, got ${describe(timeoutMs)}`);
+  }
+  if (!(timeoutMs >= 0 && timeoutMs <= 2 ** 31 - 1)) {
+    throw new RangeError(`IoBlocker.block(): timeoutMs must be -1 (forever) or from 0 to 2^31-1, got ${timeoutMs}`);
+  }
 }

@@ -2,7 +2,7 @@
 // child is done, so the body's locals outlive every child that uses them (the "borrowing" corner
 // of the scoped-task trilemma, as std::thread::scope and moro give it).
 import { coop } from './_coop.js';
-import { ClosedError } from './errors.js';
+import { CancelledError, ClosedError } from './errors.js';
 import { Executor } from './executor.js';
 import type { JoinHandle } from './join_handle.js';
 import { Future, PENDING, ready, type Context, type Poll, type Waker } from './future.js';
@@ -270,7 +270,13 @@ function* awaitScope<T>(scope: ScopeFuture<T>): Task<T> {
   try {
     return (yield scope) as T;
   } finally {
-    if (!scope.finished) yield scope; // cancelled: drop() ran, now wait for the children to end
+    if (!scope.finished) {
+      yield scope; // cancelled: drop() ran, now wait for the children to end
+      // The executor resumed this generator with next() to run that wait, and the generator
+      // awaiting this one with `yield*` would then go on after it as if the scope had returned:
+      // the cancellation goes on as an error instead (its finally blocks run, a catch sees it).
+      throw new CancelledError();
+    }
   }
 }
 
@@ -303,6 +309,6 @@ function* awaitScope<T>(scope: ScopeFuture<T>): Task<T> {
  * ```
  */
 export function scope<T>(body: (s: Scope) => Awaitable<T>): ScopeFuture<T> {
-  if (typeof body !== 'function') throw new TypeError('scope(body): body must be a generator function (s) => Task');
+  if (typeof body !== 'function') throw new TypeError(`scope(body): body must be a generator function (s) => Task, got ${body === null ? 'null' : typeof body}`);
   return new ScopeFuture(body);
 }

@@ -2,6 +2,7 @@
 // cannot run; the addon's process-wide handler counts each signal and wakes the blockers that
 // watch it, and a future compares counts.
 import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { binding } from './_binding.js';
 import { ClosedError, IoError } from './errors.js';
 import { Executor } from './executor.js';
@@ -16,10 +17,11 @@ const WATCHABLE = new Set<string>(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 const watchers = new Map<string, number>();
 
 function watch(registryId: number, signum: number): void {
+  followNodeListeners();
   const key = `${registryId}:${signum}`;
   const n = watchers.get(key) ?? 0;
   if (n === 0) {
-    const rc = binding.signalWatch(signum, registryId);
+    const rc = binding.signalWatch(signum, registryId, nodeListens(signum));
     if (rc < 0) throw new IoError('sigaction', rc);
   }
   watchers.set(key, n + 1);
@@ -34,6 +36,34 @@ function unwatch(registryId: number, signum: number): void {
   } else {
     watchers.set(key, n - 1);
   }
+}
+
+let followingNode = false;
+
+/**
+ * Node installs its own handler when the first `process.on(signal)` listener is added, and
+ * resets the signal to its default when the last one goes: either replaces ours. So after each,
+ * ours is put back in front (it calls the handler it replaced, so Node's listeners still run).
+ * Node's own hooks for this were added at startup, so they run before these. Main thread only:
+ * Node handles signals there alone.
+ */
+function followNodeListeners(): void {
+  if (followingNode || !isMainThread) return;
+  followingNode = true;
+  const follow = (event: string | symbol, adding: boolean): void => {
+    if (typeof event !== 'string' || !WATCHABLE.has(event)) return;
+    // 'newListener' comes before the listener is added, 'removeListener' after it is gone.
+    binding.signalReinstall(constants.signals[event as SignalName], adding || process.listenerCount(event) > 0);
+  };
+  process.on('newListener', (event: string | symbol) => follow(event, true));
+  process.on('removeListener', (event: string | symbol) => follow(event, false));
+}
+
+/** Whether Node has `process.on` listeners for `signum` (their libuv handler is then chained). */
+function nodeListens(signum: number): boolean {
+  if (!isMainThread) return false;
+  const name = Object.keys(constants.signals).find((n) => constants.signals[n as SignalName] === signum);
+  return name !== undefined && process.listenerCount(name) > 0;
 }
 
 /** signal(): a listener made at the first poll, closed once it delivered or was dropped. */
@@ -84,7 +114,7 @@ function checkNames(where: string, names: unknown[]): SignalName[] {
       throw new TypeError(`${where}: names must be among ${[...WATCHABLE].join(', ')}, got ${String(name)}`);
     }
   }
-  return names as SignalName[];
+  return [...new Set(names as SignalName[])]; // a name given twice is one signal, received once
 }
 
 /**

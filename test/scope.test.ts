@@ -211,3 +211,35 @@ describe('scope', () => {
     expect(error).toBeInstanceOf(TypeError);
   });
 });
+
+describe('scope cancellation with awaiting cleanup', () => {
+  it('a task cancelled while awaiting a scope whose child cleanup awaits never runs the code after it', () => {
+    const log = run((function* () {
+      const log: string[] = [];
+      const task = spawn((function* () {
+        try {
+          yield* scope(function* (s) {
+            s.spawn((function* () {
+              try {
+                yield* sleep(1e9);
+              } finally {
+                yield* sleep(20);
+                log.push('child cleanup done');
+              }
+            })());
+            yield* sleep(1e9);
+          });
+          log.push('resumed after the scope');
+          yield* sleep(1e9);
+        } finally {
+          log.push('task finally');
+        }
+      })());
+      yield* sleep(10);
+      task.cancel();
+      log.push(`handle: ${((yield* catching(timeout(1000, task))) as Error).name}`);
+      return log;
+    })());
+    expect(log).toEqual(['child cleanup done', 'task finally', 'handle: CancelledError']);
+  });
+});

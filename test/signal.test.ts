@@ -5,6 +5,7 @@ import { Executor, listenSignals, signal } from '../src/index.js';
 import { BACKEND, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
+const NODE_LISTENERS = new URL('./fixtures/signal_node_listeners.mjs', import.meta.url).pathname;
 
 describe('signals', () => {
   it('SignalListener.recv() receives a signal sent while no recv() was waiting', async () => {
@@ -29,6 +30,26 @@ describe('signals', () => {
     expect(sig).toBeNull();
     expect(code).toBe(0);
     expect(out).toBe('ready\nSIGUSR2 1\nSIGUSR2 2\ndone after 2\n');
+  });
+
+  it("wakeloop's handler and Node's process.on listeners both get a signal, in either order", async () => {
+    const child = spawn(process.execPath, [NODE_LISTENERS], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const [code, sig] = await once(child, 'close');
+    clearTimeout(killer);
+    expect({ code, sig, out, err }).toEqual({
+      code: 0,
+      sig: null,
+      // A: Node's listener first; B: Node's added while wakeloop listens; C: Node's outlives
+      // wakeloop's; D: a name given twice, one delivery (and SIGUSR1, which nobody listens to
+      // in Node, does not start the inspector: stderr stays empty).
+      out: 'A wakeloop=SIGUSR2 node=1\nB wakeloop=SIGUSR2 node=1\nC node=1\nD SIGUSR1,nothing\n',
+      err: '',
+    });
   });
 
   it('signal() and listenSignals() reject bad names with a clear error', () => {

@@ -1,0 +1,34 @@
+// The public IoBlocker: timeouts taken as given, and registry ids that never name a newer blocker.
+import { describe, expect, it } from 'vitest';
+import { IoBlocker, notifyBlocker } from '../src/index.js';
+import { BACKEND } from './util.js';
+
+describe('IoBlocker (public API)', () => {
+  it('block() refuses a timeout between -1 and 0 instead of waiting forever', () => {
+    const blocker = new IoBlocker({ backend: BACKEND });
+    try {
+      for (const bad of [-0.5, -0.001, -1.5, -2, Infinity]) {
+        expect(() => blocker.block(bad)).toThrow(new RegExp(`timeoutMs must be -1 \\(forever\\) or from 0 to 2\\^31-1, got ${bad}`));
+      }
+      expect(() => blocker.block(NaN)).toThrow(TypeError);
+      expect(blocker.block(0.5)).toBe(0);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a closed blocker's registry id is never given to a later blocker (a stale notify wakes nobody)", () => {
+    const first = new IoBlocker({ backend: BACKEND });
+    const stale = first.registryId;
+    first.close();
+    // Each slot's generation counts up on reuse; after 32,767 reuses the slot is retired, so the
+    // id cannot come round again.
+    for (let i = 0; i < 33_000; i++) {
+      const blocker = new IoBlocker({ backend: BACKEND });
+      const id = blocker.registryId;
+      blocker.close();
+      if (id === stale) throw new Error(`registry id ${stale} was reused after ${i + 1} blockers`);
+    }
+    expect(notifyBlocker(stale)).toBe(false);
+  });
+});
