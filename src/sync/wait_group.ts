@@ -45,7 +45,8 @@ export interface WaitGroupForm {
  * Waits until a group of threads is done. Each `WaitGroup` object is one counted reference:
  * `clone()` adds one, `drop()` finishes one, and `wait()` finishes the caller's own reference
  * and then blocks until every reference is finished. A reference can be dropped only once
- * ({@link WaitGroupDroppedError} otherwise).
+ * ({@link WaitGroupDroppedError} otherwise), and so can the count: a finish that would take it
+ * below zero throws that error too, and waiters wake up.
  *
  * Crossing threads: `wg.toCloneable()` counts a new reference and returns its plain form;
  * post it (`postMessage`, `workerData`) and adopt it on the other side with
@@ -95,7 +96,8 @@ export class WaitGroup {
   /**
    * Adopts the reference a `toCloneable()` form stands for, usually in the worker it was posted
    * to. Throws a TypeError for anything but a wait group's form, and
-   * {@link WaitGroupDroppedError} if the group already reached zero (a form adopted twice).
+   * {@link WaitGroupDroppedError} if the group already reached zero (a form adopted twice; one
+   * adopted twice before that is caught by the finish that would take the count below zero).
    *
    * @example
    * ```ts
@@ -179,7 +181,8 @@ export class WaitGroup {
 
   /**
    * Finishes this reference; the last one to finish wakes every waiter. Throws
-   * {@link WaitGroupDroppedError} if this reference was already finished.
+   * {@link WaitGroupDroppedError} if this reference was already finished, or if the group's
+   * count already read zero (another reference was finished twice: a form adopted twice).
    *
    * @example
    * ```ts
@@ -192,7 +195,7 @@ export class WaitGroup {
    */
   drop(): void {
     this.#assertLive('WaitGroup.drop');
-    this.#release();
+    this.#release('WaitGroup.drop');
   }
 
   /**
@@ -216,7 +219,7 @@ export class WaitGroup {
    * Like {@link WaitGroup.wait}, but gives up after `ms` milliseconds: `true` if the group
    * reached zero, `false` if the time ran out (never early). The reference stays finished
    * after a `false`; calling `wait()`/`waitTimeout()` again keeps waiting. A RangeError for a
-   * negative or NaN `ms`, a TypeError for a non-number.
+   * negative `ms`, a TypeError for a non-number (NaN included).
    *
    * @example
    * ```ts
@@ -280,7 +283,7 @@ export class WaitGroup {
    * ```
    */
   [Symbol.dispose](): void {
-    if (this.#state === 'live') this.#release();
+    if (this.#state === 'live') this.#release('WaitGroup[Symbol.dispose]');
   }
 
   /** Throws unless this reference is still counted. */
@@ -290,10 +293,21 @@ export class WaitGroup {
     }
   }
 
-  /** Uncounts this reference; wakes the waiters if it was the last. */
-  #release(): void {
+  /**
+   * Uncounts this reference; wakes the waiters if it was the last. A count already at zero
+   * means a reference was finished twice (a form adopted twice): the count is put back and
+   * that is thrown, waking the waiters, who would otherwise wait for a zero below zero.
+   */
+  #release(what: string): void {
     this.#state = 'dropped';
-    if (Atomics.sub(this.#cells, COUNT, 1) === 1) Atomics.notify(this.#cells, COUNT);
+    const before = Atomics.sub(this.#cells, COUNT, 1);
+    if (before === 1) Atomics.notify(this.#cells, COUNT);
+    if (before > 0) return;
+    Atomics.add(this.#cells, COUNT, 1);
+    Atomics.notify(this.#cells, COUNT);
+    throw new WaitGroupDroppedError(
+      `${what}: the group's count was already ${before}, so some reference was finished twice (was a toCloneable() form adopted twice?)`,
+    );
   }
 
   /** Releases this reference unless a timed-out wait already did; then the wait may go on. */
@@ -302,7 +316,7 @@ export class WaitGroup {
       throw new WaitGroupDroppedError(`${what}: this WaitGroup reference was already dropped`);
     }
     if (this.#state === 'live') {
-      this.#release();
+      this.#release(what);
       this.#state = 'waiting';
     }
   }

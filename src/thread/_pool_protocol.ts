@@ -1,6 +1,7 @@
 // What a pool and its workers say to each other: tasks go out through each worker's port,
 // results come back through one shared ThreadChannel, and errors cross as plain data.
 import { pathToFileURL } from 'node:url';
+import { describe } from '../task.js';
 import type { ThreadChannelForm } from './channel.js';
 
 /**
@@ -34,7 +35,8 @@ export interface ErrorInfo {
 }
 
 /**
- * What workers send back: a task's value or error, or the worker's last word before it exits.
+ * What workers send back: a task's value or error, or the worker's last word before it exits
+ * (with `code` when the thread ends without its normal stop: process.exit(), an uncaught error).
  *
  * @example
  * ```ts
@@ -44,7 +46,20 @@ export interface ErrorInfo {
 export type PoolResult =
   | { t: 'done'; id: number; value: unknown }
   | { t: 'failed'; id: number; error: ErrorInfo }
-  | { t: 'exited'; worker: number; error?: ErrorInfo };
+  | { t: 'exited'; worker: number; error?: ErrorInfo; code?: number };
+
+/**
+ * What a pool worker posts back on its control port when its main module cannot load.
+ *
+ * @example
+ * ```ts
+ * const failure: PoolBootFailure = { t: 'boot-failed', error: { name: 'Error', message: 'No native build was found' } };
+ * ```
+ */
+export interface PoolBootFailure {
+  t: 'boot-failed';
+  error: ErrorInfo;
+}
 
 /**
  * A pool worker's `workerData`: its index and the shared results channel.
@@ -111,5 +126,5 @@ export function moduleHref(module: string | URL): string {
     if (module.startsWith('/')) return pathToFileURL(module).href;
     if (/^(file|data):/.test(module)) return new URL(module).href;
   }
-  throw new TypeError(`pool.spawn(): module must be a URL or an absolute path, got ${String(module)}`);
+  throw new TypeError(`pool.spawn(): module must be a URL or an absolute path, got ${describe(module)}`);
 }

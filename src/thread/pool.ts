@@ -4,12 +4,15 @@
 // and notifyBlocker, never through 'message' events, so it works inside blockOn.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ClosedError, TimeoutError } from '../errors.js';
+import { ClosedError } from '../errors.js';
 import type { JoinHandle } from '../join_handle.js';
 import { Future, PENDING, pollFn, type Context, type Poll, type Waker } from '../future.js';
 import { scope, type ScopeFuture } from '../scope.js';
-import type { Awaitable, Task } from '../task.js';
-import { timeout } from '../time/timeout.js';
+import { select } from '../select.js';
+import { describe, type Awaitable, type Task } from '../task.js';
+import { sleepUntil } from '../time/sleep.js';
+import { checkDuration, checkInteger } from '../_validate.js';
+import { PoolExits } from './_pool_exits.js';
 import { moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { ThreadChannel } from './channel.js';
 import { ThreadWorker } from './worker.js';
@@ -100,8 +103,9 @@ export class Pool {
   readonly _results: ThreadChannel<PoolResult>;
   /** @internal */
   _pump: JoinHandle<void> | null = null;
+  /** @internal Which workers ended, and what their ends mean. */
+  readonly _exits: PoolExits;
   #load: number[];
-  #acked: boolean[];
   #tasks = new Map<number, { task: PoolTask<unknown>; worker: number }>();
   #lastId = 0;
   #closed = false;
@@ -116,7 +120,6 @@ export class Pool {
     }
     this.size = size;
     this.#load = new Array<number>(size).fill(0);
-    this.#acked = new Array<boolean>(size).fill(false);
     this._results = new ThreadChannel<PoolResult>({ capacity: options.resultCapacity ?? 256 * 1024 });
     try {
       for (let index = 0; index < size; index++) {
@@ -127,6 +130,7 @@ export class Pool {
       for (const w of this._workers) w.terminate();
       throw error;
     }
+    this._exits = new PoolExits(this._workers);
     this.exited = Promise.all(this._workers.map((w) => w.exited)).then(() => undefined);
   }
 
@@ -147,7 +151,7 @@ export class Pool {
     if (this.#closed) throw new ClosedError('Pool');
     const url = moduleHref(module);
     if (typeof exportName !== 'string' || exportName === '') {
-      throw new TypeError('pool.spawn(module, exportName): exportName must be a non-empty string');
+      throw new TypeError(`pool.spawn(module, exportName): exportName must be a non-empty string, got ${describe(exportName)}`);
     }
     const worker = this.#load.indexOf(Math.min(...this.#load));
     const message: PoolTaskMessage = { id: ++this.#lastId, url, name: exportName, args };
@@ -177,30 +181,37 @@ export class Pool {
     return this.#tasks.size;
   }
 
-  /** @internal No more tasks: stops the result pump. */
+  /** @internal No more tasks: stops the result pump; the workers are stopping. */
   _close(): void {
     this.#closed = true;
+    this._exits.stopping();
     this._pump?.cancel();
   }
 
-  /** @internal True once every worker acknowledged its stop. */
-  get _allAcked(): boolean {
-    return this.#acked.every(Boolean);
+  /** @internal Terminates the workers that did not say goodbye; the pool is over. */
+  _finish(): void {
+    for (const w of this._exits.over()) w.terminate();
+    this._results.close();
   }
 
-  /** @internal Terminates the workers that did not acknowledge their stop. */
-  _terminateStragglers(): void {
-    this._workers.forEach((w, i) => this.#acked[i] || w.terminate());
+  /**
+   * @internal The next result, taken from the ring before any exit the parent saw by itself (a
+   * dying worker's own last word names the cause); `undefined` once the channel is closed; null
+   * when there is none yet: at `deadline`, after a probe of the workers, or after such an exit
+   * was routed (a death throws as in `_route`).
+   */
+  *_next(deadline = Infinity): Task<PoolResult | undefined | null> {
+    const exits = this._exits;
+    const first = yield* select(this._results.recv(), exits.seen(), sleepUntil(Math.min(deadline, exits.nextProbe)));
+    if (first.index === 0) return first.value;
+    if (first.index === 1) exits.ended(first.value.worker, first.value.error);
+    else if (performance.now() >= exits.nextProbe) exits.probe();
+    return null;
   }
 
   /** @internal Delivers one result; throws a task's error, or a worker's unexpected exit. */
   _route(msg: PoolResult): void {
-    if (msg.t === 'exited') {
-      this.#acked[msg.worker] = true;
-      if (this.#closed) return;
-      const cause = msg.error === undefined ? undefined : rebuildError(msg.error);
-      throw new Error(`pool worker ${msg.worker} exited before the pool closed${cause ? `: ${cause.message}` : ''}`, { cause });
-    }
+    if (msg.t === 'exited') return this._exits.goodbye(msg);
     const entry = this.#tasks.get(msg.id);
     if (entry === undefined) return;
     this.#tasks.delete(msg.id);
@@ -221,12 +232,12 @@ export class Pool {
   }
 }
 
-/** Routes results to their handles until cancelled; a task's error fails the pool scope. */
+/** Routes results to their handles until cancelled; a task's error or a worker's death fails the pool scope. */
 function* pump(pool: Pool): Task<void> {
   for (;;) {
-    const msg = yield* pool._results.recv();
+    const msg = yield* pool._next();
     if (msg === undefined) return;
-    pool._route(msg);
+    if (msg !== null) pool._route(msg);
   }
 }
 
@@ -236,22 +247,13 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
   for (const w of pool._workers) w.requestStop(graceMs);
   const deadline = performance.now() + graceMs;
   try {
-    while (!pool._allAcked) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      let msg: PoolResult | undefined;
-      try {
-        msg = yield* timeout(left, pool._results.recv());
-      } catch (error) {
-        if (error instanceof TimeoutError) break;
-        throw error;
-      }
+    while (!pool._exits.allEnded && performance.now() < deadline) {
+      const msg = yield* pool._next(deadline);
       if (msg === undefined) break;
-      if (msg.t === 'exited') pool._route(msg);
+      if (msg?.t === 'exited') pool._route(msg); // results that come now have nobody to go to
     }
   } finally {
-    pool._terminateStragglers();
-    pool._results.close();
+    pool._finish();
   }
 }
 
@@ -266,6 +268,11 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
  * cancels its tasks and runs their `finally` blocks; a worker still running after
  * `stopGraceMs` (a CPU loop, a `finally` that waits) is terminated.
  *
+ * A worker thread that dies (`process.exit()` in a task, an uncaught error in a timer, a
+ * termination from outside) fails the scope with an error naming the worker, inside `blockOn`
+ * too; one that dies while the pool stops fails it once the other workers stopped. Throws a
+ * TypeError or RangeError, naming the argument, for bad arguments or options.
+ *
  * @example
  * ```ts
  * const shared = new Int32Array(new SharedArrayBuffer(8));
@@ -278,22 +285,30 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
  */
 export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>, options: PoolOptions = {}): ScopeFuture<T> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
-    throw new RangeError(`poolScope(): workers must be an integer from 1 to 256, got ${String(workers)}`);
+    throw new RangeError(`poolScope(): workers must be an integer from 1 to 256, got ${describe(workers)}`);
   }
-  if (typeof body !== 'function') throw new TypeError('poolScope(workers, body): body must be a generator function (pool) => Task');
-  const graceMs = options.stopGraceMs ?? 1000;
-  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
-    throw new RangeError(`poolScope(): stopGraceMs must be a finite number >= 0, got ${String(graceMs)}`);
+  if (typeof body !== 'function') {
+    throw new TypeError(`poolScope(workers, body): body must be a generator function (pool) => Task, got ${describe(body)}`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`poolScope(workers, body, options): options must be an object, got ${describe(options)}`);
+  }
+  const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000);
+  if (options.resultCapacity !== undefined) {
+    // ThreadChannel's bounds, checked here so the error names the option the caller set
+    checkInteger('poolScope()', 'options.resultCapacity', options.resultCapacity, 16, 2 ** 30);
   }
   return scope(function* (s) {
     const pool = new Pool(workers, options);
+    let value: T;
     try {
       pool._pump = s.spawn(pump(pool));
-      const value = yield* body(pool);
+      value = yield* body(pool);
       yield* pool._idle();
-      return value;
     } finally {
       yield* shutdown(pool, graceMs);
     }
+    if (pool._exits.lateDeath !== null) throw pool._exits.lateDeath; // a worker died while the pool stopped
+    return value;
   });
 }

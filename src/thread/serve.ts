@@ -2,12 +2,11 @@
 // accepting on one port with SO_REUSEPORT (shared nothing: the kernel spreads the connections).
 // The supervisor lives on the calling thread and runs on Node's loop (worker 'message' and
 // 'exit' events), so call it from plain async code or an attached executor, not from blockOn.
-import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { Executor } from '../executor.js';
-import { select } from '../select.js';
-import { describe, toFuture, type Task } from '../task.js';
-import { ThreadWorker, WorkerControl } from './worker.js';
+import { describe } from '../task.js';
+import { checkDuration } from '../_validate.js';
+import { SERVE_KIND, type ServeMessage, type ServeWorkerData } from './_serve_worker.js';
+import { ThreadWorker } from './worker.js';
 
 /**
  * What a server function gets as its first argument, in its worker thread.
@@ -73,17 +72,6 @@ export interface WorkerExit {
   openTasks?: number;
 }
 
-/** Tags the messages this module posts on `parentPort`, so a server's own messages pass by. */
-const KIND = 'wakeloop.serve';
-type ServeMessage = { kind: typeof KIND; index: number } & ({ t: 'ready'; detail: unknown } | { t: 'stopped'; openTasks: number });
-interface ServeWorkerData {
-  module: string;
-  exportName: string;
-  args: unknown[];
-  index: number;
-  threads: number;
-}
-
 /**
  * N worker threads running one server function; made by {@link serveOnThreads}.
  *
@@ -125,15 +113,13 @@ export class ThreadServer {
       }
     } catch (error) {
       for (const w of this.#workers) w.terminate();
-      throw new TypeError(`serveOnThreads(): cannot start the workers (are the args cloneable?): ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw startError(this.#workers.length, error);
     }
     const ends = this.#workers.map((w, index) => {
       let error: Error | undefined;
       let openTasks: number | undefined;
       w.worker.on('message', (m: ServeMessage) => {
-        if (m?.kind !== KIND) return;
+        if (m?.kind !== SERVE_KIND) return;
         if (m.t === 'stopped') openTasks = m.openTasks;
         else if (!(index in this.#details)) {
           this.#details[index] = m.detail;
@@ -193,6 +179,17 @@ export class ThreadServer {
   }
 }
 
+/** Why worker `index` could not start: the arguments, when they are what failed to clone. */
+function startError(index: number, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === 'DataCloneError') {
+    return new TypeError(`serveOnThreads(): options.args cannot be sent to the workers (closures do not cross threads): ${message}`, {
+      cause: error,
+    });
+  }
+  return new Error(`serveOnThreads(): cannot start worker ${index}: ${message}`, { cause: error });
+}
+
 /** The default `onWorkerExit`: says on stderr when a worker ends without being asked to. */
 function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
   if (exit.expected) return;
@@ -217,25 +214,32 @@ function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
  * ```
  */
 export function serveOnThreads(options: ServeOptions): ThreadServer {
-  if (typeof options !== 'object' || options === null) throw new TypeError('serveOnThreads(options): options must be an object');
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`serveOnThreads(options): options must be an object, got ${describe(options)}`);
+  }
   const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new RangeError(`serveOnThreads(): threads must be an integer from 1 to 256, got ${String(threads)}`);
+    throw new RangeError(`serveOnThreads(): options.threads must be an integer from 1 to 256, got ${describe(threads)}`);
   }
-  if (typeof exportName !== 'string' || exportName === '') throw new TypeError('serveOnThreads(): exportName must be a non-empty string');
-  if (!Array.isArray(args)) throw new TypeError('serveOnThreads(): args must be an array');
-  if (typeof stopGraceMs !== 'number' || !(stopGraceMs >= 0)) throw new RangeError('serveOnThreads(): stopGraceMs must be a number >= 0');
-  if (onWorkerExit !== undefined && typeof onWorkerExit !== 'function') throw new TypeError('serveOnThreads(): onWorkerExit must be a function');
+  if (typeof exportName !== 'string' || exportName === '') {
+    throw new TypeError(`serveOnThreads(): options.exportName must be a non-empty string, got ${describe(exportName)}`);
+  }
+  if (!Array.isArray(args)) throw new TypeError(`serveOnThreads(): options.args must be an array, got ${describe(args)}`);
+  checkDuration('serveOnThreads()', 'options.stopGraceMs', stopGraceMs, true);
+  if (onWorkerExit !== undefined && typeof onWorkerExit !== 'function') {
+    throw new TypeError(`serveOnThreads(): options.onWorkerExit must be a function, got ${describe(onWorkerExit)}`);
+  }
   return new ThreadServer(options, bootstrapUrl());
 }
 
-/** The workers' entry: a tiny ES module that imports this file (compiled) and runs the worker side. */
+/** The workers' entry: a tiny ES module that imports the worker side (compiled) and runs it. */
 function bootstrapUrl(): URL {
   const self = import.meta.url;
   if (!self.endsWith('.js')) {
     throw new Error(`serveOnThreads(): workers run compiled JS, and this is ${self}: build with \`npx tsc -p tsconfig.json\` and import wakeloop from dist/`);
   }
-  const source = `import { _serveWorkerMain } from ${JSON.stringify(self)};\nawait _serveWorkerMain();\n`;
+  const main = new URL('./_serve_worker.js', self).href;
+  const source = `import { _serveWorkerMain } from ${JSON.stringify(main)};\nawait _serveWorkerMain();\n`;
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 
@@ -244,60 +248,5 @@ function moduleHref(module: string | URL): string {
   if (module instanceof URL) return module.href;
   if (typeof module === 'string' && module.startsWith('/')) return pathToFileURL(module).href;
   if (typeof module === 'string' && /^(file|data):/.test(module)) return new URL(module).href;
-  throw new TypeError(`serveOnThreads(): module must be a URL or an absolute path, got ${String(module)}`);
-}
-
-/**
- * @internal The worker side, run by each thread serveOnThreads() starts: imports the module,
- * runs the server function inside blockOn until the supervisor's stop flag is seen, closes.
- * An error ends the thread (the supervisor sees it through the worker's 'error' event).
- *
- * @example
- * ```ts
- * // the data: URL module each worker starts with:
- * import { _serveWorkerMain } from 'file:///.../dist/src/thread/serve.js';
- * await _serveWorkerMain();
- * ```
- */
-export async function _serveWorkerMain(): Promise<void> {
-  const executor = new Executor();
-  const control = WorkerControl.connect(executor); // publishes the registry id: stop() can wake us
-  const data = control.data as ServeWorkerData;
-  const post = (message: ServeMessage) => parentPort?.postMessage(message);
-  try {
-    const namespace = (await import(data.module)) as Record<string, unknown>;
-    const fn = namespace[data.exportName];
-    if (typeof fn !== 'function') {
-      throw new TypeError(`serveOnThreads(): ${data.module} has no exported function '${data.exportName}' (got ${typeof fn})`);
-    }
-    const ctx: ServeContext = {
-      index: data.index,
-      threads: data.threads,
-      ready: (detail?: unknown) => post({ kind: KIND, index: data.index, t: 'ready', detail }),
-    };
-    executor.blockOn(serveUntilStopped(fn as (...a: unknown[]) => unknown, ctx, data, control));
-    post({ kind: KIND, index: data.index, t: 'stopped', openTasks: executor.taskCount });
-  } finally {
-    executor.close(); // cancels the connections' tasks; their finally blocks close the sockets
-    control.close();
-  }
-}
-
-/** Runs the server task until it ends or a stop is requested; the loser is dropped (cancelled). */
-function* serveUntilStopped(fn: (...a: unknown[]) => unknown, ctx: ServeContext, data: ServeWorkerData, control: WorkerControl): Task<void> {
-  const out = fn(ctx, ...data.args);
-  let server;
-  try {
-    server = toFuture(out as Task<unknown>);
-  } catch {
-    throw new TypeError(
-      `serveOnThreads(): '${data.exportName}' must be a generator function (a wakeloop Task), but it returned ${describe(out)}; workers run it inside blockOn, where Promises never settle`,
-    );
-  }
-  yield* select(server, stopRequested(control));
-}
-
-/** Completes once the supervisor set the stop flag; WorkerControl.wait() wakes us from the kernel. */
-function* stopRequested(control: WorkerControl): Task<void> {
-  while (!control.stopRequested) yield* control.wait();
+  throw new TypeError(`serveOnThreads(): options.module must be a URL or an absolute path, got ${describe(module)}`);
 }

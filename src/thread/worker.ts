@@ -3,16 +3,20 @@
 // are taken with receiveMessageOnPort, wakes go through shared memory and notifyBlocker.
 import {
   MessageChannel,
-  Worker,
   receiveMessageOnPort,
   workerData as threadWorkerData,
   type MessagePort,
   type TransferListItem,
+  type Worker,
 } from 'node:worker_threads';
-import type { Executor } from '../executor.js';
+import { defaultExecutorForThread } from '../default_executor.js';
+import { Executor } from '../executor.js';
 import type { Future } from '../future.js';
 import { notifyBlocker } from '../io_blocker.js';
+import { describe } from '../task.js';
+import { checkDuration } from '../_validate.js';
 import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
+import { checkWorkerOptions, startWorker, workerScript } from './_start_worker.js';
 
 // Control cells: [stop flag, magic].
 const STOP = 0;
@@ -79,7 +83,11 @@ export class ThreadWorker {
   #backstop: ReturnType<typeof setTimeout> | null = null;
 
   /**
-   * Starts the worker thread running `script` (a file URL or path to compiled JS).
+   * Starts the worker thread running `script`: compiled JS, as a URL (object or `file:`/`data:`
+   * string) or a path (absolute, or relative to the working directory starting with `./` or
+   * `../`). The thread inherits this process's Node flags as Node passes them to workers (flags
+   * a worker cannot take, such as `--max-old-space-size`, stay with the process). Throws a
+   * TypeError for any other `script`, or for options that are not an object.
    *
    * @example
    * ```ts
@@ -87,6 +95,8 @@ export class ThreadWorker {
    * ```
    */
   constructor(script: URL | string, options: ThreadWorkerOptions = {}) {
+    const entry = workerScript(script);
+    checkWorkerOptions(options);
     this.#cells = new Int32Array(new SharedArrayBuffer(CELLS * 4));
     Atomics.store(this.#cells, MAGIC_CELL, MAGIC);
     const { port1, port2 } = new MessageChannel();
@@ -98,11 +108,10 @@ export class ThreadWorker {
       port: port2,
       data: options.workerData,
     };
-    this.worker = new Worker(script, {
+    this.worker = startWorker(entry, {
       workerData: control,
       transferList: [port2, ...(options.transferList ?? [])],
       name: options.name,
-      execArgv: workerExecArgv(process.execArgv),
     });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
@@ -141,6 +150,14 @@ export class ThreadWorker {
   }
 
   /**
+   * @internal A message the worker posted back on its control port, read without Node's loop
+   * (a pool worker whose main module cannot load says so there).
+   */
+  _tryReceiveBack(): { message: unknown } | undefined {
+    return receiveMessageOnPort(this.#port);
+  }
+
+  /**
    * True once `requestStop()` was called.
    *
    * @example
@@ -154,7 +171,9 @@ export class ThreadWorker {
 
   /**
    * Asks the worker to stop: sets the stop flag and wakes it. If it has not exited after
-   * `graceMs` of Node's loop running, it is terminated. Idempotent.
+   * `graceMs` of Node's loop running (a number >= 0; `Infinity` waits the longest a Node timer
+   * can, about 24 days), it is terminated. Idempotent. Throws a TypeError for a `graceMs` that
+   * is not a number (NaN included), a RangeError for a negative one.
    *
    * @example
    * ```ts
@@ -162,6 +181,7 @@ export class ThreadWorker {
    * ```
    */
   requestStop(graceMs = 1000): void {
+    checkDuration('ThreadWorker.requestStop()', 'graceMs', graceMs, true);
     if (Atomics.exchange(this.#cells, STOP, 1) === 1) return;
     this.#wake.notify();
     // setTimeout takes at most 2^31-1 ms (more becomes 1 ms): clamp, so a long grace stays long
@@ -187,14 +207,6 @@ export class ThreadWorker {
     // blocked again before V8 saw the request.
     if (id > 0) notifyBlocker(id);
   }
-}
-
-/**
- * The parent's flags minus `--input-type`: it is meant for a `-e`/stdin entry point, but a worker
- * inherits it and then refuses to load its script file (ERR_INPUT_TYPE_NOT_ALLOWED).
- */
-function workerExecArgv(argv: string[]): string[] {
-  return argv.filter((arg, i) => !arg.startsWith('--input-type') && argv[i - 1] !== '--input-type');
 }
 
 /**
@@ -226,10 +238,12 @@ export class WorkerControl {
   }
 
   /**
-   * Connects to the ThreadWorker that started this thread (reads `workerData`) and, given the
-   * executor this thread will block in, publishes its registry id at once (otherwise the first
-   * `wait()` does), so the parent can wake or terminate it. Throws a TypeError in a thread that
-   * was not started by a ThreadWorker.
+   * Connects to the ThreadWorker that started this thread (reads `workerData`) and publishes
+   * the registry id of the executor this thread will block in, so the parent can wake or
+   * terminate it even before the first `wait()`: `executor`, or else the one running the
+   * caller, or else this thread's default executor (the one `blockOn()` uses). A thread that
+   * blocks in an executor of its own must pass it. Throws a TypeError in a thread that was not
+   * started by a ThreadWorker, or for an `executor` that is not an Executor.
    *
    * @example
    * ```ts
@@ -238,8 +252,12 @@ export class WorkerControl {
    * ```
    */
   static connect(executor?: Executor): WorkerControl {
+    if (executor !== undefined && !(executor instanceof Executor)) {
+      throw new TypeError(`WorkerControl.connect(executor): executor must be an Executor, got ${describe(executor)}`);
+    }
     const control = new WorkerControl(threadWorkerData as ControlForm);
-    if (executor !== undefined) control.#wake._publish(executor.reactor.blocker.registryId);
+    const blocksIn = executor ?? Executor.tryCurrent() ?? defaultExecutorForThread();
+    control.#wake._publish(blocksIn.reactor.blocker.registryId);
     return control;
   }
 

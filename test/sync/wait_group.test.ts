@@ -170,6 +170,32 @@ describe('WaitGroup across workers', () => {
   });
 });
 
+describe('WaitGroup misuse', () => {
+  test('WaitGroup: a form adopted by two workers makes the extra finish throw WaitGroupDroppedError instead of a wait that never returns', async () => {
+    const wg = new WaitGroup();
+    const form = wg.toCloneable(); // one reference, adopted twice below
+    const workers = [0, 1].map(() => startWorker('WaitGroup.from(workerData).drop();', form));
+    await Promise.all(workers.map(exited));
+    expect(wg.count).toBe(0); // the second adoption finished wg's own count
+    const start = performance.now();
+    expect(() => wg.waitTimeout(2_000)).toThrow(/already 0, so some reference was finished twice/);
+    expect(performance.now() - start).toBeLessThan(1_000); // it did not wait for a zero below zero
+    expect(wg.count).toBe(0); // put back: a waiter elsewhere reads zero
+  });
+
+  test('WaitGroup.drop() that would take the count below zero throws WaitGroupDroppedError and puts the count back', () => {
+    const wg = new WaitGroup();
+    const form = wg.toCloneable();
+    const a = WaitGroup.from(structuredClone(form));
+    const b = WaitGroup.from(structuredClone(form));
+    a.drop();
+    b.drop(); // zero, though wg's own reference was never finished
+    expect(() => wg.drop()).toThrow(WaitGroupDroppedError);
+    expect(wg.count).toBe(0);
+    expect(() => wg.drop()).toThrow(/already dropped/); // this reference is finished now
+  });
+});
+
 describe('WaitGroup bad input', () => {
   test('WaitGroup.from() throws TypeError for anything but a wait group form', () => {
     const parkerForm = new Parker().toCloneable();

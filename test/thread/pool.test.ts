@@ -4,16 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 // Pool workers run compiled JS, and the caller must use the same wakeloop copy as they do:
 // this file imports dist/ throughout (`npm test` runs tsc first).
-import { CancelledError, ClosedError, Executor, sleep, spawn, timeout } from '../../dist/src/index.js';
+import { CancelledError, ClosedError, Executor, scope, sleep, spawn, timeout } from '../../dist/src/index.js';
 import type { Awaitable, Future, Task } from '../../dist/src/index.js';
 import { poolScope, type Pool } from '../../dist/src/thread/pool.js';
 import { CrossThreadSignal } from '../../dist/src/thread/signal.js';
+import { runNode } from '../child.js';
 
 const TASKS = new URL('./fixtures/pool_tasks.mjs', import.meta.url);
+const SLOW_MODULE = new URL('./fixtures/slow_module.mjs', import.meta.url);
+const DIST = (path: string): string => JSON.stringify(new URL(`../../dist/src/${path}`, import.meta.url).href);
 const BACKEND = process.env.WAKELOOP_BACKEND === 'poll' ? 'poll' : 'epoll';
 
 beforeAll(() => {
-  for (const name of ['pool', 'pool_worker', 'worker', 'channel', 'signal']) {
+  for (const name of ['pool', 'pool_worker', '_pool_worker_main', '_pool_exits', '_pool_protocol', 'worker', '_start_worker', 'channel', 'signal']) {
     const built = statSync(fileURLToPath(new URL(`../../dist/src/thread/${name}.js`, import.meta.url)), { throwIfNoEntry: false });
     const source = statSync(fileURLToPath(new URL(`../../src/thread/${name}.ts`, import.meta.url)));
     if (built === undefined || built.mtimeMs < source.mtimeMs) {
@@ -244,5 +247,139 @@ describe('poolScope', () => {
     expect(stdout).toBe('timed out\n');
     expect(code).toBe(0);
     expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+});
+
+describe('poolScope and workers that die', () => {
+  it('poolScope() fails, naming the worker, when a task ends its thread with process.exit() (it hung in blockOn)', async () => {
+    let pool: Pool | undefined;
+    const start = performance.now();
+    const error = run(catching(poolScope(2, function* (p) {
+      pool = p;
+      yield* p.spawn(TASKS, 'exitNow', 3);
+    })), 10_000) as Error;
+    expect(error.message).toMatch(/^poolScope\(\): pool worker \d ended with exit code 3/);
+    expect(performance.now() - start).toBeLessThan(5_000);
+    await pool!.exited;
+  });
+
+  it('poolScope() fails with the uncaught error of a timer that throws while its worker imports a module', async () => {
+    let pool: Pool | undefined;
+    const error = run(catching(poolScope(1, function* (p) {
+      pool = p;
+      expect(yield* p.spawn(TASKS, 'throwInTimer', 50, 'boom from a timer')).toBe('scheduled');
+      yield* p.spawn(SLOW_MODULE, 'one'); // the worker waits 300 ms on Node's loop: the timer fires
+    })), 10_000) as Error;
+    expect(error.message).toBe('poolScope(): pool worker 0 died of an uncaught error: Error: boom from a timer');
+    expect((error.cause as Error).stack).toMatch(/pool_tasks\.mjs/);
+    await pool!.exited; // its 'error' event came before: with no listener it would have crashed this process
+  });
+
+  it('poolScope() sees a worker terminated from outside, inside blockOn, where no Worker event arrives', async () => {
+    const spinning = new CrossThreadSignal();
+    let pool: Pool | undefined;
+    const start = performance.now();
+    const error = run(catching(poolScope(1, function* (p) {
+      pool = p;
+      const task = p.spawn(TASKS, 'spin', spinning.toCloneable());
+      yield* spinning.wait();
+      void p._workers[0].worker.terminate(); // no JS runs in the thread any more: no goodbye
+      yield* task;
+    })), 10_000) as Error;
+    expect(error.message).toMatch(/^poolScope\(\): pool worker 0 died: its executor is gone/);
+    expect(performance.now() - start).toBeLessThan(5_000);
+    await pool!.exited;
+  });
+
+  it('poolScope() fails, naming the worker, when a worker cannot even start (it hung in blockOn)', async () => {
+    const saved = process.env.WAKELOOP_BACKEND;
+    const executor = new Executor({ backend: BACKEND });
+    let pool: Pool | undefined;
+    let error: Error;
+    process.env.WAKELOOP_BACKEND = 'nope'; // the workers copy it and then cannot make an executor
+    try {
+      error = executor.blockOn(timeout(10_000, catching(poolScope(1, function* (p) {
+        pool = p;
+        yield* p.spawn(TASKS, 'add', 1, 2);
+      })))) as Error;
+    } finally {
+      if (saved === undefined) delete process.env.WAKELOOP_BACKEND;
+      else process.env.WAKELOOP_BACKEND = saved;
+      executor.close();
+    }
+    expect(error.message).toBe("poolScope(): pool worker 0 could not start: WAKELOOP_BACKEND must be 'epoll' or 'poll', got 'nope'");
+    await pool!.exited;
+  });
+
+  it('an attached poolScope() rejects when a worker calls process.exit(), and a late worker error does not crash the process', async () => {
+    const script = `
+      import { attach, toPromise } from ${DIST('index.js')};
+      import { poolScope } from ${DIST('thread/pool.js')};
+      const tasks = ${JSON.stringify(TASKS.href)};
+      attach();
+      try {
+        await toPromise(poolScope(1, function* (p) { return yield* p.spawn(tasks, 'exitNow', 0); }));
+        console.log('resolved');
+      } catch (e) {
+        console.log('rejected: ' + e.message);
+      }
+      // a timer that throws once the worker is back on Node's loop, after its pool closed
+      console.log('value ' + await toPromise(poolScope(1, function* (p) {
+        yield* p.spawn(tasks, 'throwInTimer', 0, 'late boom');
+        return yield* p.spawn(tasks, 'add', 1, 1);
+      })));
+    `;
+    // attach() needs epoll, whatever backend this suite runs on
+    const child = await runNode(['--input-type=module', '-e', script], { env: { WAKELOOP_BACKEND: 'epoll' }, killAfterMs: 15_000 });
+    expect(child.stdout).toBe('rejected: poolScope(): pool worker 0 ended with exit code 0 (process.exit() in a task or a timer?)\nvalue 2\n');
+    expect(child.stderr).toMatch(/^wakeloop: pool worker 0 failed after its pool closed: Error: late boom/);
+    expect({ code: child.code, signal: child.signal }).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('pool workers over time', () => {
+  it('a pool worker keeps nothing per finished task (its set of running tasks is reaped)', async () => {
+    let pool: Pool | undefined;
+    const growth = run((function* () {
+      return yield* poolScope(1, function* (p) {
+        pool = p;
+        const round = function* (n: number) {
+          const tasks = Array.from({ length: n }, () => p.spawn(TASKS, 'noop'));
+          for (const t of tasks) yield* t;
+        };
+        // Warm-up: queues and tables grow to hold 20,000 tasks in flight, and stay that size.
+        yield* round(20_000);
+        const before = yield* p.spawn<number>(TASKS, 'heapAfterGc');
+        yield* round(20_000);
+        yield* round(20_000);
+        const after = yield* p.spawn<number>(TASKS, 'heapAfterGc');
+        return (after - before) / 40_000;
+      });
+    })(), 30_000);
+    expect(growth).toBeLessThan(10); // bytes per task; it kept about 50 when nothing reaped the set
+    await pool!.exited;
+  });
+});
+
+describe('poolScope() arguments', () => {
+  it('poolScope(), scope() and pool.spawn() say what they got', async () => {
+    const body = function* () {};
+    expect(() => poolScope(1, body, null as never)).toThrow('poolScope(workers, body, options): options must be an object, got null');
+    expect(() => poolScope(1, 5 as never)).toThrow('body must be a generator function (pool) => Task, got number 5');
+    expect(() => scope(null as never)).toThrow('scope(body): body must be a generator function (s) => Task, got null');
+    expect(() => poolScope('2' as never, body)).toThrow('workers must be an integer from 1 to 256, got string 2');
+    expect(() => poolScope(1, body, { stopGraceMs: '5' as never })).toThrow(TypeError);
+    expect(() => poolScope(1, body, { stopGraceMs: Number.NaN })).toThrow(TypeError);
+    expect(() => poolScope(1, body, { stopGraceMs: -1 })).toThrow(RangeError);
+    // checked before any thread starts, naming the option rather than new ThreadChannel()
+    expect(() => poolScope(1, body, { resultCapacity: -1 })).toThrow('poolScope(): options.resultCapacity must be between 16 and 1073741824, got -1');
+    expect(() => poolScope(1, body, { resultCapacity: 'x' as never })).toThrow('poolScope(): options.resultCapacity must be an integer, got string x');
+    let pool: Pool | undefined;
+    const error = run(catching(poolScope(1, function* (p) {
+      pool = p;
+      p.spawn(TASKS, 5 as never);
+    }))) as Error;
+    expect(error.message).toBe('pool.spawn(module, exportName): exportName must be a non-empty string, got number 5');
+    await pool!.exited;
   });
 });

@@ -31,6 +31,17 @@ function* reply(stream, index) {
   } catch {} finally { stream.close(); }
 }
 export function notAGenerator() { return 42; }
+export function* drainOnStop(ctx, sab) {
+  const flags = new Int32Array(sab);
+  ctx.ready();
+  try {
+    yield* sleep(1e9);
+  } finally {
+    Atomics.store(flags, ctx.index * 2, 1); // entered
+    yield* sleep(100); // say, to let open connections finish
+    Atomics.store(flags, ctx.index * 2 + 1, 1); // completed
+  }
+}
 `)}`;
 
 const threads = () => readdirSync('/proc/self/task').length;
@@ -141,8 +152,27 @@ describe('serveOnThreads()', () => {
     expect(() => serveOnThreads({ ...base, threads: 1.5 })).toThrow(RangeError);
     expect(() => serveOnThreads({ ...base, module: './server.js' })).toThrow(/module must be a URL or an absolute path/);
     expect(() => serveOnThreads({ ...base, exportName: '' })).toThrow(/exportName/);
-    expect(() => serveOnThreads({ ...base, args: [() => 1] })).toThrow(/cannot start the workers/);
+    expect(() => serveOnThreads({ ...base, args: [() => 1] })).toThrow(/options\.args cannot be sent to the workers/);
     expect(() => serveOnThreads(null as never)).toThrow(TypeError);
+  });
+
+  it('serveOnThreads() says what it got for a bad exportName or stopGraceMs', () => {
+    const base = { threads: 1, module: SERVER, exportName: 'serve' };
+    expect(() => serveOnThreads({ ...base, exportName: 5 as never })).toThrow('serveOnThreads(): options.exportName must be a non-empty string, got number 5');
+    expect(() => serveOnThreads({ ...base, stopGraceMs: -1 })).toThrow('serveOnThreads(): options.stopGraceMs must be >= 0, got -1');
+    expect(() => serveOnThreads({ ...base, stopGraceMs: '5' as never })).toThrow('serveOnThreads(): options.stopGraceMs must be a number of milliseconds, got string 5');
+    expect(() => serveOnThreads({ ...base, stopGraceMs: Number.NaN })).toThrow(TypeError);
+  });
+
+  it('serveOnThreads(): stop() lets a server task\'s finally that awaits run to its end within stopGraceMs', async () => {
+    const flags = new Int32Array(new SharedArrayBuffer(16));
+    server = serveOnThreads({ threads: 2, module: SERVER, exportName: 'drainOnStop', args: [flags.buffer], stopGraceMs: 5_000 });
+    await server.ready;
+    const t0 = performance.now();
+    const exits = await server.stop();
+    expect([...flags]).toEqual([1, 1, 1, 1]); // both finally blocks were entered and completed
+    expect(exits.map((e) => [e.code, e.expected])).toEqual([[0, true], [0, true]]); // not terminated
+    expect(performance.now() - t0).toBeLessThan(3_000);
   });
 
   it.each([

@@ -1,11 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ThreadChannel } from '../../src/thread/channel.js';
-import { ThreadWorker } from '../../src/thread/worker.js';
+import { ThreadWorker, WorkerControl } from '../../src/thread/worker.js';
+import { runNode } from '../child.js';
 import { run } from '../util.js';
 
 // The worker script is plain JS over dist/ (workers do not load .ts); this thread runs the TS
 // source. They share only the SharedArrayBuffers inside the cloneable forms.
 const ECHO = new URL('./fixtures/echo_worker.mjs', import.meta.url);
+const DEFAULT_EXECUTOR_WORKER = new URL('./fixtures/default_executor_worker.mjs', import.meta.url);
+const UNDER_FLAGS = new URL('./fixtures/under_flags.mjs', import.meta.url);
+const WORKER_JS = JSON.stringify(new URL('../../dist/src/thread/worker.js', import.meta.url).href);
 
 describe('ThreadWorker', () => {
   it('ThreadWorker.post() reaches a worker blocked in block(-1); requestStop() ends it gracefully', async () => {
@@ -47,5 +52,59 @@ describe('ThreadWorker', () => {
     expect(() => w.post(() => 1)).toThrow(/could not be cloned/);
     w.requestStop();
     expect(await w.exited).toBe(0);
+  });
+
+  it('ThreadWorker.requestStop() refuses a grace that is not a number >= 0, and the worker keeps running', async () => {
+    const out = new ThreadChannel<number | string>();
+    const w = new ThreadWorker(ECHO, { workerData: { out: out.toCloneable() } });
+    for (const grace of ['5000', 'abc', Number.NaN, {}]) {
+      expect(() => w.requestStop(grace as never)).toThrow(/^ThreadWorker\.requestStop\(\): graceMs must be a number of milliseconds, got /);
+    }
+    expect(() => w.requestStop(-1)).toThrow(RangeError);
+    expect(w.stopRequested).toBe(false);
+    w.post(21);
+    expect(run(out.recv())).toBe(42); // not terminated by a backstop of 0 ms
+    w.requestStop();
+    expect(await w.exited).toBe(0);
+  });
+
+  it('new ThreadWorker() and WorkerControl.connect() say what they got', () => {
+    expect(() => new ThreadWorker(42 as never)).toThrow(/^new ThreadWorker\(script\): script must be a file URL, or a path .* got number 42$/);
+    expect(() => new ThreadWorker('worker.js')).toThrow(/absolute or starts with \.\/ or \.\.\/, got string worker\.js$/);
+    expect(() => new ThreadWorker(ECHO, 5 as never)).toThrow('new ThreadWorker(script, options): options must be an object, got number 5');
+    expect(() => new ThreadWorker(ECHO, { name: 7 as never })).toThrow('options.name must be a string, got number 7');
+    expect(() => WorkerControl.connect(5 as never)).toThrow('WorkerControl.connect(executor): executor must be an Executor, got number 5');
+  });
+});
+
+describe('ThreadWorker and process lifetime', () => {
+  it.each(['beforeBlockOn', 'inTask'])(
+    'WorkerControl.connect() with no executor (%s) publishes the default executor, so terminate() ends a worker asleep in the kernel',
+    async (mode) => {
+      const script = `
+        import { ThreadWorker } from ${WORKER_JS};
+        const w = new ThreadWorker(new URL(${JSON.stringify(DEFAULT_EXECUTOR_WORKER.href)}), { workerData: ${JSON.stringify(mode)} });
+        for (let i = 0; i < 200 && w.registryId === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 100)); // asleep in block(~60000) by now
+        console.log('published ' + (w.registryId > 0));
+        w.terminate();
+        console.log('exit ' + (await w.exited));
+      `;
+      const child = await runNode(['--input-type=module', '-e', script], { killAfterMs: 15_000 });
+      expect({ out: child.stdout, err: child.stderr, code: child.code }).toEqual({ out: 'published true\nexit 1\n', err: '', code: 0 });
+      expect(child.ms).toBeLessThan(10_000);
+    },
+  );
+
+  it.each([
+    ['a script file', ['--max-old-space-size=256', '--expose-gc', '--title=wakeloop-flags', '--abort-on-uncaught-exception', fileURLToPath(UNDER_FLAGS)]],
+    ['--input-type=module -e', ['--max-old-space-size=256', '--expose-gc', '--input-type=module', '-e', `await import(${JSON.stringify(UNDER_FLAGS.href)});`]],
+  ])('ThreadWorker, poolScope() and serveOnThreads() start under Node flags a worker cannot be given (%s)', async (_, args) => {
+    const child = await runNode(args, { killAfterMs: 20_000 });
+    expect({ out: child.stdout, err: child.stderr, code: child.code }).toEqual({
+      out: 'ThreadWorker exit 0\npoolScope 3\nserveOnThreads ready [0]\nserveOnThreads stopped 0\n',
+      err: '',
+      code: 0,
+    });
   });
 });
