@@ -63,11 +63,14 @@ void on_signal(int signum, siginfo_t* info, void* context) {
     (void)ignored;
   }
   g_handlers_running.fetch_sub(1);
-  if (!s.chain.load()) {
+  const struct sigaction& previous = s.previous[s.current.load()];
+  // A one-shot handler (SA_RESETHAND: Node's own SIGINT/SIGTERM exit path, which re-raises the
+  // signal expecting the default action by then) is never chained: through ours it would
+  // re-raise into ours forever.
+  if (!s.chain.load() || (previous.sa_flags & SA_RESETHAND) != 0) {
     errno = saved_errno;
     return;
   }
-  const struct sigaction& previous = s.previous[s.current.load()];
   if (previous.sa_flags & SA_SIGINFO) {
     if (previous.sa_sigaction != nullptr) previous.sa_sigaction(signum, info, context);
   } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
