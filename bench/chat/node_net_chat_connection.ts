@@ -12,8 +12,10 @@ import type { ChatServer } from './node_net_chat_server.js';
 
 /** Bytes gathered into one socket.write() at most (plus one post): bounds what a connection queues. */
 const WRITE_BATCH = 64 * 1024;
-/** How long a connection closed for a too-long line may take to read our error before we reset it. */
+/** How long a closing connection may take to read our last bytes before we reset it. */
 const LINGER_MS = 5000;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * One client: splits its input into lines, answers them, and feeds it its groups' posts.
@@ -29,7 +31,7 @@ export class Connection {
   readonly #server: ChatServer;
   /** This connection's Joins, in order. */
   readonly #subscriptions: Subscription[] = [];
-  /** Pieces of a line whose `\n` has not arrived; Invariant: #partialBytes <= maxLine. */
+  /** Pieces of a line whose `\n` has not arrived; Invariant: #partialBytes <= maxLine + 1 (see #onData). */
   #partial: Buffer[] = [];
   #partialBytes = 0;
   /**
@@ -101,7 +103,7 @@ export class Connection {
   #onData(chunk: Buffer): void {
     const maxLine = this.#server.options.maxLine;
     let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1 && !this.#closed; nl = chunk.indexOf(10, start)) {
+    for (let nl = chunk.indexOf(LF); nl !== -1 && !this.#closed; nl = chunk.indexOf(LF, start)) {
       let line = chunk.subarray(start, nl);
       if (this.#partialBytes > 0) {
         line = Buffer.concat([...this.#partial, line], this.#partialBytes + line.length);
@@ -109,21 +111,35 @@ export class Connection {
         this.#partialBytes = 0;
       }
       start = nl + 1;
-      if (line.length > maxLine) return this.#tooLong();
+      if (line.length - (line[line.length - 1] === CR ? 1 : 0) > maxLine) return this.#tooLong();
       this.#handle(line);
     }
     if (this.#closed || start === chunk.length) return;
-    this.#partialBytes += chunk.length - start;
-    if (this.#partialBytes > maxLine) return this.#tooLong();
+    const pending = (this.#partialBytes += chunk.length - start);
+    // One byte over may still be the `\r` of a `\r\n` (BufReader's rule, so both servers agree).
+    if (pending > maxLine + 1 || (pending === maxLine + 1 && chunk[chunk.length - 1] !== CR)) return this.#tooLong();
     this.#partial.push(chunk.subarray(start));
   }
 
-  /** The client half-closed: answer what it asked, then close our side (a partial line is dropped). */
+  /**
+   * The client half-closed: answers its last line, even without a `\n` (as BufReader's readLine
+   * returns it), sends what it is owed (posts made before the FIN included), then closes our side
+   * and gives it LINGER_MS to read that.
+   */
   #onEnd(): void {
     if (this.#closed) return; // already ending: see #tooLong
+    if (this.#partialBytes > 0) {
+      const line = Buffer.concat(this.#partial, this.#partialBytes);
+      this.#partial = [];
+      this.#partialBytes = 0;
+      if (line.length > this.#server.options.maxLine) return this.#tooLong(); // no `\n` is coming
+      this.#handle(line);
+    }
+    this.#take(Infinity);
     const out = this.#out;
     this.#close();
     this.#socket.end(Buffer.concat(out));
+    setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
   }
 
   /** Answers one line: join, post, or an error reply. */

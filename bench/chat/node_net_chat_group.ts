@@ -20,13 +20,16 @@ import type { ChatServerOptions } from './node_net_chat_server.js';
  */
 export class Group {
   readonly name: string;
-  /** How many posts are retained: the slots of #posts. */
+  /** How many posts are retained: the most slots #posts may have. */
   readonly #capacity: number;
-  /** Post `seq` lives in slot `seq % capacity` until overwritten or read by every subscriber. */
-  readonly #posts: (Uint8Array | undefined)[];
+  /**
+   * Post `seq` lives in slot `seq % capacity` until overwritten or read by every subscriber. The
+   * slots grow with use (pushed on the first lap), so a quiet group costs little.
+   */
+  #posts: (Uint8Array | undefined)[] = [];
   /** Per slot, the subscribers that still have to take its post. Invariant: 0 once the slot is cleared. */
-  readonly #unread: Uint32Array;
-  /** Sequence number of the next post (the number of posts stored so far). */
+  #unread: number[] = [];
+  /** Sequence number of the next post (the number of posts stored since the group was last empty). */
   #next = 0;
   /** The current Joins; a post goes to each. */
   readonly #subscribers = new Set<Subscription>();
@@ -34,8 +37,6 @@ export class Group {
   constructor(name: string, capacity: number) {
     this.name = name;
     this.#capacity = capacity;
-    this.#posts = new Array<Uint8Array | undefined>(capacity);
-    this.#unread = new Uint32Array(capacity);
   }
 
   /** Sequence number the next post will get. */
@@ -55,18 +56,28 @@ export class Group {
     return sub;
   }
 
-  /** Forgets `sub`, releasing the retained posts it had not taken yet. */
+  /** Forgets `sub`, releasing the retained posts it had not taken yet; the last one frees the slots. */
   unsubscribe(sub: Subscription): void {
     this.#subscribers.delete(sub);
     for (let seq = Math.max(sub.cursor, this.oldest); seq < this.#next; seq++) this.#release(seq);
+    if (this.#subscribers.size > 0) return;
+    this.#posts = []; // no cursor is left to read them: start again from slot 0
+    this.#unread = [];
+    this.#next = 0;
   }
 
   /** Encodes `message` once and wakes every subscriber; with none, it goes nowhere (as tokio's send). */
   post(message: string): void {
     if (this.#subscribers.size === 0) return;
     const slot = this.#next++ % this.#capacity;
-    this.#posts[slot] = encodeFromServer({ kind: 'message', groupName: this.name, message });
-    this.#unread[slot] = this.#subscribers.size;
+    const bytes = encodeFromServer({ kind: 'message', groupName: this.name, message });
+    if (slot === this.#posts.length) {
+      this.#posts.push(bytes);
+      this.#unread.push(this.#subscribers.size);
+    } else {
+      this.#posts[slot] = bytes;
+      this.#unread[slot] = this.#subscribers.size;
+    }
     for (const sub of this.#subscribers) sub.connection.wake();
   }
 

@@ -16,7 +16,9 @@ import { Connection } from './node_net_chat_connection.js';
 import { GroupTable } from './node_net_chat_group.js';
 
 /**
- * The server's limits.
+ * The server's limits. They bound memory, loosely: members that stop reading can make the groups
+ * hold up to maxGroups × capacity × maxLine bytes of posts, plus per connection up to `maxLine`
+ * of unfinished input; connections and Joins are not capped.
  *
  * @example
  * ```ts
@@ -26,7 +28,7 @@ import { GroupTable } from './node_net_chat_group.js';
 export interface ChatServerOptions {
   /** Posts a group retains for subscribers that fall behind. */
   readonly capacity: number;
-  /** Longest accepted line, in bytes before its `\n`. */
+  /** Longest accepted line, in bytes before its `\r\n` or `\n`. */
   readonly maxLine: number;
   /** Most groups that may exist. */
   readonly maxGroups: number;

@@ -13,12 +13,12 @@ import {
   TimeoutError,
   timeout,
   yieldNow,
-  type JoinHandle,
   type MutexGuard,
   type Task,
   type TcpStream,
 } from '../../src/index.js';
 import { Batch, Packet } from './batch.js';
+import type { Subscription } from './group.js';
 import type { GroupTable } from './group_table.js';
 import { decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups } from './protocol.js';
 
@@ -76,19 +76,20 @@ export class Outbound {
   }
 
   /**
-   * Ends the sending: waits (at most LINGER_MS) for a write in progress to finish, so the client
-   * never sees half a packet, writes `last` if given, and drops every later send. Never throws
-   * for a client that is gone or does not read; the caller closes the stream next.
+   * Ends the sending: waits until `owed()` is false, letting the subscriber tasks write what they
+   * took, and for a write in progress to finish, so the client never sees half a packet (at most
+   * LINGER_MS in all); writes `last` if given, and drops every later send. Never throws for a
+   * client that is gone or does not read; the caller closes the stream next.
    *
    * @example
    * ```ts
    * yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(65536) }));
    * ```
    */
-  *close(last?: Uint8Array): Task<void> {
+  *close(last?: Uint8Array, owed: () => boolean = () => false): Task<void> {
     let guard: MutexGuard<TcpStream> | undefined;
     try {
-      guard = yield* timeout(LINGER_MS, this.#stream.lock());
+      guard = yield* timeout(LINGER_MS, this.#lockWhenPaid(owed));
       this.#closed = true;
       if (last !== undefined) yield* timeout(LINGER_MS, guard.value.writeAll(last));
     } catch (error) {
@@ -98,13 +99,29 @@ export class Outbound {
       guard?.release();
     }
   }
+
+  /**
+   * Takes the lock once `owed()` is false. Until then each round lets the others write first: the
+   * task holding the lock and those queued for it (it is FIFO), then, by yielding, the subscriber
+   * tasks just woken by a post.
+   */
+  *#lockWhenPaid(owed: () => boolean): Task<MutexGuard<TcpStream>> {
+    for (;;) {
+      const guard = this.#stream.tryLock() ?? (yield* this.#stream.lock());
+      if (!owed()) return guard;
+      guard.release();
+      yield* yieldNow();
+    }
+  }
 }
 
 /**
  * Serves one client until it closes or resets the connection: joins, posts, and an error reply
  * for a post to a missing group, a bad line or one group too many. Blank lines are ignored. A
- * line longer than `maxLine` bytes gets `line too long` and ends the connection. Every
- * subscription is cancelled and the stream closed on the way out, whatever the reason.
+ * line longer than `maxLine` bytes gets `line too long` and ends the connection. When the client
+ * half-closes, it still gets (within LINGER_MS) what was posted before, its own last posts
+ * included. Every subscription is cancelled and the stream closed on the way out, whatever the
+ * reason.
  *
  * @example
  * ```ts
@@ -114,7 +131,7 @@ export class Outbound {
 export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): Task<void> {
   const outbound = new Outbound(stream);
   const reader = new BufReader(stream, { maxLineBytes: maxLine });
-  const subscriptions: JoinHandle<void>[] = [];
+  const subscriptions: Subscription[] = [];
   const unsubscribe = (): void => {
     for (const subscription of subscriptions) subscription.cancel();
     subscriptions.length = 0;
@@ -131,7 +148,7 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
         yield* linger(stream);
         return;
       }
-      if (line === null) break; // the client closed: answer nothing more
+      if (line === null) break; // the client half-closed: no more requests
       const outcome = handle(line, groups, outbound, subscriptions);
       if (outcome === CROWDED) {
         yield* yieldNow(); // let the group's subscribers run before posting more
@@ -142,7 +159,7 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
         yield* outbound.send(Packet.of(encodeFromServer({ kind: 'error', message: outcome })));
       }
     }
-    yield* outbound.close(); // lets a post being written finish, so the client gets whole lines
+    yield* outbound.close(undefined, owedBefore(subscriptions));
   } catch (error) {
     if (!(error instanceof IoError)) throw error; // a reset: end this connection quietly
   } finally {
@@ -155,7 +172,7 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
 const CROWDED = Symbol('crowded');
 
 /** Carries out one request line; returns the error text to send back, CROWDED or null. */
-function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: JoinHandle<void>[]): string | typeof CROWDED | null {
+function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: Subscription[]): string | typeof CROWDED | null {
   const decoded = decodeFromClient(line);
   if (!decoded.ok) return decoded.error;
   const request = decoded.value;
@@ -170,6 +187,12 @@ function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscr
   if (group === undefined) return groupDoesNotExist(request.groupName);
   group.post(request.message);
   return group.crowded ? CROWDED : null;
+}
+
+/** A test that holds while some subscription has not yet taken every post its group had now. */
+function owedBefore(subscriptions: readonly Subscription[]): () => boolean {
+  const due = subscriptions.map((s) => s.group.posted);
+  return () => subscriptions.some((s, i) => s.taken < due[i]);
 }
 
 /**

@@ -32,11 +32,19 @@ import { droppedMessages, encodeFromServer } from './protocol.js';
  * holds outside the group's buffer stays bounded, and a client that does not read lags instead.
  */
 const BATCH_BYTES = 64 * 1024;
-/** The size of each arena a group encodes its posts into. */
+/** The largest arena a group encodes its posts into (a longer post gets one of its own size). */
 const ARENA_BYTES = 64 * 1024;
+/** A group's first arena: a quiet group costs little more than its posts. */
+const FIRST_ARENA_BYTES = 512;
+/** The arena of a group that has nothing encoded: the first post makes a real one. */
+const EMPTY = new Uint8Array(0);
 
 /**
  * A chat group. `join` subscribes a connection, `post` sends to every current subscriber.
+ *
+ * Memory: the channel holds the last `capacity` posts until every subscriber has taken them
+ * (or lagged past them), plus the arena being filled: at most ARENA_BYTES, sized to the
+ * group's traffic. A group whose last subscriber left holds neither.
  *
  * @example
  * ```ts
@@ -47,16 +55,19 @@ const ARENA_BYTES = 64 * 1024;
  */
 export class Group {
   readonly name: string;
-  /** The channel's sending half; receivers come from `subscribe()`. */
-  readonly #sender: BroadcastSender<Packet>;
+  /** The channel's sending half; receivers come from `subscribe()`. Replaced when the last subscriber leaves. */
+  #sender: BroadcastSender<Packet>;
   /** Posts since a subscriber task last took some: see `crowded`. */
   #unrelayed = 0;
+  /** Posts sent on the current channel (the channel's sequence number of the next one). */
+  #posted = 0;
   /**
    * Where posts are encoded, one after the other, so that a subscriber's backlog is one run of
-   * bytes it can write without copying. A full arena is replaced, not reused: the posts in it
-   * live on, as views, until every subscriber has written them (or lagged past them).
+   * bytes it can write without copying. A full arena is replaced (by one twice as large, up to
+   * ARENA_BYTES), not reused: the posts in it live on, as views, until every subscriber has
+   * written them (or lagged past them).
    */
-  #arena = new Uint8Array(0);
+  #arena = EMPTY;
   #used = 0;
 
   constructor(name: string, capacity: number) {
@@ -80,23 +91,42 @@ export class Group {
     this.#unrelayed = 0;
   }
 
+  /**
+   * @internal A subscriber left. After the last one nothing the group holds can be read any
+   * more: drop the arena, and the channel with its slots (which grow to `capacity` and stay).
+   */
+  left(): void {
+    if (this.#sender.receiverCount > 0 || this.#posted === 0) return; // in use, or nothing to drop
+    this.#sender = broadcast<Packet>(this.#sender.capacity);
+    this.#posted = 0;
+    this.#unrelayed = 0;
+    this.#arena = EMPTY;
+    this.#used = 0;
+  }
+
   /** Open subscriptions (Joins whose connection is still being served). */
   get subscribers(): number {
     return this.#sender.receiverCount;
   }
 
+  /** @internal Posts sent on the current channel, to measure what a subscription has taken. */
+  get posted(): number {
+    return this.#posted;
+  }
+
   /**
    * Subscribes `outbound`'s connection: it gets every post made from now on. The receiver is
    * made here, before this returns, so a post that follows the Join on any connection reaches
-   * it; the task that relays the posts is spawned and returned, for the connection to cancel.
+   * it; the task that relays the posts is spawned, for the connection to cancel.
    *
    * @example
    * ```ts
    * subscriptions.push(group.join(outbound));
    * ```
    */
-  join(outbound: Outbound): JoinHandle<void> {
-    return spawn(handleSubscriber(this, this.#sender.subscribe(), outbound));
+  join(outbound: Outbound): Subscription {
+    const rx = this.#sender.subscribe();
+    return new Subscription(this, rx, spawn(handleSubscriber(this, rx, outbound)));
   }
 
   /**
@@ -112,19 +142,62 @@ export class Group {
     if (this.#sender.receiverCount === 0) return;
     const packet = encodeFromServer({ kind: 'message', groupName: this.name, message });
     if (this.#used + packet.length > this.#arena.length) {
-      this.#arena = new Uint8Array(Math.max(ARENA_BYTES, packet.length));
+      const size = Math.min(ARENA_BYTES, this.#arena.length * 2 || FIRST_ARENA_BYTES);
+      this.#arena = new Uint8Array(Math.max(size, packet.length));
       this.#used = 0;
     }
     const start = this.#used;
     this.#arena.set(packet, start);
     this.#used += packet.length;
     this.#sender.send(new Packet(this.#arena, start, this.#used));
+    this.#posted++;
     this.#unrelayed++;
   }
 
   /** The error packet reporting `missed` lost posts. */
   dropped(missed: number): Packet {
     return Packet.of(encodeFromServer({ kind: 'error', message: droppedMessages(missed, this.name) }));
+  }
+}
+
+/**
+ * One Join: the task relaying a group's posts to a connection, and how far it got.
+ *
+ * @example
+ * ```ts
+ * const subscription = group.join(outbound);
+ * const due = group.posted;
+ * // later: subscription.taken >= due once it has taken every post made before
+ * subscription.cancel();
+ * ```
+ */
+export class Subscription {
+  readonly group: Group;
+  /** The task's receiver, only read here, to measure. */
+  readonly #rx: BroadcastReceiver<Packet>;
+  readonly #task: JoinHandle<void>;
+
+  constructor(group: Group, rx: BroadcastReceiver<Packet>, task: JoinHandle<void>) {
+    this.group = group;
+    this.#rx = rx;
+    this.#task = task;
+  }
+
+  /**
+   * How many of the group's posts (counted as `group.posted` counts them) the task has taken
+   * from the channel, or lagged past; Infinity once it has ended. A post it took is written
+   * before anything that takes the connection's `Outbound` lock after that (the lock is FIFO).
+   */
+  get taken(): number {
+    return this.#rx.closed ? Infinity : this.group.posted - this.#rx.len;
+  }
+
+  /** Ends the task and closes its receiver, so the group stops keeping posts for it. */
+  cancel(): void {
+    this.#task.cancel();
+    // A task cancelled before its first step never entered its `try`: its `finally` did not run.
+    this.#rx.close();
+    this.group.left();
   }
 }
 
@@ -154,6 +227,7 @@ function* handleSubscriber(group: Group, rx: BroadcastReceiver<Packet>, outbound
     if (!(error instanceof IoError)) throw error;
   } finally {
     rx.close();
+    group.left();
   }
 }
 

@@ -15,7 +15,8 @@ import { Group } from './group.js';
 
 /**
  * Every group that was ever joined; groups are never removed (as in the book). At most
- * `maxGroups` exist, so a client cannot grow the table without end.
+ * `maxGroups` exist, so a client cannot grow the table without end; each holds up to `capacity`
+ * posts while a member has not taken them (see {@link Group}).
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@
  * `main` binds, then an accept loop spawns one `serve` task per connection, all sharing one
  * group table, until SIGINT or SIGTERM; then every connection is closed and it exits 0.
  * SIGUSR2 prints a line of counts (connections, tasks, subscriptions, groups) for diagnostics.
+ * What it prints is a log: a line that cannot be written (nobody reads stdout) is dropped.
  *
  * @module
  */
@@ -17,11 +18,16 @@ import {
 } from '../../src/index.js';
 import { serve } from './connection.js';
 import { GroupTable } from './group_table.js';
-import { writeAllSync } from './output.js';
+import { logSync } from './output.js';
 import { parseChatServerArgs } from './server_args.js';
 
 /**
- * What the command line asks for: where to listen, and the server's limits.
+ * What the command line asks for: where to listen, and the server's limits. They bound memory,
+ * loosely: members that stop reading can make the groups hold up to
+ * maxGroups × capacity × maxLine bytes of posts (each group keeps its last `capacity` posts until
+ * every member has taken them), plus per group with members an arena of at most 64 KiB, per
+ * connection up to `maxLine` of unfinished input, and per Join a task. Connections and Joins are
+ * not capped.
  *
  * @example
  * ```ts
@@ -33,7 +39,7 @@ export interface ChatServerArgs {
   readonly address: string;
   /** Posts a group retains for members that fall behind (the broadcast capacity). */
   readonly capacity: number;
-  /** Longest request line, in bytes before its `\n`. */
+  /** Longest request line, in bytes before its `\r\n` or `\n`. */
   readonly maxLine: number;
   /** Most groups that may exist. */
   readonly maxGroups: number;
@@ -104,7 +110,7 @@ function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, cou
   try {
     yield* serve(stream, groups, maxLine);
   } catch (error) {
-    writeAllSync(2, `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    logSync(2, `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   } finally {
     counts.connections--;
   }
@@ -122,17 +128,17 @@ function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, cou
 export function main(argv: string[]): number {
   const args = parseServerArgs(argv);
   if (!args.ok) {
-    writeAllSync(2, `chat-server: ${args.error}\n${USAGE}\n`);
+    logSync(2, `chat-server: ${args.error}\n${USAGE}\n`);
     return 2;
   }
-  const log = (line: string) => writeAllSync(1, `${line}\n`);
+  const log = (line: string) => logSync(1, `${line}\n`);
   const counts = { connections: 0 };
   const executor = new Executor();
   try {
     executor.blockOn(chatServer(args.value, log, counts));
   } catch (error) {
     executor.close();
-    writeAllSync(2, `chat-server: ${error instanceof Error ? error.message : String(error)}\n`);
+    logSync(2, `chat-server: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
   const open = counts.connections;

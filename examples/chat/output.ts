@@ -27,3 +27,22 @@ export function writeAllSync(fd: number, text: string): void {
     }
   }
 }
+
+/**
+ * Writes `text` as writeAllSync does but never throws: a server's log line must not kill it.
+ * Node ignores SIGPIPE, so a stdout nobody reads any more (`chat-server | head -1`) fails each
+ * write with EPIPE; the line is then dropped. Returns false if it was not written.
+ *
+ * @example
+ * ```ts
+ * logSync(1, 'chat server stats: connections=0 tasks=2 subscriptions=0 groups=0\n');
+ * ```
+ */
+export function logSync(fd: number, text: string): boolean {
+  try {
+    writeAllSync(fd, text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -47,7 +47,7 @@ export type FromServer =
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
 /**
- * The default cap on one request line, in bytes before its `\n` (`--max-line`).
+ * The default cap on one request line, in bytes before its `\r\n` or `\n` (`--max-line`).
  *
  * @example
  * ```ts
@@ -132,8 +132,10 @@ export function tooManyGroups(limit: number): string {
  * wakeloop's stricter rules: a blank line gives `value: null` (to be ignored); any other line
  * that is not exactly one well-formed request gives `ok: false` and the error text to send
  * back, `invalid request: <what was wrong>`. Keys may come in any order, unknown keys are
- * ignored, and serde's array form (`{"Post":["dogs","hi"]}`) is accepted. Unlike serde, a key
- * given twice (a field or the variant) keeps its last value, as JSON.parse does.
+ * ignored, and serde's array form (`{"Post":["dogs","hi"]}`) is accepted. As serde does, it
+ * rejects a field given twice (`duplicate field`) and a second key beside the variant, and
+ * ignores an unknown field whatever it holds: repeated keys, or nesting of any depth (serde_json
+ * skips an ignored value without its recursion limit of 128).
  *
  * @example
  * ```ts
@@ -145,7 +147,7 @@ export function decodeFromClient(line: Uint8Array): Decoded<FromClient | null> {
   const parsed = parseLine(line, 'invalid request: ');
   if (parsed === BLANK) return { ok: true, value: null };
   if (!parsed.ok) return parsed;
-  const v = variant(parsed.value, ['Join', 'Post'], 'invalid request: ');
+  const v = variant(parsed.value, ['Join', 'Post'], 'invalid request: ', parsed.keys);
   if (!v.ok) return v;
   if (v.value.name === 'Join') {
     const f = fields(v.value, ['group_name'], 'invalid request: ');
@@ -170,7 +172,7 @@ export function decodeFromServer(line: Uint8Array): Decoded<FromServer> {
   const parsed = parseLine(line, 'invalid reply: ');
   if (parsed === BLANK) return { ok: false, error: 'invalid reply: empty line' };
   if (!parsed.ok) return parsed;
-  const v = variant(parsed.value, ['Message', 'Error'], 'invalid reply: ');
+  const v = variant(parsed.value, ['Message', 'Error'], 'invalid reply: ', parsed.keys);
   if (!v.ok) return v;
   if (v.value.name === 'Error') {
     const text = v.value.payload;

@@ -1,12 +1,13 @@
 /**
  * The strict JSON-line reader behind `protocol.ts`: one line of bytes to one JSON value under
  * serde_json's rules (valid UTF-8, one value per line, no lone surrogate), then serde's externally
- * tagged enums read from that value, with error texts in serde's words. Pure: no I/O and no
- * wakeloop imports.
+ * tagged enums read from that value, with error texts in serde's words. A key given twice,
+ * which JSON.parse hides, is found by `serde_json_keys.ts`. Pure: no I/O and no wakeloop imports.
  *
  * @module
  */
 import type { Decoded } from './protocol.js';
+import { type LineKeys, mayRepeatKeys, scanKeys } from './serde_json_keys.js';
 
 // Invalid UTF-8 throws instead of becoming U+FFFD; a BOM is kept so JSON.parse rejects it, as
 // serde_json does.
@@ -25,15 +26,28 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const BLANK = Symbol('blank');
 
 /**
+ * A line read by parseLine: its value and, if a key may be given twice where serde looks, the
+ * keys as serde reads them (JSON.parse keeps only the last of two); else null.
+ *
+ * @example
+ * ```ts
+ * const parsed: ParsedLine = { ok: true, value: { Join: { group_name: 'dogs' } }, keys: null };
+ * ```
+ */
+export type ParsedLine =
+  | { readonly ok: true; readonly value: unknown; readonly keys: LineKeys | null }
+  | { readonly ok: false; readonly error: string };
+
+/**
  * Bytes -> one JSON value: UTF-8, whitespace trimming, one value per line, no lone surrogates.
  *
  * @example
  * ```ts
  * parseLine(Buffer.from('{"Join":{"group_name":"dogs"}}\n'), 'invalid request: ');
- * // { ok: true, value: { Join: { group_name: 'dogs' } } }
+ * // { ok: true, value: { Join: { group_name: 'dogs' } }, keys: null }
  * ```
  */
-export function parseLine(line: Uint8Array, prefix: string): Decoded<unknown> | typeof BLANK {
+export function parseLine(line: Uint8Array, prefix: string): ParsedLine | typeof BLANK {
   let text: string;
   try {
     text = utf8.decode(line);
@@ -53,7 +67,7 @@ export function parseLine(line: Uint8Array, prefix: string): Decoded<unknown> | 
   if (text.includes('\\u') && hasLoneSurrogate(value)) {
     return { ok: false, error: `${prefix}lone UTF-16 surrogate in a string` };
   }
-  return { ok: true, value };
+  return { ok: true, value, keys: mayRepeatKeys(text, value) ? scanKeys(text) : null };
 }
 
 /** Strips JSON's four whitespace characters (the ones serde skips) from both ends. */
@@ -135,29 +149,33 @@ function hasLoneSurrogate(value: unknown): boolean {
 export interface Variant {
   readonly name: string;
   readonly payload: unknown;
+  /** The payload's keys in order, when a key may be given twice (see ParsedLine). */
+  readonly fieldKeys?: LineKeys['inner'] | null;
 }
 
 /**
- * Reads serde's externally tagged form: an object with exactly one key, the variant name.
+ * Reads serde's externally tagged form: an object with exactly one key, the variant name; `keys`
+ * (from parseLine) counts a key given twice.
  *
  * @example
  * ```ts
  * variant({ Join: { group_name: 'dogs' } }, ['Join', 'Post'], 'invalid request: ');
- * // { ok: true, value: { name: 'Join', payload: { group_name: 'dogs' } } }
+ * // { ok: true, value: { name: 'Join', payload: { group_name: 'dogs' }, fieldKeys: null } }
  * ```
  */
-export function variant(value: unknown, names: readonly string[], prefix: string): Decoded<Variant> {
+export function variant(value: unknown, names: readonly string[], prefix: string, keys: LineKeys | null = null): Decoded<Variant> {
   const expected = `\`${names[0]}\` or \`${names[1]}\``;
   if (!isObject(value)) {
     return { ok: false, error: `${prefix}invalid type: ${typeName(value)}, expected an object with one key, ${expected}` };
   }
-  const keys = Object.keys(value);
-  if (keys.length !== 1) {
-    return { ok: false, error: `${prefix}expected an object with one key, ${expected}, found ${keys.length} keys` };
+  const distinct = Object.keys(value);
+  const count = keys?.outer ?? distinct.length;
+  if (count !== 1) {
+    return { ok: false, error: `${prefix}expected an object with one key, ${expected}, found ${count} keys` };
   }
-  const name = keys[0];
+  const name = distinct[0];
   if (!names.includes(name)) return { ok: false, error: `${prefix}unknown variant \`${name}\`, expected ${expected}` };
-  return { ok: true, value: { name, payload: value[name] } };
+  return { ok: true, value: { name, payload: value[name], fieldKeys: keys?.inner ?? null } };
 }
 
 /**
@@ -177,16 +195,27 @@ export function fields(v: Variant, names: readonly string[], prefix: string): De
       return { ok: false, error: `${prefix}invalid length ${payload.length}, expected ${n} element${n === 1 ? '' : 's'} for \`${name}\`` };
     }
     for (let i = 0; i < payload.length; i++) {
-      if (typeof payload[i] !== 'string') return wrongType(prefix, names[i], payload[i]);
+      if (typeof payload[i] !== 'string') return wrongType(prefix, names[i], typeName(payload[i]));
     }
     return { ok: true, value: payload as string[] };
   }
   if (!isObject(payload)) {
     return { ok: false, error: `${prefix}invalid type for \`${name}\`: expected an object or an array, found ${typeName(payload)}` };
   }
+  if (v.fieldKeys) {
+    // serde reads in order: a field given twice fails at its second key, after the first value.
+    let seen = 0; // a bit per name
+    for (const [key, type] of v.fieldKeys) {
+      const i = names.indexOf(key);
+      if (i < 0) continue; // not a field of this variant: ignored, as serde does
+      if (seen & (1 << i)) return { ok: false, error: `${prefix}duplicate field \`${key}\`` };
+      if (type !== 'string') return wrongType(prefix, key, type);
+      seen |= 1 << i;
+    }
+  }
   // serde reports a mistyped field (met while reading) before a missing one (found at the end).
   for (const field of names) {
-    if (Object.hasOwn(payload, field) && typeof payload[field] !== 'string') return wrongType(prefix, field, payload[field]);
+    if (Object.hasOwn(payload, field) && typeof payload[field] !== 'string') return wrongType(prefix, field, typeName(payload[field]));
   }
   for (const field of names) {
     if (!Object.hasOwn(payload, field)) return { ok: false, error: `${prefix}missing field \`${field}\`` };
@@ -194,9 +223,9 @@ export function fields(v: Variant, names: readonly string[], prefix: string): De
   return { ok: true, value: names.map((field) => payload[field] as string) };
 }
 
-/** The error for a field that is not a string. */
-function wrongType(prefix: string, field: string, found: unknown): Decoded<never> {
-  return { ok: false, error: `${prefix}invalid type for \`${field}\`: expected a string, found ${typeName(found)}` };
+/** The error for a field whose value, of JSON type `found`, is not a string. */
+function wrongType(prefix: string, field: string, found: string): Decoded<never> {
+  return { ok: false, error: `${prefix}invalid type for \`${field}\`: expected a string, found ${found}` };
 }
 
 /** A JSON object (not null, not an array). */

@@ -3,6 +3,13 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE } from './protocol.js';
 
+/** The largest `--capacity`: wakeloop's `broadcast()` takes no more (2^30). */
+const MAX_CAPACITY = 2 ** 30;
+/** The largest `--max-line`: wakeloop's `BufReader` takes no more (2^31 - 1). */
+const MAX_LINE = 2 ** 31 - 1;
+/** The largest `--max-groups`: a V8 `Map` holds no more entries (2^24). */
+const MAX_GROUPS = 2 ** 24;
+
 /** `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`, parsed. */
 export interface ParsedServerArgs {
   /** As given: `host:port` or `[ipv6]:port` (default 127.0.0.1:8088). */
@@ -39,9 +46,9 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
   const address = positionals[0] ?? '127.0.0.1:8088';
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
   if (m === null || Number(m[3]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
-  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY);
-  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE);
-  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS);
+  const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY, MAX_CAPACITY);
+  const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE, MAX_LINE);
+  const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS, MAX_GROUPS);
   for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
   return {
     ok: true,
@@ -49,9 +56,10 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
   };
 }
 
-/** `text` as a positive integer, `fallback` if absent, or an error text. */
-function positiveInteger(flag: string, text: string | undefined, fallback: number): number | string {
+/** `text` as an integer in 1..max, `fallback` if absent, or an error text. */
+function positiveInteger(flag: string, text: string | undefined, fallback: number, max: number): number | string {
   if (text === undefined) return fallback;
   const n = Number(text);
-  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : `--${flag} must be a positive integer, got '${text}'`;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n === 0) return `--${flag} must be a positive integer, got '${text}'`;
+  return n <= max ? n : `--${flag} must be at most ${max}, got '${text}'`;
 }

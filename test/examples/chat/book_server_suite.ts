@@ -5,6 +5,15 @@
 import { expect, it } from 'vitest';
 import { BAD_LINES, BAD_LINE_ERRORS, type Child, type Client, type Server, isMessage, join, members, message, noSync, post } from './helpers.js';
 
+/** The answer to a post to `cats`, a group nobody joined. */
+const NO_CATS = `{"Error":"Group 'cats' does not exist"}`;
+
+/** A post to `cats` that is exactly `bytes` long (without a line ending). */
+function postOf(bytes: number): string {
+  const head = '{"Post":{"group_name":"cats","message":"';
+  return `${head}${'a'.repeat(bytes - head.length - 3)}"}}`;
+}
+
 /** One chat server under test: how the shared cases start it, talk to it and name it. */
 export interface BookServer {
   /** The subject of the behaviour tests' names: `serve()` or `ChatServer`. */
@@ -130,6 +139,65 @@ export function bookServerTests(s: BookServer): void {
     await ok.waitFor((l) => l === message('dogs', 'others carry on'), 'the post');
   });
 
+  it(`${s.subject} counts --max-line before a line's \\r\\n or \\n, also while the line is still arriving`, async () => {
+    const { port } = await s.start('--max-line', '100');
+    const c = await s.connect(port);
+    c.socket.setNoDelay(true);
+    await c.send(`${postOf(100)}\r\n`); // 101 bytes before the \n, 100 before the \r\n
+    await c.send(`${postOf(100)}\r`); // pending: 101 bytes, the last a \r
+    await new Promise((resolve) => setTimeout(resolve, 200)); // (only so that it arrives alone)
+    await c.send('\n');
+    await c.send(`${postOf(101)}\r\n`);
+    await c.ended;
+    expect(c.lines).toEqual([NO_CATS, NO_CATS, '{"Error":"line too long (limit 100 bytes)"}']);
+  });
+
+  it(`${s.subject} answers a last line that has no \\n when the client half-closes`, async () => {
+    const { port } = await s.start('--max-line', '100');
+    const c = await s.connect(port);
+    c.socket.end(postOf(100));
+    await c.ended;
+    expect(c.lines).toEqual([NO_CATS]);
+    const long = await s.connect(port);
+    long.socket.end(`${postOf(100)}\r`); // 101 bytes: at the end there is no \n to come
+    await long.ended;
+    expect(long.lines).toEqual(['{"Error":"line too long (limit 100 bytes)"}']);
+  });
+
+  it(`${s.subject} delivers a member's own last posts, and the answers among them, before closing on its FIN`, async () => {
+    const { port } = await s.start();
+    const c = await s.connect(port);
+    const texts = Array.from({ length: 400 }, (_, i) => `${i} ${'x'.repeat(300)}`); // > 64 KiB: several writes
+    c.socket.end(join('dogs') + post('dogs', 'first') + post('cats', 'x') + texts.map((t) => post('dogs', t)).join(''));
+    await c.ended;
+    expect(c.lines).toEqual([message('dogs', 'first'), NO_CATS, ...texts.map((t) => message('dogs', t))]);
+  });
+
+  it(`${s.subject} delivers what a member was owed at its FIN even if it reads only later`, async () => {
+    const { port } = await s.start();
+    const c = await s.connect(port);
+    c.socket.pause(); // the server's writes block once the socket buffers are full (~MBs)
+    const texts = Array.from({ length: 900 }, (_, i) => `${i} ${'x'.repeat(8 * 1024)}`); // 7 MB, under the capacity of 1000
+    await new Promise<void>((resolve) => c.socket.end(join('dogs') + texts.map((t) => post('dogs', t)).join(''), resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // (only to let the server read it all first)
+    c.socket.resume();
+    await c.ended;
+    expect(c.lines.length).toBe(texts.length);
+    expect(c.lines).toEqual(texts.map((t) => message('dogs', t)));
+  });
+
+  it(`${s.subject} spends a few KiB per group: one client joins 4000 groups and posts a line to each`, async () => {
+    const server = await s.start();
+    const c = await s.connect(server.port);
+    await c.sync();
+    const before = server.rssKiB();
+    const names = Array.from({ length: 4000 }, (_, i) => `g${i}`);
+    await c.send(names.map((g) => join(g)).join(''));
+    await c.send(names.map((g) => post(g, 'hi')).join(''));
+    await c.input.until(() => c.lines.length === 1 + names.length, 'every post');
+    expect(server.rssKiB() - before).toBeLessThan(names.length * 12); // 12 KiB a group
+  });
+
   it(`${s.subject} refuses to create more than --max-groups groups`, async () => {
     const { port } = await s.start('--max-groups', '2');
     const c = await s.connect(port);
@@ -181,6 +249,15 @@ export function bookServerTests(s: BookServer): void {
     expect(bad.err.text).toContain(s.usage);
   });
 
+  it(`${s.program} exits 2 on a --capacity or --max-line too large to serve, instead of failing every Join`, async () => {
+    for (const [flag, value, max] of [['--capacity', '5000000000', 2 ** 30], ['--max-line', '3000000000', 2 ** 31 - 1]] as const) {
+      const bad = s.run('127.0.0.1:0', flag, value);
+      expect(await bad.exited).toBe(2);
+      expect(bad.err.text).toContain(`${flag} must be at most ${max}, got '${value}'`);
+      expect(bad.err.text).toContain(s.usage);
+    }
+  });
+
   it(`${s.program} exits 1 when it cannot listen`, async () => {
     const first = await s.start();
     const taken = s.run(`127.0.0.1:${first.port}`);
@@ -208,6 +285,15 @@ export function parseServerArgsTests(p: ServerArgsParser): void {
       value: { ...p.address('[::1]:0', '::1', 0), capacity: 16, maxLine: 100, maxGroups: 2 },
     });
     expect(p.parse(['localhost:9000'])).toMatchObject({ ok: true, value: p.address('localhost:9000', 'localhost', 9000) });
+  });
+
+  it('parseServerArgs() takes limits up to what the servers can serve, and no more', () => {
+    const max = { capacity: 2 ** 30, maxLine: 2 ** 31 - 1, maxGroups: 2 ** 24 };
+    const at = p.parse(['--capacity', String(max.capacity), '--max-line', String(max.maxLine), '--max-groups', String(max.maxGroups)]);
+    expect(at).toMatchObject({ ok: true, value: max });
+    expect(p.parse(['--capacity', String(2 ** 30 + 1)])).toEqual({ ok: false, error: `--capacity must be at most ${2 ** 30}, got '${2 ** 30 + 1}'` });
+    expect(p.parse(['--max-line', String(2 ** 31)])).toEqual({ ok: false, error: `--max-line must be at most ${2 ** 31 - 1}, got '${2 ** 31}'` });
+    expect(p.parse(['--max-groups', String(2 ** 24 + 1)])).toEqual({ ok: false, error: `--max-groups must be at most ${2 ** 24}, got '${2 ** 24 + 1}'` });
   });
 
   it('parseServerArgs() rejects bad addresses, bad numbers, unknown flags and extra arguments', () => {

@@ -210,9 +210,10 @@ export class Client {
     });
   }
 
+  /** Writes `text`; resolves once the socket takes more (at once if the server closed it: the bytes are lost). */
   send(text: string | Uint8Array): Promise<void> {
     return new Promise((resolve) => {
-      if (this.socket.write(text)) resolve();
+      if (!this.socket.writable || this.socket.write(text)) resolve();
       else this.socket.once('drain', resolve);
     });
   }
@@ -287,6 +288,7 @@ export const BAD_LINES: Array<string | Buffer> = [
   Buffer.concat([Buffer.from('{"Join":{"group_name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}\n')]),
   '{"Join":{"group_name":"\\ud800"}}\n{"Join":{"group_name":"a"}}{"Join":{"group_name":"b"}}\n\n',
   '{"Post":{"group_name":"dogs","message":5}}\r\n',
+  '{"Join":{"group_name":"dogs"},"Join":{"group_name":"dogs"}}\n{"Post":{"group_name":"dogs","message":"a","message":"b"}}\n',
 ];
 
 /** The errors a server answers BAD_LINES with, in order (blank lines get none). */
@@ -298,4 +300,6 @@ export const BAD_LINE_ERRORS = [
   '{"Error":"invalid request: lone UTF-16 surrogate in a string"}',
   '{"Error":"invalid request: expected one JSON value per line"}',
   '{"Error":"invalid request: invalid type for `message`: expected a string, found number"}',
+  '{"Error":"invalid request: expected an object with one key, `Join` or `Post`, found 2 keys"}',
+  '{"Error":"invalid request: duplicate field `message`"}',
 ];

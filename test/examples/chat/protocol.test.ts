@@ -157,6 +157,38 @@ describe('decodeFromClient()', () => {
     });
   });
 
+  it('decodeFromClient() rejects a field or the variant given twice, as serde does (JSON.parse keeps the last)', () => {
+    expect(rejected('{"Post":{"group_name":"g","message":"a","message":"b"}}')).toBe('invalid request: duplicate field `message`');
+    expect(rejected('{"Join":{"group_name":"a","group_name":"b"}}')).toBe('invalid request: duplicate field `group_name`');
+    expect(rejected('{"Post":{"message":"a", "group_name":"g", "message":"a"}}')).toBe('invalid request: duplicate field `message`');
+    expect(rejected('{"Post":{"group_name":"g","message":"a","mess\\u0061ge":"b"}}')).toBe('invalid request: duplicate field `message`');
+    expect(rejected('{"Post":{"group_name":"g","message":"a\\"\\\\","message":5}}')).toBe('invalid request: duplicate field `message`');
+    // serde reads in order: the first value is checked before the second key is seen.
+    expect(rejected('{"Post":{"group_name":"g","message":5,"message":"b"}}')).toBe('invalid request: invalid type for `message`: expected a string, found number');
+    const twoKeys = 'invalid request: expected an object with one key, `Join` or `Post`, found 2 keys';
+    expect(rejected('{"Join":{"group_name":"a"},"Join":{"group_name":"a"}}')).toBe(twoKeys);
+    expect(rejected('{"J\\u006fin":{"group_name":"a"}, "Join" : {"group_name":"a"}}')).toBe(twoKeys);
+    expect(rejected('{"Post":["g","a"],"Post":["g","b"]}')).toBe(twoKeys);
+  });
+
+  it('decodeFromClient() ignores unknown fields given twice, and key names inside strings', () => {
+    const join = { ok: true, value: { kind: 'join', groupName: 'a' } };
+    expect(request('{"Join":{"group_name":"a","x":1,"x":{"y":2,"y":3}}}')).toEqual(join);
+    expect(request('{"Join":{"x":{"group_name":"b","group_name":"c"},"group_name":"a"}}')).toEqual(join);
+    expect(request('{"Post":{"group_name":"\\"message\\"","message":"\\"message\\":\\"group_name\\""}}')).toEqual({
+      ok: true,
+      value: { kind: 'post', groupName: '"message"', message: '"message":"group_name"' },
+    });
+    expect(request('{"Post":["message","message"]}')).toEqual({ ok: true, value: { kind: 'post', groupName: 'message', message: 'message' } });
+  });
+
+  it('decodeFromClient() accepts an ignored value nested deeper than 128, as serde_json does', () => {
+    // serde_json's recursion limit (128) guards what it deserializes; it skips an ignored value
+    // iteratively, with no limit (checked against serde_json 1.0.87, the book's build).
+    const deep = '['.repeat(200) + ']'.repeat(200);
+    expect(request(`{"Join":{"group_name":"a","x":${deep}}}`)).toEqual({ ok: true, value: { kind: 'join', groupName: 'a' } });
+  });
+
   it('decodeFromClient() survives deeply nested ignored values', () => {
     const deep = '['.repeat(20000) + '"\\ud800"' + ']'.repeat(20000);
     expect(rejected(`{"Join":{"group_name":"a","x":${deep}}}`)).toBe('invalid request: lone UTF-16 surrogate in a string');
@@ -245,5 +277,7 @@ describe('decodeFromServer()', () => {
     expect(error('{"Error":{"message":"x"}}')).toBe('invalid reply: invalid type for `Error`: expected a string, found object');
     expect(error('{"Message":{"group_name":"dogs"}}')).toBe('invalid reply: missing field `message`');
     expect(error('{"Error":"\\ud800"}')).toBe('invalid reply: lone UTF-16 surrogate in a string');
+    expect(error('{"Message":{"group_name":"a","group_name":"b","message":"m"}}')).toBe('invalid reply: duplicate field `group_name`');
+    expect(error('{"Error":"a","Error":"b"}')).toBe('invalid reply: expected an object with one key, `Message` or `Error`, found 2 keys');
   });
 });

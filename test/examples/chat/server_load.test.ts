@@ -102,6 +102,38 @@ describe('wakeloop chat-server under pressure', () => {
     expect(server.err.text).toBe('');
   });
 
+  it('Group drops its arena when its last member leaves: clients that come and go leave no memory behind', async () => {
+    const server = await Server.start();
+    const big = 'x'.repeat(40 * 1024);
+    const rss: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const c = await Client.connect(server.port);
+      const names = Array.from({ length: 600 }, (_, i) => `r${round}-${i}`);
+      await c.send(names.map((g) => join(g)).join(''));
+      for (const g of names) await c.send(post(g, big) + post(g, big));
+      await c.input.until(() => c.lines.length === 2 * names.length, 'every post');
+      c.socket.destroy();
+      await server.statsUntil((s) => s.subscriptions === 0, 'no subscription');
+      rss.push(server.rssKiB());
+    }
+    // Each round leaves 600 groups that had 80 KiB of posts each and no member: kept arenas
+    // (64 KiB a group) would add 38 MB a round.
+    expect(rss[4] - rss[0], `RSS KiB by round: ${rss.join(' ')}`).toBeLessThan(64 * 1024);
+  });
+
+  it('serve() leaks no subscription when a client resets right after its Join (before its subscriber task ever ran)', async () => {
+    const server = await Server.start();
+    const poster = await Client.connect(server.port);
+    for (let i = 0; i < 200; i++) {
+      const c = await Client.connect(server.port);
+      c.socket.write(join('dogs'), () => c.socket.resetAndDestroy());
+    }
+    await server.statsUntil((s) => s.connections === 1, 'only the poster left');
+    await server.statsUntil((s) => s.subscriptions === 0, 'no subscription');
+    await poster.send(post('dogs', 'to nobody'));
+    await poster.sync();
+  });
+
   it('serve() ends connections that vanish mid-line or mid-write, by FIN or reset, leaking no fd, task or subscription', async () => {
     const server = await Server.start();
     const baseline = await server.stats();
