@@ -84,8 +84,9 @@ describe('timers', () => {
       const t2 = yield* every.tick();
       expect(t2 - t1).toBeCloseTo(10, 6); // the late tick is delivered at once, with its due time
       const t3 = yield* every.tick();
-      expect((t3 - t1) % 10).toBeCloseTo(0, 6); // still on the grid...
-      expect(t3 - t1).toBeGreaterThanOrEqual(40); // ...without a burst of the missed ones
+      const periods = Math.round((t3 - t1) / 10);
+      expect(t3 - t1).toBeCloseTo(periods * 10, 6); // still on the grid (within float rounding)...
+      expect(periods).toBeGreaterThanOrEqual(4); // ...without a burst of the missed ones
       expect(t1 - start).toBeGreaterThanOrEqual(9);
     })());
   });
