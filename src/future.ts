@@ -77,11 +77,6 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     this.#await = FRESH;
   }
 
-  /** An await of this future ended (value, error or cancellation); by default it was the only one. */
-  protected awaitEnded(): void {
-    this.#await = AWAITED;
-  }
-
   /** Makes progress; returns the value or `PENDING` (after storing `cx.waker`). May throw. */
   abstract poll(cx: Context): Poll<T>;
 
@@ -104,14 +99,14 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
         `this ${this.constructor.name} was already awaited: a future is awaited once (make a new one to wait again)`,
       );
     }
-    this.awaitEnded();
+    this.#await = AWAITED;
     RETURNED.value = value as T;
     return RETURNED as IteratorReturnResult<T>;
   }
 
   /** @internal An error the executor got from `poll` surfaces at the `yield*`. */
   throw(error?: unknown): IteratorResult<Future<unknown>, T> {
-    this.awaitEnded();
+    this.#await = AWAITED;
     throw error;
   }
 

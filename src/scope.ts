@@ -6,7 +6,7 @@ import { CancelledError, ClosedError } from './errors.js';
 import { Executor } from './executor.js';
 import type { JoinHandle } from './join_handle.js';
 import { Future, PENDING, ready, type Context, type Poll, type Waker } from './future.js';
-import { GenFuture, toFuture, type Awaitable, type Task } from './task.js';
+import { GenFuture, describe, toFuture, type Awaitable, type Task } from './task.js';
 
 /**
  * How a tracked task ended: its value, its error, or cancelled (no value, no error).
@@ -309,6 +309,6 @@ function* awaitScope<T>(scope: ScopeFuture<T>): Task<T> {
  * ```
  */
 export function scope<T>(body: (s: Scope) => Awaitable<T>): ScopeFuture<T> {
-  if (typeof body !== 'function') throw new TypeError(`scope(body): body must be a generator function (s) => Task, got ${body === null ? 'null' : typeof body}`);
+  if (typeof body !== 'function') throw new TypeError(`scope(body): body must be a generator function (s) => Task, got ${describe(body)}`);
   return new ScopeFuture(body);
 }

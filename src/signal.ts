@@ -16,12 +16,13 @@ const WATCHABLE = new Set<string>(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 /** Watchers per (blocker registry id, signal), so the handler is removed with the last one. */
 const watchers = new Map<string, number>();
 
-function watch(registryId: number, signum: number): void {
+function watch(registryId: number, name: SignalName): void {
   followNodeListeners();
+  const signum = constants.signals[name];
   const key = `${registryId}:${signum}`;
   const n = watchers.get(key) ?? 0;
   if (n === 0) {
-    const rc = binding.signalWatch(signum, registryId, nodeListens(signum));
+    const rc = binding.signalWatch(signum, registryId, nodeListens(name));
     if (rc < 0) throw new IoError('sigaction', rc);
   }
   watchers.set(key, n + 1);
@@ -59,11 +60,9 @@ function followNodeListeners(): void {
   process.on('removeListener', (event: string | symbol) => follow(event, false));
 }
 
-/** Whether Node has `process.on` listeners for `signum` (their libuv handler is then chained). */
-function nodeListens(signum: number): boolean {
-  if (!isMainThread) return false;
-  const name = Object.keys(constants.signals).find((n) => constants.signals[n as SignalName] === signum);
-  return name !== undefined && process.listenerCount(name) > 0;
+/** Whether Node has `process.on` listeners for `name` (their libuv handler is then chained). */
+function nodeListens(name: SignalName): boolean {
+  return isMainThread && process.listenerCount(name) > 0;
 }
 
 /** signal(): a listener made at the first poll, closed once it delivered or was dropped. */
@@ -145,7 +144,7 @@ export class SignalListener {
     this.#names = checkNames('listenSignals()', names);
     this.#signums = this.#names.map((name) => constants.signals[name]);
     this.#registryId = Executor.current().reactor.blocker.registryId;
-    for (const signum of this.#signums) watch(this.#registryId, signum);
+    for (const name of this.#names) watch(this.#registryId, name);
     this.#seen = this.#signums.map((signum) => binding.signalCount(signum));
   }
 

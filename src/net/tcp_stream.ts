@@ -230,11 +230,6 @@ export class TcpStream implements Disposable {
     if (!this.#closed) this.close();
   }
 
-  /** @internal */
-  checkOpen(what: string): void {
-    this.#checkOpen(what);
-  }
-
   #checkOpen(what: string): void {
     if (this.#closed) throw new ClosedError(`TcpStream (${what})`);
   }
