@@ -399,10 +399,9 @@ export class Executor {
     task.failed = failed;
     task.result = value;
     this.#live.delete(task);
-    const joiner = task.joinWaker;
-    if (joiner !== null) {
-      task.joinWaker = null;
-      joiner.wake();
+    const joiners = task.joiners;
+    if (joiners !== null && joiners.size > 0) {
+      joiners.wakeAll();
     } else if (failed && !task.observed && !(value instanceof CancelledError)) {
       this.#unhandled.add(task);
     }

@@ -121,35 +121,6 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 }
 
-/**
- * @internal The `yield*` of a future that may be awaited repeatedly and by several tasks at once
- * (a JoinHandle, a oneshot receiver): such a future returns a new one of these per await, since
- * its own await state would be shared by the tasks awaiting it.
- */
-export class EachAwait<T> implements Iterator<Future<unknown>, T, unknown> {
-  #yielded = false;
-  constructor(private readonly future: Future<T>) {}
-  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return this;
-  }
-  next(value?: unknown): IteratorResult<Future<unknown>, T> {
-    if (!this.#yielded) {
-      this.#yielded = true;
-      YIELDED.value = this.future;
-      return YIELDED;
-    }
-    RETURNED.value = value as T;
-    return RETURNED as IteratorReturnResult<T>;
-  }
-  throw(error?: unknown): IteratorResult<Future<unknown>, T> {
-    throw error;
-  }
-  return(value?: unknown): IteratorResult<Future<unknown>, T> {
-    RETURNED.value = value as T;
-    return RETURNED as IteratorReturnResult<T>;
-  }
-}
-
 // `yield*` reads an iterator result's fields at once and keeps nothing, so one shared result
 // object per kind serves every await without allocating.
 const YIELDED: IteratorYieldResult<Future<unknown>> = { done: false, value: undefined! };

@@ -1,7 +1,7 @@
 // A spawned task's state (TaskCell) and the handle its spawner holds (JoinHandle).
-import { EachAwait, Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { PENDING, type Context, type Future, type Poll, type Waker } from './future.js';
 import type { Executor } from './executor.js';
-import { addWaker, FanOutWaker } from './_fan_out_waker.js';
+import { AwaitWakers, SharedFuture } from './_shared_future.js';
 
 /** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
 export class TaskCell<T> implements Waker, Context {
@@ -14,8 +14,8 @@ export class TaskCell<T> implements Waker, Context {
   cancelled = false;
   failed = false;
   result: unknown = undefined;
-  /** The task awaiting the JoinHandle (a FanOutWaker when several do). */
-  joinWaker: Waker | null = null;
+  /** The awaits pending on the JoinHandle (made by the first one). */
+  joiners: AwaitWakers | null = null;
   /** Someone polled the JoinHandle: a failure is theirs to handle, not "unhandled". */
   observed = false;
 
@@ -45,7 +45,7 @@ export class TaskCell<T> implements Waker, Context {
  * const value = yield* handle;   // the task's value, or its error thrown here
  * ```
  */
-export class JoinHandle<T> extends Future<T> {
+export class JoinHandle<T> extends SharedFuture<T> {
   readonly #task: TaskCell<T>;
 
   /** @internal */
@@ -59,25 +59,21 @@ export class JoinHandle<T> extends Future<T> {
     return this.#task.done;
   }
 
-  poll(cx: Context): Poll<T> {
+  /** @internal */
+  _pollFor(key: object, cx: Context): Poll<T> {
     const task = this.#task;
     task.observed = true;
     if (!task.done) {
-      task.joinWaker = addWaker(task.joinWaker, cx.waker);
+      (task.joiners ??= new AwaitWakers()).set(key, cx.waker);
       return PENDING;
     }
     if (task.failed) throw task.result;
     return task.result as T;
   }
 
-  /** An await was dropped: forget its waker (unless several tasks await, see FanOutWaker). */
-  override drop(): void {
-    if (!(this.#task.joinWaker instanceof FanOutWaker)) this.#task.joinWaker = null;
-  }
-
-  /** A handle may be awaited again, and by several tasks: each gets the task's outcome. */
-  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new EachAwait(this);
+  /** @internal */
+  _dropFor(key: object): void {
+    this.#task.joiners?.delete(key);
   }
 
   /**

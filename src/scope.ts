@@ -61,9 +61,10 @@ export function spawnTracked<T>(
   // started skips its finally, and onSettle must run even for a child cancelled before its turn.
   gen.next();
   const handle = executor.spawn(gen);
-  // Polling the handle once marks it observed (the owner reports the error); the no-op waker
-  // is replaced by whoever awaits the handle later.
+  // Polling the handle once marks it observed (the owner reports the error); dropping that
+  // poll forgets its no-op waker.
   handle.poll(NOOP_CONTEXT);
+  handle.drop();
   return handle;
 }
 

@@ -2,6 +2,7 @@
 // compiles to a state machine, as a Rust async fn does; GenFuture polls it like any future.
 import { Future, PENDING, type Context, type Poll } from './future.js';
 import { coop } from './_coop.js';
+import { SharedFuture } from './_shared_future.js';
 
 /**
  * A task body: a generator that awaits futures with `yield*` and returns a `T`.
@@ -29,6 +30,7 @@ export type Awaitable<T> = Future<T> | Task<T>;
  * ```
  */
 export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Future<T> {
+  if (awaitable instanceof SharedFuture) return awaitable.newAwait();
   if (awaitable instanceof Future) return awaitable;
   if (isGenerator(awaitable)) return new GenFuture(awaitable);
   throw new TypeError(

@@ -1,6 +1,6 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
-import { Mutex, TimeoutError, channel, oneshot, sleep, sleepUntil, spawn, timeout, yieldNow } from '../src/index.js';
+import { Mutex, TimeoutError, channel, oneshot, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow, type Future, type Task } from '../src/index.js';
 import { catching, run } from './util.js';
 
 describe('awaiting a future', () => {
@@ -62,5 +62,69 @@ describe('awaiting a future', () => {
       return yield* timeout(1000, waiting);
     })());
     expect(got).toBe(7);
+  });
+
+  // A select whose first branch is ready drops the others without polling them: that drop must
+  // not forget the waker another task registered on the same shared future.
+  it.each([
+    ['JoinHandle', () => {
+      const handle = spawn((function* () { yield* sleep(20); return 'late'; })());
+      return { shared: handle as Future<string>, finish: () => undefined };
+    }],
+    ['oneshot receiver', () => {
+      const { sender, receiver } = oneshot<string>();
+      return { shared: receiver as Future<string>, finish: () => void sender.send('late') };
+    }],
+  ])('a %s await dropped before it was polled leaves the other awaits waiting', (_name, make) => {
+    const got = run((function* () {
+      const { shared, finish } = make();
+      const waiting = spawn((function* () { return yield* shared; })());
+      yield* yieldNow(); // the waiting task registers its waker
+      const lost = yield* select(ready('first'), shared);
+      expect(lost).toEqual({ index: 0, value: 'first' });
+      yield* sleep(25);
+      finish();
+      return yield* timeout(1000, waiting);
+    })());
+    expect(got).toBe('late');
+  });
+
+  it('awaits of a shared future that were dropped are forgotten, not woken later', () => {
+    const wakes = run((function* () {
+      const { sender, receiver } = oneshot<number>();
+      const handle = spawn((function* () { yield* sleep(5); return 1; })());
+      const waiting = spawn((function* () { return (yield* receiver) + (yield* handle); })());
+      yield* yieldNow(); // a second await on each: they now hold more than one waker
+      let woken = 0;
+      const cx = { waker: { wake: () => void woken++ } };
+      for (let i = 0; i < 1000; i++) {
+        for (const shared of [receiver, handle] as Future<number>[]) {
+          const oneAwait = toFuture(shared);
+          oneAwait.poll(cx);
+          oneAwait.drop();
+        }
+      }
+      sender.send(1);
+      expect(yield* waiting).toBe(2);
+      return woken;
+    })());
+    expect(wakes).toBe(0);
+  });
+
+  it('a oneshot value goes to one await; the others wake and learn it was received', () => {
+    const outcomes = run((function* () {
+      const { sender, receiver } = oneshot<number>();
+      const settle = function* (): Task<unknown> {
+        try { return yield* receiver; } catch (error) { return error; }
+      };
+      const a = spawn(settle());
+      const b = spawn(settle());
+      yield* yieldNow();
+      sender.send(5);
+      return [yield* timeout(1000, a), yield* timeout(1000, b)];
+    })());
+    expect(outcomes).toContain(5);
+    const other = outcomes.find((o) => o !== 5);
+    expect((other as Error).name).toBe('RecvClosedError');
   });
 });

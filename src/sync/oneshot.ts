@@ -1,10 +1,10 @@
 // oneshot: one value, sent once, from one task to another (a reply slot). The receiver is itself
 // the future of that value.
 import { ClosedError } from '../errors.js';
-import { EachAwait, Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
+import { PENDING, type Context, type Poll } from '../future.js';
 import { AlreadySentError, RecvClosedError } from './errors.js';
 import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
-import { addWaker, FanOutWaker } from '../_fan_out_waker.js';
+import { AwaitWakers, SharedFuture } from '../_shared_future.js';
 
 /** What the two halves share. */
 class OneshotState<T> {
@@ -20,8 +20,8 @@ class OneshotState<T> {
   received = false;
   /** The receiver was closed. */
   receiverClosed = false;
-  /** The task awaiting the receiver. */
-  waker: Waker | null = null;
+  /** The awaits pending on the receiver. */
+  readonly awaits = new AwaitWakers();
 }
 
 /** Handle factories, set by the classes' static blocks: the constructors are private. */
@@ -119,7 +119,7 @@ export class OneshotSender<T> {
  * const reply = yield* timeout(1_000, receiver);
  * ```
  */
-export class OneshotReceiver<T> extends Future<T> {
+export class OneshotReceiver<T> extends SharedFuture<T> {
   readonly #state: OneshotState<T>;
 
   static {
@@ -132,24 +132,20 @@ export class OneshotReceiver<T> extends Future<T> {
     this.#state = state;
   }
 
-  poll(cx: Context): Poll<T> {
+  /** @internal */
+  _pollFor(key: object, cx: Context): Poll<T> {
     const state = this.#state;
     if (state.receiverClosed) throw new ClosedError('this oneshot Receiver');
     if (state.hasValue) return take(state);
     if (state.received) throw new RecvClosedError('the oneshot value was already received');
     if (state.senderDone) throw new RecvClosedError('the oneshot Sender was closed without sending a value');
-    state.waker = addWaker(state.waker, cx.waker);
+    state.awaits.set(key, cx.waker);
     return PENDING;
   }
 
-  /** A cancelled await: forget its waker (unless several tasks await, see FanOutWaker). */
-  override drop(): void {
-    if (!(this.#state.waker instanceof FanOutWaker)) this.#state.waker = null;
-  }
-
-  /** The receiver may be awaited again (after a timeout, say), and by several tasks at once. */
-  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new EachAwait(this);
+  /** @internal */
+  _dropFor(key: object): void {
+    this.#state.awaits.delete(key);
   }
 
   /**
@@ -193,13 +189,11 @@ function take<T>(state: OneshotState<T>): T {
   state.value = undefined;
   state.hasValue = false;
   state.received = true;
-  state.waker = null;
+  state.awaits.wakeAll(); // any other awaits learn that the value is gone
   return value;
 }
 
-/** Wakes the task awaiting the receiver, if any. */
+/** Wakes the awaits pending on the receiver. */
 function wakeReceiver(state: OneshotState<unknown>): void {
-  const waker = state.waker;
-  state.waker = null;
-  waker?.wake();
+  state.awaits.wakeAll();
 }
