@@ -59,6 +59,11 @@ export class JoinHandle<T> extends SharedFuture<T> {
     return this.#task.done;
   }
 
+  /** @internal True once `cancel()` (or a scope or JoinSet closing) asked the task to stop. */
+  get _cancelRequested(): boolean {
+    return this.#task.cancelled;
+  }
+
   /** @internal */
   _pollFor(key: object, cx: Context): Poll<T> {
     const task = this.#task;

@@ -23,15 +23,23 @@ const CANCELLED: TaskOutcome<never> = { kind: 'cancelled' };
 const PRIMED = ready(undefined);
 const NOOP_CONTEXT: Context = { waker: { wake() {} } };
 
-function* tracked<T>(task: Awaitable<T>, onSettle: (outcome: TaskOutcome<T>) => void): Task<T> {
+// `cancelled` asks whether the task running this wrapper was cancelled: a cancelled task whose
+// cleanup awaits resumes after `yield* task` as if the task had returned (a JS limit, see
+// README), or throws the CancelledError of a scope it awaited, so how the generator ended is
+// not enough to tell.
+function* tracked<T>(
+  task: Awaitable<T>,
+  onSettle: (outcome: TaskOutcome<T>) => void,
+  cancelled: () => boolean,
+): Task<T> {
   let outcome: TaskOutcome<T> = CANCELLED;
   try {
     yield PRIMED;
     const value = yield* task;
-    outcome = { kind: 'value', value };
+    if (!cancelled()) outcome = { kind: 'value', value };
     return value;
   } catch (error) {
-    outcome = { kind: 'error', error };
+    if (!(cancelled() && error instanceof CancelledError)) outcome = { kind: 'error', error };
     throw error;
   } finally {
     onSettle(outcome);
@@ -56,11 +64,12 @@ export function spawnTracked<T>(
   where = 'spawnTracked()',
 ): JoinHandle<T> {
   if (!(task instanceof Future)) toFuture(task, where); // validates: a generator object, not a function
-  const gen = tracked(task, onSettle);
+  let handle: JoinHandle<T> | null = null;
+  const gen = tracked(task, onSettle, () => handle!._cancelRequested);
   // Run the wrapper up to its first yield, inside the try: cancelling a generator that never
   // started skips its finally, and onSettle must run even for a child cancelled before its turn.
   gen.next();
-  const handle = executor.spawn(gen);
+  handle = executor.spawn(gen);
   // Polling the handle once marks it observed (the owner reports the error); dropping that
   // poll forgets its no-op waker.
   handle.poll(NOOP_CONTEXT);

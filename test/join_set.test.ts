@@ -136,6 +136,34 @@ describe('JoinSet', () => {
     })());
     expect(log).toEqual(['cleanup done', 'shutdown returned']);
   });
+
+  // A cancelled task whose finally awaits resumes after its yield* as if it had returned (a JS
+  // limit); the set must still see it as cancelled, and wait for its cleanup.
+  it('abortAll(): tasks whose finally awaits are skipped, and the drain waits for their cleanup', () => {
+    const got = run((function* () {
+      const log: string[] = [];
+      const set = new JoinSet<number>();
+      const cleanupTakes = function* (ms: number): Task<number> {
+        try {
+          yield* sleep(10_000);
+          return ms;
+        } finally {
+          yield* sleep(ms);
+          log.push(`cleanup ${ms} done`);
+        }
+      };
+      set.spawn(cleanupTakes(5));
+      set.spawn(cleanupTakes(40));
+      yield* sleep(1);
+      set.abortAll();
+      const joined: Array<number | undefined> = [];
+      for (let v; (v = yield* set.joinNext()) !== undefined; ) joined.push(v);
+      log.push(`drained, size ${set.size}`);
+      return { joined, log };
+    })());
+    expect(got.joined).toEqual([]);
+    expect(got.log).toEqual(['cleanup 5 done', 'cleanup 40 done', 'drained, size 0']);
+  });
 });
 
 function* catchError(fut: Task<unknown> | { [Symbol.iterator](): Iterator<unknown> }): Task<unknown> {

@@ -242,4 +242,26 @@ describe('scope cancellation with awaiting cleanup', () => {
     })());
     expect(log).toEqual(['child cleanup done', 'task finally', 'handle: CancelledError']);
   });
+
+  it('a child the body cancels is not an error, even when it awaits a nested scope whose cleanup awaits', () => {
+    const got = run((function* () {
+      return yield* scope(function* (s) {
+        const child = s.spawn((function* () {
+          yield* scope(function* (inner) {
+            inner.spawn((function* () {
+              try {
+                yield* sleep(10_000);
+              } finally {
+                yield* sleep(5);
+              }
+            })());
+          });
+        })());
+        yield* sleep(1);
+        child.cancel();
+        return 'body returned';
+      });
+    })());
+    expect(got).toBe('body returned');
+  });
 });
