@@ -22,7 +22,9 @@ export type Awaitable<T> = Future<T> | Task<T>;
 /**
  * Turns a generator task into a future (a future is returned as it is), so combinators such as
  * `select` and `timeout` accept either. Anything else is a TypeError whose message starts with
- * `where` (the calling function, default 'toFuture()').
+ * `where` (the calling function, default 'toFuture()'). A generator runs once: give each
+ * generator object to one spawn, select or await (a second one is not detected, and the two
+ * would resume it in turn; keeping a WeakSet of them cost memory per spawned task).
  *
  * @example
  * ```ts
