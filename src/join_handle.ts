@@ -85,7 +85,8 @@ export class JoinHandle<T> extends SharedFuture<T> {
    * Cancels the task: drops the future it awaits and runs its `finally` blocks. A `finally` that
    * the cancel started and that awaits runs to completion first; one the task was already
    * awaiting in on its own is cut at that await (README, "Cancellation"). Awaiting the handle
-   * afterwards throws `CancelledError`. Cancelling a finished task does nothing.
+   * afterwards throws `CancelledError`. Cancelling a finished task does nothing. A task that
+   * cancels itself stops at its next await; if it returns before awaiting, its value stands.
    */
   cancel(): void {
     this.#task.executor._cancel(this.#task);

@@ -186,7 +186,7 @@ export class ScopeFuture<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
-    if (this.#settled) throw new Error('scope polled after it completed');
+    if (this.#settled) throw new TypeError('a scope was awaited again after it completed or was cancelled: call scope() again');
     this.#waker = cx.waker;
     if (!this.#started) this.#start();
     for (;;) {

@@ -101,7 +101,7 @@ abstract class Combinator<T> extends Future<T> {
   }
 
   protected checkLive(what: string, cx: Context): void {
-    if (this.#done) throw new Error(`${what} polled after it completed`);
+    if (this.#done) throw new TypeError(`${what} was awaited again after it completed or was cancelled: make a new one`);
     this.parent = cx.waker;
   }
 

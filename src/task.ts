@@ -92,7 +92,7 @@ export class GenFuture<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
-    if (this.#finished) throw new Error('GenFuture polled after it completed');
+    if (this.#finished) throw new TypeError('a generator task was awaited again after it completed or was cancelled: call the generator function again');
     let fut = this.#current;
     let input: unknown = undefined;
     let failed = false;

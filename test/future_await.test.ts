@@ -23,6 +23,17 @@ describe('awaiting a future', () => {
     }
   });
 
+  it('a recv() future whose await was cancelled is finished: awaiting it again says so and what to do', () => {
+    const error = run((function* () {
+      const { receiver } = channel<string>(4);
+      const recv = receiver.recv();
+      expect(yield* catching(timeout(5, recv))).toBeInstanceOf(TimeoutError);
+      return yield* catching(recv);
+    })());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('Receiver.recv(): this future already completed or was cancelled; call recv() again');
+  });
+
   it('a future whose await was cancelled may be awaited again, and waits as it should', () => {
     const waited = run((function* () {
       const start = performance.now();

@@ -177,7 +177,7 @@ class Recv<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
-    if (!this.#busy) throw new Error('BroadcastReceiver.recv(): this future already completed; call recv() again');
+    if (!this.#busy) throw new TypeError('BroadcastReceiver.recv(): this future already completed or was cancelled; call recv() again');
     const cursor = this.#cursor;
     if (cursor.closed) {
       this.#finish();

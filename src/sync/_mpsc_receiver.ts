@@ -149,7 +149,7 @@ class Recv<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
-    if (!this.#busy) throw new Error('Receiver.recv(): this future already completed; call recv() again');
+    if (!this.#busy) throw new TypeError('Receiver.recv(): this future already completed or was cancelled; call recv() again');
     const state = this.#state;
     if (state.receiverClosed) {
       this.#finish();

@@ -238,7 +238,7 @@ class Send<T> extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
-    if (this.#done) throw new Error('Sender.send(): this send future already completed');
+    if (this.#done) throw new TypeError('Sender.send(): this send future already completed or was cancelled; call send() again');
     const state = this.#state;
     const waiter = this.#waiter;
     if (this.#sender.closed) this.#fail(new ClosedError('this mpsc Sender'));

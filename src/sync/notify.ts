@@ -102,7 +102,7 @@ class Notified extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
-    if (this.#done) throw new Error('Notify.notified(): this future already completed; call notified() again');
+    if (this.#done) throw new TypeError('Notify.notified(): this future already completed or was cancelled; call notified() again');
     const state = this.#state;
     const waiter = this.#waiter;
     if (waiter !== null && waiter.granted) {
