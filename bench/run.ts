@@ -2,8 +2,9 @@
 //
 //   node dist/bench/run.js [--quick] [--only NAME[,NAME]]... [--contenders a,b] [--duration S]
 //                          [--repeats N] [--warmup S] [--wait-quiet S]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildC } from './build_c.js';
 import { fanoutShape, measureFanout } from './chat/measure_fanout.js';
@@ -27,42 +28,76 @@ const USAGE = `usage: node dist/bench/run.js [options]
                        and running again while a run was disturbed (default 0: do not wait;
                        a disturbed run is flagged either way)`;
 
-function options() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string', multiple: true, default: [] },
-      contenders: { type: 'string' },
-      duration: { type: 'string' },
-      repeats: { type: 'string' },
-      warmup: { type: 'string' },
-      'wait-quiet': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
+/** The command line, checked: what main() runs. */
+export interface Options {
+  help: boolean;
+  quick: boolean;
+  only: string[]; // workload names; empty: every workload
+  contenders: string[]; // contender names; empty: every contender
+  duration: number;
+  repeats: number;
+  warmup: number;
+  waitQuiet: number;
+}
+
+/** A bad command line: its message is printed with the usage, and the bench exits with 2. */
+export class UsageError extends Error {}
+
+/** Parses and checks the command line (without the node and script paths); throws UsageError. */
+export function parseOptions(args: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string', multiple: true, default: [] },
+        contenders: { type: 'string' },
+        duration: { type: 'string' },
+        repeats: { type: 'string' },
+        warmup: { type: 'string' },
+        'wait-quiet': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
+  const quick = values.quick;
   const list = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
   const number = (s: string | undefined, fallback: number, name: string) => {
     const n = s === undefined ? fallback : Number(s);
-    if (!(n > 0)) fail(`--${name} must be a positive number`);
+    if (!(n > 0)) throw new UsageError(`--${name} must be a positive number`);
     return n;
   };
   const only = list(values.only);
   const names = list(values.contenders ? [values.contenders] : []);
-  for (const n of only) if (!workloads.some((w) => w.name === n)) fail(`unknown workload "${n}"`);
-  for (const n of names) if (!contenders.some((c) => c.name === n)) fail(`unknown contender "${n}"`);
+  for (const n of only) if (!workloads.some((w) => w.name === n)) throw new UsageError(`unknown workload "${n}"`);
+  for (const n of names) if (!contenders.some((c) => c.name === n)) throw new UsageError(`unknown contender "${n}"`);
   return {
-    quick: values.quick,
+    help: values.help,
+    quick,
     only,
     contenders: names,
-    duration: number(values.duration, values.quick ? 2 : 5, 'duration'),
-    repeats: Math.round(number(values.repeats, values.quick ? 1 : 3, 'repeats')),
-    warmup: number(values.warmup, values.quick ? 0.5 : 1, 'warmup'),
+    duration: number(values.duration, quick ? 2 : 5, 'duration'),
+    repeats: Math.round(number(values.repeats, quick ? 1 : 3, 'repeats')),
+    warmup: number(values.warmup, quick ? 0.5 : 1, 'warmup'),
     waitQuiet: values['wait-quiet'] === undefined ? 0 : number(values['wait-quiet'], 0, 'wait-quiet'),
   };
+}
+
+function options(): Options {
+  try {
+    const o = parseOptions(process.argv.slice(2));
+    if (o.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return o;
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message);
+    throw err;
+  }
 }
 
 function fail(message: string): never {
@@ -138,8 +173,19 @@ async function main(): Promise<void> {
   console.log(`\nwrote bench/results/${date}.json, ${date}.svg, latest.svg, latest.md`);
 }
 
-main().catch(async (err: unknown) => {
-  console.error(`bench: ${(err as Error).stack ?? err}`);
-  await stopAll();
-  process.exit(1);
-});
+/** True when this file is the program (`node dist/bench/run.js`), not a module a test imports. */
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false; // argv[1] is not a file
+  }
+}
+
+if (isMain()) {
+  main().catch(async (err: unknown) => {
+    console.error(`bench: ${(err as Error).stack ?? err}`);
+    await stopAll();
+    process.exit(1);
+  });
+}
