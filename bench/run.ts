@@ -65,11 +65,14 @@ export function parseOptions(args: string[]): Options {
   }
   const quick = values.quick;
   const list = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
-  const number = (s: string | undefined, fallback: number, name: string) => {
-    const n = s === undefined ? fallback : Number(s);
-    if (!(n > 0)) throw new UsageError(`--${name} must be a positive number`);
+  // A number option: `s` when given (checked by `ok`, which `what` describes), else `fallback`.
+  const number = (name: string, s: string | undefined, fallback: number, ok: (n: number) => boolean, what: string) => {
+    if (s === undefined) return fallback;
+    const n = s.trim() === '' ? NaN : Number(s);
+    if (!ok(n)) throw new UsageError(`--${name} must be ${what} (got "${s}")`);
     return n;
   };
+  const positive = (n: number) => Number.isFinite(n) && n > 0;
   const only = list(values.only);
   const names = list(values.contenders ? [values.contenders] : []);
   for (const n of only) if (!workloads.some((w) => w.name === n)) throw new UsageError(`unknown workload "${n}"`);
@@ -79,10 +82,11 @@ export function parseOptions(args: string[]): Options {
     quick,
     only,
     contenders: names,
-    duration: number(values.duration, quick ? 2 : 5, 'duration'),
-    repeats: Math.round(number(values.repeats, quick ? 1 : 3, 'repeats')),
-    warmup: number(values.warmup, quick ? 0.5 : 1, 'warmup'),
-    waitQuiet: values['wait-quiet'] === undefined ? 0 : number(values['wait-quiet'], 0, 'wait-quiet'),
+    duration: number('duration', values.duration, quick ? 2 : 5, positive, 'a positive number of seconds'),
+    // A whole number: 0.4 used to round to 0 repeats (an empty result, exit 0), 1.5 to 2.
+    repeats: number('repeats', values.repeats, quick ? 1 : 3, (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
+    warmup: number('warmup', values.warmup, quick ? 0.5 : 1, positive, 'a positive number of seconds'),
+    waitQuiet: number('wait-quiet', values['wait-quiet'], 0, positive, 'a positive number of seconds'),
   };
 }
 

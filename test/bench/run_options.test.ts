@@ -1,0 +1,20 @@
+// The bench's command line (bench/run.ts parseOptions()): what it accepts, and the bad options it
+// turns into a UsageError (run.ts prints it with the usage and exits with 2).
+import { describe, expect, it } from 'vitest';
+import { parseOptions, UsageError } from '../../bench/run.js';
+
+describe('bench command line', () => {
+  it('parseOptions() gives the defaults, and the --quick ones', () => {
+    expect(parseOptions([])).toMatchObject({ quick: false, only: [], contenders: [], duration: 5, repeats: 3, warmup: 1, waitQuiet: 0 });
+    expect(parseOptions(['--quick'])).toMatchObject({ quick: true, duration: 2, repeats: 1, warmup: 0.5, waitQuiet: 0 });
+  });
+
+  it('parseOptions() rejects --repeats 0.4 (rounded to 0 repeats, an empty result) and 1.5 (silently 2): regression', () => {
+    for (const bad of ['0.4', '1.5', '0', '-1', 'two', '', 'Infinity']) {
+      expect(() => parseOptions([`--repeats=${bad}`]), bad).toThrow(UsageError);
+      expect(() => parseOptions([`--repeats=${bad}`]), bad).toThrow(/--repeats must be a whole number, 1 or more/);
+    }
+    expect(parseOptions(['--repeats', '1']).repeats).toBe(1);
+    expect(parseOptions(['--repeats', '7']).repeats).toBe(7);
+  });
+});
