@@ -86,7 +86,7 @@ export function parseOptions(args: string[]): Options {
     // A whole number: 0.4 used to round to 0 repeats (an empty result, exit 0), 1.5 to 2.
     repeats: number('repeats', values.repeats, quick ? 1 : 3, (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
     warmup: number('warmup', values.warmup, quick ? 0.5 : 1, positive, 'a positive number of seconds'),
-    waitQuiet: number('wait-quiet', values['wait-quiet'], 0, positive, 'a positive number of seconds'),
+    waitQuiet: number('wait-quiet', values['wait-quiet'], 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds, 0 or more'),
   };
 }
 

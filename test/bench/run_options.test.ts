@@ -17,4 +17,10 @@ describe('bench command line', () => {
     expect(parseOptions(['--repeats', '1']).repeats).toBe(1);
     expect(parseOptions(['--repeats', '7']).repeats).toBe(7);
   });
+
+  it('parseOptions() accepts --wait-quiet 0, the documented default (do not wait): regression', () => {
+    expect(parseOptions(['--wait-quiet', '0']).waitQuiet).toBe(0);
+    expect(parseOptions(['--wait-quiet', '2.5']).waitQuiet).toBe(2.5);
+    for (const bad of ['-1', 'soon', '', 'Infinity']) expect(() => parseOptions([`--wait-quiet=${bad}`]), bad).toThrow(/--wait-quiet must be a number of seconds, 0 or more/);
+  });
 });
