@@ -73,15 +73,19 @@ export function parseOptions(args: string[]): Options {
     return n;
   };
   const positive = (n: number) => Number.isFinite(n) && n > 0;
-  const only = list(values.only);
-  const names = list(values.contenders ? [values.contenders] : []);
-  for (const n of only) if (!workloads.some((w) => w.name === n)) throw new UsageError(`unknown workload "${n}"`);
-  for (const n of names) if (!contenders.some((c) => c.name === n)) throw new UsageError(`unknown contender "${n}"`);
+  // The names an --only or --contenders option selects. Given but naming nothing (--only '',
+  // --contenders ,) is a typo, not "everything": that would start the whole multi-minute suite.
+  const names = (name: string, given: string[], valid: string[]) => {
+    const xs = list(given);
+    if (given.length > 0 && xs.length === 0) throw new UsageError(`--${name} names nothing; valid names: ${valid.join(', ')}`);
+    for (const x of xs) if (!valid.includes(x)) throw new UsageError(`--${name}: unknown name "${x}"; valid names: ${valid.join(', ')}`);
+    return xs;
+  };
   return {
     help: values.help,
     quick,
-    only,
-    contenders: names,
+    only: names('only', values.only, workloads.map((w) => w.name)),
+    contenders: names('contenders', values.contenders === undefined ? [] : [values.contenders], contenders.map((c) => c.name)),
     duration: number('duration', values.duration, quick ? 2 : 5, positive, 'a positive number of seconds'),
     // A whole number: 0.4 used to round to 0 repeats (an empty result, exit 0), 1.5 to 2.
     repeats: number('repeats', values.repeats, quick ? 1 : 3, (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),

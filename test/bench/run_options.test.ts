@@ -23,4 +23,20 @@ describe('bench command line', () => {
     expect(parseOptions(['--wait-quiet', '2.5']).waitQuiet).toBe(2.5);
     for (const bad of ['-1', 'soon', '', 'Infinity']) expect(() => parseOptions([`--wait-quiet=${bad}`]), bad).toThrow(/--wait-quiet must be a number of seconds, 0 or more/);
   });
+
+  it('parseOptions() refuses an empty --only or --contenders (it selected everything, the full suite): regression', () => {
+    for (const args of [['--only', ''], ['--only', ','], ['--only', ' , '], ['--only=', '--only=,']]) {
+      expect(() => parseOptions(args), args.join(' ')).toThrow(UsageError);
+      expect(() => parseOptions(args), args.join(' ')).toThrow(/--only names nothing; valid names: pingpong1, .*idle/);
+    }
+    for (const args of [['--contenders', ''], ['--contenders', ',']]) {
+      expect(() => parseOptions(args), args.join(' ')).toThrow(/--contenders names nothing; valid names: wakeloop, node-net, c\b/);
+    }
+  });
+
+  it('parseOptions() keeps the names of a list, names the valid ones for an unknown one', () => {
+    expect(parseOptions(['--only', 'churn,,idle', '--only', 'bulk', '--contenders', 'c, node-net'])).toMatchObject({ only: ['churn', 'idle', 'bulk'], contenders: ['c', 'node-net'] });
+    expect(() => parseOptions(['--only', 'pingpong2'])).toThrow(/--only: unknown name "pingpong2"; valid names: pingpong1, /);
+    expect(() => parseOptions(['--contenders', 'C'])).toThrow(/--contenders: unknown name "C"; valid names: wakeloop, /);
+  });
 });
