@@ -201,8 +201,14 @@ async function stop(server: RunningServer | undefined, cell: Cell): Promise<void
   if (how === 'kill') cell.notes.push('server ignored SIGTERM and was killed');
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
+/**
+ * The median of the finite values: a figure summarize() could not compute is NaN, and sorting
+ * with a NaN in place made the result depend on the order of the runs. NaN when none is left,
+ * the "no value" that summarize() gives and the report shows as "-".
+ */
+export const median = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
