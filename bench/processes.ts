@@ -53,17 +53,32 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((child) => stopProcess(child, 2000)));
 }
 
-/** On Ctrl-C or SIGTERM, stop every child before exiting; on any exit, SIGKILL what is left. */
+/** SIGKILLs every child still running. */
+function killAll(): void {
+  for (const child of live) if (child.pid !== undefined) signal(child.pid, 'SIGKILL');
+}
+
+/**
+ * On Ctrl-C or SIGTERM, stop every child before exiting; on a second one meanwhile, SIGKILL them
+ * and exit at once; on any exit, SIGKILL what is left.
+ */
 export function installCleanup(): void {
+  let stopping = false;
   const onSignal = (sig: NodeJS.Signals, code: number) => {
+    if (stopping) {
+      process.stderr.write(`\nbench: ${sig} again, killing ${live.size} process(es)\n`);
+      killAll();
+      process.exit(code);
+    }
+    stopping = true;
     process.stderr.write(`\nbench: ${sig}, stopping ${live.size} process(es)\n`);
     void stopAll().finally(() => process.exit(code));
   };
-  process.once('SIGINT', () => onSignal('SIGINT', 130));
-  process.once('SIGTERM', () => onSignal('SIGTERM', 143));
-  process.on('exit', () => {
-    for (const child of live) if (child.pid !== undefined) signal(child.pid, 'SIGKILL');
-  });
+  // `on`, not `once`: a second signal with no listener takes its default action and ends the
+  // process without 'exit', leaving the children that were still in their grace period running.
+  process.on('SIGINT', () => onSignal('SIGINT', 130));
+  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
+  process.on('exit', killAll);
 }
 
 /** Collects a stream line by line; keeps the last `keep` lines for error messages. */
