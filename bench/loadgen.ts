@@ -33,21 +33,47 @@ export interface LoadgenOptions {
   onReady?: () => Promise<void>;
 }
 
-/** Runs one load generator to its end. Rejects if it crashes or prints no result. */
+/** One stdout line of the load generator, read. */
+export type LoadgenLine =
+  | { kind: 'ready' } // idle mode: every connection is open
+  | { kind: 'result'; result: LoadgenResult }
+  | { kind: 'bad'; error: string } // a line that looks like JSON but is not: the run fails with `error`
+  | { kind: 'other' }; // anything else, passed over
+
+/** Reads one stdout line of the load generator; never throws. */
+export function parseLoadgenLine(line: string): LoadgenLine {
+  if (!line.startsWith('{')) return { kind: 'other' };
+  let json: LoadgenResult & { event?: string };
+  try {
+    json = JSON.parse(line) as typeof json;
+  } catch (err) {
+    const shown = line.length > 120 ? `${line.slice(0, 120)}...` : line;
+    return { kind: 'bad', error: `the load generator printed a line that is not JSON: ${shown} (${(err as Error).message})` };
+  }
+  if (json.event === 'ready') return { kind: 'ready' };
+  return json.event === undefined ? { kind: 'result', result: json } : { kind: 'other' };
+}
+
+/** Runs one load generator to its end. Rejects if it crashes, prints no result or prints a malformed line. */
 export async function runLoadgen(args: string[], o: LoadgenOptions): Promise<LoadgenResult> {
   const argv = [join(binDir, 'loadgen'), ...args, '--port', String(o.port), '--duration', String(o.duration), '--server-pid', String(o.serverPid)];
   if (o.onReady) argv.push('--hold', '600');
   const child = spawnTracked(pinned(pinning.loadgen, argv));
   const stderrTail = lineReader(child.stderr!, () => {});
   let result: LoadgenResult | undefined;
+  let bad: string | undefined;
   let readyWork: Promise<void> = Promise.resolve();
   lineReader(child.stdout!, (line) => {
-    if (!line.startsWith('{')) return;
-    const json = JSON.parse(line) as LoadgenResult & { event?: string };
-    if (json.event === 'ready' && o.onReady) {
+    const read = parseLoadgenLine(line);
+    if (read.kind === 'ready' && o.onReady) {
       readyWork = o.onReady().finally(() => child.pid !== undefined && signal(child.pid, 'SIGUSR1'));
-    } else if (json.event === undefined) {
-      result = json;
+    } else if (read.kind === 'result') {
+      result = read.result;
+    } else if (read.kind === 'bad' && bad === undefined) {
+      // Its output cannot be trusted: stop it now (in idle mode it would hold for its ready
+      // event's SIGUSR1 until the backstop) and fail this run.
+      bad = read.error;
+      void stopProcess(child);
     }
   });
   // Bounded by itself (duration, 60 s to connect, 3 s to drain); this is a backstop for a hang.
@@ -58,6 +84,7 @@ export async function runLoadgen(args: string[], o: LoadgenOptions): Promise<Loa
   });
   clearTimeout(limit);
   await readyWork;
+  if (bad !== undefined) throw new Error(`loadgen ${args.join(' ')}: ${bad}`);
   if (!result) throw new Error(`loadgen ${args.join(' ')} exited with ${code} and no result: ${stderrTail().join(' | ')}`);
   return result;
 }
