@@ -18,12 +18,34 @@ export interface Results {
   workloads: WorkloadResults[];
 }
 
-/** Performance of a cell relative to a reference contender: > 1 is better, whatever the metric. */
+/**
+ * Performance of a cell relative to a reference contender: > 1 is better, whatever the metric.
+ * Higher is better: ours / the reference's. Lower is better (idle memory growth): the
+ * reference's / ours, 0 when the reference did not grow. Undefined where no ratio means anything
+ * (a denominator of 0 or less, a figure missing); versus() says why in words.
+ */
 export function relative(wr: WorkloadResults, cell: Cell, refName: string): number | undefined {
   const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
   const value = cell.median?.value;
-  if (ref === undefined || value === undefined || ref <= 0 || value <= 0) return undefined;
-  return higherIsBetter(wr.workload) ? value / ref : ref / value;
+  if (ref === undefined || value === undefined || !Number.isFinite(ref) || !Number.isFinite(value)) return undefined;
+  if (cell.contender === refName) return 1;
+  if (higherIsBetter(wr.workload)) return ref > 0 && value >= 0 ? value / ref : undefined;
+  return value > 0 && ref >= 0 ? ref / value : undefined;
+}
+
+/**
+ * The "vs" column: relative() as a ratio, or, for a growth with no ratio (ours 0 or less, or the
+ * reference's below 0), which side grew; "-" when a figure is missing.
+ */
+export function versus(wr: WorkloadResults, cell: Cell, refName: string, refLabel: string): string {
+  const x = relative(wr, cell, refName);
+  if (x !== undefined) return ratio(x);
+  const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
+  const value = cell.median?.value;
+  if (higherIsBetter(wr.workload) || ref === undefined || value === undefined || !Number.isFinite(ref) || !Number.isFinite(value)) return '-';
+  if (value <= 0 && ref > 0) return `better (${value === 0 ? 'no growth' : 'shrank'})`;
+  if (ref < 0 && value > 0) return `worse (${refLabel} shrank)`;
+  return 'neither grew';
 }
 
 const group = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -35,7 +57,7 @@ export function formatValue(w: Workload, v: number): string {
 
 const time = (us: number) => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
-const ratio = (x: number | undefined) => (x === undefined ? '-' : x >= 10 || x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
+const ratio = (x: number) => (x >= 10 || x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
 
 const HEADER = ['workload', 'contender', 'result', 'p50', 'p99', 'server CPU', 'srv CPU%', 'gen CPU%', 'vs node:net', 'vs C', 'notes'];
 
@@ -63,8 +85,8 @@ function rows(r: Results): string[][] {
         m?.cpuPerMsgUs != null ? `${m.cpuPerMsgUs.toFixed(2)} µs/${w.perWhat}` : '',
         m ? pct(m.serverCpu) : '',
         m ? pct(m.loadgenCpu) : '',
-        m ? ratio(relative(wr, cell, NODE_REFERENCE)) : '',
-        m ? ratio(relative(wr, cell, C_REFERENCE)) : '',
+        m ? versus(wr, cell, NODE_REFERENCE, label(NODE_REFERENCE)) : '',
+        m ? versus(wr, cell, C_REFERENCE, label(C_REFERENCE)) : '',
         notes.join('; '),
       ]);
     }
@@ -130,7 +152,8 @@ export function markdown(r: Results, svgName: string): string {
     '',
     ...loadgenCheck(r).map((l) => `- ${l}`),
     '',
-    '"vs" columns: performance relative to that contender, > 1 is better (for idle memory: its KiB/conn divided by ours).',
+    '"vs" columns: performance relative to that contender, > 1 is better (for idle memory: its KiB/conn divided by ours; ' +
+      'where ours is 0 or less, or its below 0, no ratio means anything and the column says which grew).',
     'server CPU: server utime+stime over the measured interval divided by what was echoed.',
     '',
   ].join('\n');
