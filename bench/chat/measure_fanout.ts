@@ -4,7 +4,7 @@
 // any wrong line counts as broken, never as a result.
 import { join } from 'node:path';
 import type { Contender } from '../contenders.js';
-import type { LoadgenResult } from '../loadgen.js';
+import { parseLoadgenLine, type LoadgenResult } from '../loadgen.js';
 import { checkAlive, measureTurns, summarize, type Cell, type MeasureOptions, type Progress } from '../measure.js';
 import { binDir } from '../paths.js';
 import { snapshot } from '../proc_stats.js';
@@ -35,8 +35,15 @@ export async function runChatLoadgen(shape: FanoutShape, port: number, serverPid
   const child = spawnTracked(pinned(pinning.loadgen, argv));
   const stderrTail = lineReader(child.stderr!, () => {});
   let result: FanoutResult | undefined;
+  let bad: string | undefined;
   lineReader(child.stdout!, (line) => {
-    if (line.startsWith('{')) result = JSON.parse(line) as FanoutResult;
+    const read = parseLoadgenLine(line);
+    if (read.kind === 'result') {
+      result = read.result as FanoutResult; // the chat load generator adds its fields
+    } else if (read.kind === 'bad' && bad === undefined) {
+      bad = read.error; // its output cannot be trusted: stop it and fail this run
+      void stopProcess(child);
+    }
   });
   // Bounded by itself (20 s to join, the duration, 3 s to drain); this is a backstop for a hang.
   const limit = setTimeout(() => void stopProcess(child), (duration + 60) * 1000);
@@ -45,6 +52,7 @@ export async function runChatLoadgen(shape: FanoutShape, port: number, serverPid
     child.on('error', () => resolve(-1));
   });
   clearTimeout(limit);
+  if (bad !== undefined) throw new Error(`chat_loadgen: ${bad}`);
   if (!result) throw new Error(`chat_loadgen exited with ${code} and no result: ${stderrTail().join(' | ')}`);
   return result;
 }
