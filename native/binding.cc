@@ -424,11 +424,15 @@ class Addon : public Napi::Addon<Addon> {
   static int signum_arg(const CallbackInfo& info, const char* fn) {
     return static_cast<int>(js::integer(info, 0, {fn, "signum"}, 1, NSIG - 1));
   }
+  // An omitted `chain` leaves the setting as it is (what worker threads pass).
+  static signals::Chain chain_arg(const CallbackInfo& info, size_t index, const char* fn) {
+    if (info[index].IsUndefined()) return signals::kChainKeep;
+    return js::boolean(info, index, {fn, "chain"}) ? signals::kChainOn : signals::kChainOff;
+  }
   Napi::Value SignalWatch(const CallbackInfo& info) {
     int signum = signum_arg(info, "signalWatch");
     int32_t id = js::int32(info, 1, {"signalWatch", "registryId"});
-    bool chain = info[2].IsUndefined() ? false : js::boolean(info, 2, {"signalWatch", "chain"});
-    return number(info.Env(), signals::watch(signum, id, chain));
+    return number(info.Env(), signals::watch(signum, id, chain_arg(info, 2, "signalWatch")));
   }
   Napi::Value SignalUnwatch(const CallbackInfo& info) {
     int signum = signum_arg(info, "signalUnwatch");
@@ -440,8 +444,7 @@ class Addon : public Napi::Addon<Addon> {
   }
   Napi::Value SignalReinstall(const CallbackInfo& info) {
     int signum = signum_arg(info, "signalReinstall");
-    bool chain = info[1].IsUndefined() ? false : js::boolean(info, 1, {"signalReinstall", "chain"});
-    return number(info.Env(), signals::reinstall(signum, chain));
+    return number(info.Env(), signals::reinstall(signum, chain_arg(info, 1, "signalReinstall")));
   }
 
   LookupTable lookups_;  // this environment's name lookups

@@ -38,7 +38,8 @@ struct SignalState {
   std::atomic<int> current{0};  // which slot of `previous` is in force
   // Whether the replaced handler is called: only when it serves Node `process.on` listeners
   // (libuv's), not for Node's own defaults such as SIGUSR1 starting the inspector, which a
-  // program listening for the signal takes over, as `process.on` does.
+  // program listening for the signal takes over, as `process.on` does. Set by the main thread
+  // only (see Chain), and kept while nobody watches, so a worker's first watch finds it.
   std::atomic<bool> chain{false};
 };
 
@@ -120,7 +121,7 @@ void remove_watcher_locked(int signum, SignalState& s, Watcher& w) {
 
 bool in_range(int signum) { return signum > 0 && signum < NSIG; }
 
-int watch(int signum, int32_t registry_id, bool chain) {
+int watch(int signum, int32_t registry_id, Chain chain) {
   if (!in_range(signum) || refused(signum)) return -EINVAL;
   std::lock_guard<std::mutex> lock(registry::mutex());
   IoBlocker* blocker = registry::find_locked(registry_id);
@@ -132,7 +133,7 @@ int watch(int signum, int32_t registry_id, bool chain) {
     if (w.registry_id == 0 && free_watcher == nullptr) free_watcher = &w;
   }
   if (free_watcher == nullptr) return -ENOSPC;
-  s.chain.store(chain);
+  if (chain != kChainKeep) s.chain.store(chain == kChainOn);
   if (s.watching == 0) {
     int err = install(signum, s);
     if (err != 0) return err;
@@ -143,12 +144,12 @@ int watch(int signum, int32_t registry_id, bool chain) {
   return 0;
 }
 
-int reinstall(int signum, bool chain) {
+int reinstall(int signum, Chain chain) {
   if (!in_range(signum)) return -EINVAL;
   std::lock_guard<std::mutex> lock(registry::mutex());
   SignalState& s = g_signals[signum];
+  if (chain != kChainKeep) s.chain.store(chain == kChainOn);
   if (s.watching == 0) return 0;
-  s.chain.store(chain);
   return install(signum, s);
 }
 

@@ -104,11 +104,15 @@ export interface NativeBinding {
   /** Forgets a request (its result is discarded when it completes). */
   lookupCancel(requestId: number): void;
 
-  /** Installs the process-wide handler (once) and adds `registryId` to the blockers it wakes. */
+  /**
+   * Installs the process-wide handler (once) and adds `registryId` to the blockers it wakes.
+   * `chain`: whether the handler calls the one it replaced; omitted, the setting is left as it is.
+   */
   signalWatch(signum: number, registryId: number, chain?: boolean): number;
   signalUnwatch(signum: number, registryId: number): number;
   /** How many times `signum` was delivered since the process started watching it. */
   signalCount(signum: number): number;
+  /** Puts the handler back in front if something replaced it; stores `chain` (omitted: left as it is). */
   signalReinstall(signum: number, chain?: boolean): number;
 }
 

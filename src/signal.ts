@@ -17,7 +17,6 @@ const WATCHABLE = new Set<string>(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 const watchers = new Map<string, number>();
 
 function watch(registryId: number, name: SignalName): void {
-  followNodeListeners();
   const signum = constants.signals[name];
   const key = `${registryId}:${signum}`;
   const n = watchers.get(key) ?? 0;
@@ -39,18 +38,15 @@ function unwatch(registryId: number, signum: number): void {
   }
 }
 
-let followingNode = false;
-
 /**
  * Node installs its own handler when the first `process.on(signal)` listener is added, and
  * resets the signal to its default when the last one goes: either replaces ours. So after each,
  * ours is put back in front (it calls the handler it replaced, so Node's listeners still run).
  * Node's own hooks for this were added at startup, so they run before these. Main thread only:
- * Node handles signals there alone.
+ * Node handles signals there alone. Followed from the moment wakeloop is loaded, not from the
+ * first watch: a worker thread's watch relies on the chaining state the main thread keeps.
  */
 function followNodeListeners(): void {
-  if (followingNode || !isMainThread) return;
-  followingNode = true;
   const follow = (event: string | symbol, adding: boolean): void => {
     if (typeof event !== 'string' || !WATCHABLE.has(event)) return;
     // 'newListener' comes before the listener is added, 'removeListener' after it is gone.
@@ -58,11 +54,19 @@ function followNodeListeners(): void {
   };
   process.on('newListener', (event: string | symbol) => follow(event, true));
   process.on('removeListener', (event: string | symbol) => follow(event, false));
+  // Listeners added before wakeloop was loaded.
+  for (const name of WATCHABLE) if (process.listenerCount(name) > 0) follow(name, true);
 }
 
-/** Whether Node has `process.on` listeners for `name` (their libuv handler is then chained). */
-function nodeListens(name: SignalName): boolean {
-  return isMainThread && process.listenerCount(name) > 0;
+if (isMainThread) followNodeListeners();
+
+/**
+ * Whether Node has `process.on` listeners for `name` (their libuv handler is then chained), or
+ * undefined on a worker thread: only the main thread's listeners count, and its state is kept
+ * by followNodeListeners, so a worker's watch leaves it as it is.
+ */
+function nodeListens(name: SignalName): boolean | undefined {
+  return isMainThread ? process.listenerCount(name) > 0 : undefined;
 }
 
 /** signal(): a listener made at the first poll, closed once it delivered or was dropped. */

@@ -6,6 +6,26 @@ import { BACKEND, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
 const NODE_LISTENERS = new URL('./fixtures/signal_node_listeners.mjs', import.meta.url).pathname;
+const WORKER_CHAIN = new URL('./fixtures/signal_worker_chain.mjs', import.meta.url).pathname;
+
+/** A fixture child that the test signals step by step: `waitFor(line)` resolves once it printed `line`. */
+function startChild(fixture: string) {
+  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  child.once('exit', () => clearTimeout(killer));
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const waitFor = async (line: string): Promise<void> => {
+    while (!out.includes(line)) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child ended: ${out}${err}`);
+      await Promise.race([once(child.stdout!, 'data'), once(child, 'exit')]);
+    }
+  };
+  const exit = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, waitFor, exit, output: () => ({ out, err }) };
+}
 
 describe('signals', () => {
   it('SignalListener.recv() receives a signal sent while no recv() was waiting', async () => {
@@ -48,6 +68,21 @@ describe('signals', () => {
       // wakeloop's; D: a name given twice, one delivery (and SIGUSR1, which nobody listens to
       // in Node, does not start the inspector: stderr stays empty).
       out: 'A wakeloop=SIGUSR2 node=1\nB wakeloop=SIGUSR2 node=1\nC node=1\nD SIGUSR1,nothing\n',
+      err: '',
+    });
+  });
+
+  it("a worker's signal watch does not stop the main thread's process.on listener", async () => {
+    const { child, waitFor, exit, output } = startChild(WORKER_CHAIN);
+    await waitFor('ready B\n');
+    child.kill('SIGUSR2');
+    await waitFor('ready A\n');
+    child.kill('SIGUSR2');
+    const [code, sig] = await exit;
+    expect({ code, sig, ...output() }).toEqual({
+      code: 0,
+      sig: null,
+      out: 'ready B\nB worker=SIGUSR2 node=1\nready A\nA worker=SIGUSR2 main=SIGUSR2 node=1\n',
       err: '',
     });
   });
