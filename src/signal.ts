@@ -142,6 +142,8 @@ export class SignalListener {
   /** Deliveries already received, per signal, as counts of the addon's counter. */
   readonly #seen: number[];
   readonly #registryId: number;
+  /** The recv() futures waiting for a delivery: close() wakes them, so they end with ClosedError. */
+  readonly #waiting = new Set<SignalRecv>();
   #closed = false;
 
   constructor(names: SignalName[]) {
@@ -169,11 +171,23 @@ export class SignalListener {
     return null;
   }
 
-  /** Uninstalls the handler (if no other listener or future needs it). Idempotent. */
+  /** @internal Marks `recv` as waiting for a delivery (true) or no longer waiting (false). */
+  _setWaiting(recv: SignalRecv, waiting: boolean): void {
+    if (waiting) this.#waiting.add(recv);
+    else this.#waiting.delete(recv);
+  }
+
+  /**
+   * Uninstalls the handler (if no other listener or future needs it). A `recv()` already
+   * waiting is woken and throws ClosedError. Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const signum of this.#signums) unwatch(this.#registryId, signum);
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const recv of waiting) recv._wakeClosed();
   }
 
   /** Closes the listener (for `using`). */
@@ -204,11 +218,20 @@ class SignalRecv extends Future<SignalName> {
     this.drop(); // the waker of an earlier poll
     this.#waiting = { waker: cx.waker, reactor };
     reactor.waitNotify(cx.waker);
+    this.listener._setWaiting(this, true);
     return PENDING;
   }
   override drop(): void {
-    this.#waiting?.reactor.forgetNotify(this.#waiting.waker);
+    if (this.#waiting === null) return;
+    this.#waiting.reactor.forgetNotify(this.#waiting.waker);
     this.#waiting = null;
+    this.listener._setWaiting(this, false);
+  }
+  /** @internal The listener closed: wake the task, whose next poll throws ClosedError. */
+  _wakeClosed(): void {
+    const waker = this.#waiting?.waker;
+    this.drop();
+    waker?.wake();
   }
 }
 

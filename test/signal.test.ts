@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Executor, listenSignals, signal } from '../src/index.js';
-import { BACKEND, run } from './util.js';
+import { ClosedError, Executor, TimeoutError, listenSignals, signal, timeout, yieldNow } from '../src/index.js';
+import { BACKEND, catching, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
 const NODE_LISTENERS = new URL('./fixtures/signal_node_listeners.mjs', import.meta.url).pathname;
@@ -97,6 +97,38 @@ describe('signals', () => {
       expect(() => listener.recv()).toThrow(/SignalListener is closed/);
     })());
     expect(() => listenSignals('SIGUSR1')).toThrow(/no wakeloop executor is running/);
+  });
+
+  it('SignalListener.close() ends a recv() already waiting with ClosedError', () => {
+    run((function* () {
+      const listener = listenSignals('SIGUSR2');
+      const waiting = Executor.current().spawn(catching(timeout(2000, listener.recv())));
+      yield* yieldNow(); // the recv() polls and waits
+      listener.close();
+      const started = performance.now();
+      const error = yield* waiting;
+      expect(error).toBeInstanceOf(ClosedError);
+      expect(error).not.toBeInstanceOf(TimeoutError);
+      expect(performance.now() - started).toBeLessThan(1000);
+    })());
+  });
+
+  it('SignalListener.close() from plain code wakes the task waiting in recv()', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      let listener: ReturnType<typeof listenSignals> | null = null;
+      const h = executor.spawn((function* () {
+        listener = listenSignals('SIGUSR2');
+        return yield* catching(listener.recv());
+      })());
+      executor.turn(0);
+      expect(executor.reactor.hasWaiters).toBe(true);
+      listener!.close();
+      expect(executor.reactor.hasWaiters).toBe(false);
+      expect(executor.blockOn(timeout(2000, h))).toBeInstanceOf(ClosedError);
+    } finally {
+      executor.close();
+    }
   });
 
   it('a signal wait cancelled outside a turn (from plain code) forgets its waiter', () => {
