@@ -229,7 +229,8 @@ class Addon : public Napi::Addon<Addon> {
                  InstanceMethod<&Addon::SignalWatch>("signalWatch", napi_enumerable),
                  InstanceMethod<&Addon::SignalUnwatch>("signalUnwatch", napi_enumerable),
                  InstanceMethod<&Addon::SignalCount>("signalCount", napi_enumerable),
-                 InstanceMethod<&Addon::SignalReinstall>("signalReinstall", napi_enumerable)});
+                 InstanceMethod<&Addon::SignalReinstall>("signalReinstall", napi_enumerable),
+                 InstanceValue("signalMaxWatchers", number(env, signals::kMaxWatchers), napi_enumerable)});
   }
 
  private:

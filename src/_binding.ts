@@ -112,6 +112,8 @@ export interface NativeBinding {
   signalUnwatch(signum: number, registryId: number): number;
   /** How many times `signum` was delivered since the process started watching it. */
   signalCount(signum: number): number;
+  /** The most blockers that can watch one signal at once (signalWatch() then returns -ENOSPC). */
+  signalMaxWatchers: number;
   /** Puts the handler back in front if something replaced it; stores `chain` (omitted: left as it is). */
   signalReinstall(signum: number, chain?: boolean): number;
 }

@@ -22,9 +22,19 @@ function watch(registryId: number, name: SignalName): void {
   const n = watchers.get(key) ?? 0;
   if (n === 0) {
     const rc = binding.signalWatch(signum, registryId, nodeListens(name));
-    if (rc < 0) throw new IoError('sigaction', rc);
+    if (rc < 0) throw watchError(name, rc);
   }
   watchers.set(key, n + 1);
+}
+
+/** The error for a failed signalWatch(): the watcher table being full is not a sigaction failure. */
+function watchError(name: SignalName, rc: number): IoError {
+  if (-rc !== constants.errno.ENOSPC) return new IoError('sigaction', rc, name);
+  const error = new IoError('sigaction', rc, name);
+  error.message =
+    `cannot watch ${name}: ${binding.signalMaxWatchers} executors already watch it, ` +
+    'the most the addon allows at once';
+  return error;
 }
 
 function unwatch(registryId: number, signum: number): void {
@@ -126,6 +136,9 @@ function checkNames(where: string, names: unknown[]): SignalName[] {
  * the default action. Each `recv()` completes with one delivery's signal name (deliveries that
  * arrive together while nobody waits are each received in turn). Make it inside a task.
  *
+ * At most 32 executors (the addon's limit) can watch one signal at once: past that, making a
+ * listener throws an IoError with code `ENOSPC`, and watches nothing.
+ *
  * @example
  * ```ts
  * const signals = listenSignals('SIGUSR2', 'SIGTERM');
@@ -150,7 +163,17 @@ export class SignalListener {
     this.#names = checkNames('listenSignals()', names);
     this.#signums = this.#names.map((name) => constants.signals[name]);
     this.#registryId = Executor.current().reactor.blocker.registryId;
-    for (const name of this.#names) watch(this.#registryId, name);
+    let watched = 0;
+    try {
+      for (const name of this.#names) {
+        watch(this.#registryId, name);
+        watched++;
+      }
+    } catch (error) {
+      // No listener is returned, so nothing would ever unwatch what was watched so far.
+      for (const signum of this.#signums.slice(0, watched)) unwatch(this.#registryId, signum);
+      throw error;
+    }
     this.#seen = this.#signums.map((signum) => binding.signalCount(signum));
   }
 

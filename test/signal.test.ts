@@ -6,6 +6,7 @@ import { BACKEND, catching, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
 const NODE_LISTENERS = new URL('./fixtures/signal_node_listeners.mjs', import.meta.url).pathname;
+const WATCH_LIMIT = new URL('./fixtures/signal_watch_limit.mjs', import.meta.url).pathname;
 const WORKER_CHAIN = new URL('./fixtures/signal_worker_chain.mjs', import.meta.url).pathname;
 
 /** A fixture child that the test signals step by step: `waitFor(line)` resolves once it printed `line`. */
@@ -84,6 +85,22 @@ describe('signals', () => {
       sig: null,
       out: 'ready B\nB worker=SIGUSR2 node=1\nready A\nA worker=SIGUSR2 main=SIGUSR2 node=1\n',
       err: '',
+    });
+  });
+
+  it('listenSignals(a, b) past the watcher limit for b throws a clear error and leaves a unwatched', async () => {
+    const { exit, output } = startChild(WATCH_LIMIT);
+    const [code, sig] = await exit;
+    const { out, err } = output();
+    expect({ code, sig, err }).toEqual({ code: 0, sig: null, err: '' });
+    expect(JSON.parse(out)).toEqual({
+      limit: 32,
+      hupBefore: false,
+      error: 'IoError ENOSPC: cannot watch SIGUSR2: 32 executors already watch it, the most the addon allows at once',
+      hupAfter: false,
+      hupLate: true,
+      usr2End: false,
+      hupEnd: false,
     });
   });
 
