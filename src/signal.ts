@@ -136,12 +136,20 @@ function checkNames(where: string, names: unknown[]): SignalName[] {
  * the default action. Each `recv()` completes with one delivery's signal name (deliveries that
  * arrive together while nobody waits are each received in turn). Make it inside a task.
  *
+ * Deliveries that queued up while no `recv()` waited come back by the order of `names`, not by
+ * arrival: every pending delivery of the first name, then of the second, and so on (SIGUSR2,
+ * SIGINT, SIGUSR2 on `listenSignals('SIGINT', 'SIGUSR2')` are received as SIGINT, SIGUSR2,
+ * SIGUSR2). So name first the signal that should win, such as SIGTERM. The addon only counts
+ * deliveries per signal, so arrival order across signals is not kept; the kernel does not keep
+ * it either (signal(7): several pending standard signals are delivered in an unspecified order,
+ * and one sent again while still pending is delivered once).
+ *
  * At most 32 executors (the addon's limit) can watch one signal at once: past that, making a
  * listener throws an IoError with code `ENOSPC`, and watches nothing.
  *
  * @example
  * ```ts
- * const signals = listenSignals('SIGUSR2', 'SIGTERM');
+ * const signals = listenSignals('SIGTERM', 'SIGUSR2'); // a pending SIGTERM goes first
  * for (;;) {
  *   if ((yield* signals.recv()) === 'SIGTERM') break;
  *   printStats();
@@ -177,13 +185,16 @@ export class SignalListener {
     this.#seen = this.#signums.map((signum) => binding.signalCount(signum));
   }
 
-  /** Completes with the name of the next signal delivered (or already delivered and not received). */
+  /**
+   * Completes with the name of the next signal delivered (or already delivered and not
+   * received; of those, the first in the order of the listener's names).
+   */
   recv(): Future<SignalName> {
     if (this.#closed) throw new ClosedError('SignalListener');
     return new SignalRecv(this);
   }
 
-  /** @internal Takes one delivery not yet received, or returns null. */
+  /** @internal Takes one delivery not yet received (by the order of the names), or returns null. */
   _take(): SignalName | null {
     for (let i = 0; i < this.#signums.length; i++) {
       if (binding.signalCount(this.#signums[i]) > this.#seen[i]) {

@@ -7,6 +7,7 @@ import { BACKEND, catching, run } from './util.js';
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
 const NODE_LISTENERS = new URL('./fixtures/signal_node_listeners.mjs', import.meta.url).pathname;
 const WATCH_LIMIT = new URL('./fixtures/signal_watch_limit.mjs', import.meta.url).pathname;
+const ORDER = new URL('./fixtures/signal_order.mjs', import.meta.url).pathname;
 const WORKER_CHAIN = new URL('./fixtures/signal_worker_chain.mjs', import.meta.url).pathname;
 
 /** A fixture child that the test signals step by step: `waitFor(line)` resolves once it printed `line`. */
@@ -101,6 +102,17 @@ describe('signals', () => {
       hupLate: true,
       usr2End: false,
       hupEnd: false,
+    });
+  });
+
+  it('SignalListener.recv() returns queued deliveries by the order of the names, not of arrival', async () => {
+    const { exit, output } = startChild(ORDER);
+    const [code, sig] = await exit;
+    expect({ code, sig, ...output() }).toEqual({
+      code: 0,
+      sig: null,
+      out: 'SIGUSR2+SIGINT: SIGUSR2,SIGUSR2,SIGUSR2,SIGINT\nSIGINT+SIGUSR2: SIGINT,SIGUSR2,SIGUSR2,SIGUSR2\n',
+      err: '',
     });
   });
 
