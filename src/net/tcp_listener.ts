@@ -5,7 +5,7 @@ import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
 import { ClosedError, IoError } from '../errors.js';
 import { Executor } from '../executor.js';
-import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
 import { checkBoolean, checkInteger } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
@@ -51,6 +51,16 @@ function openReserve(): void {
 export class TcpListener implements Disposable {
   #closed = false;
   #emfile = 0;
+  /**
+   * The accept futures waiting for a connection. The reactor keeps one read waker per source
+   * and wakes the one it replaces, so two tasks storing their own wakers there woke each other
+   * forever; the reactor holds `#wakeAcceptors` instead, and readiness or close wakes them all.
+   * Invariant: a future is in the set only while its last poll returned PENDING for want of a
+   * connection, and then the reactor holds `#wakeAcceptors`.
+   */
+  readonly #acceptors = new Set<AcceptFuture>();
+  /** The listener's one read waker in the reactor: wakes every waiting accept. */
+  readonly #wakeAcceptors: Waker = { wake: () => this.#wakeAll() };
 
   private constructor(
     /** @internal */ readonly source: IoSource,
@@ -114,7 +124,9 @@ export class TcpListener implements Disposable {
   }
 
   /**
-   * Waits for the next connection. Cancel-safe: dropping it loses no connection.
+   * Waits for the next connection. Cancel-safe: dropping it loses no connection. Several tasks
+   * may wait on one listener: each new connection wakes them all, one takes it, and the others
+   * wait again.
    *
    * @example
    * ```ts
@@ -126,8 +138,12 @@ export class TcpListener implements Disposable {
     return new AcceptFuture(this);
   }
 
-  /** @internal One accept attempt: a stream, PENDING, or an error thrown. */
-  _pollAccept(cx: Context): Poll<TcpStream> {
+  /**
+   * @internal One accept attempt for `future`: a stream, PENDING (with `future` waiting in
+   * `#acceptors`), or an error thrown.
+   */
+  _pollAccept(cx: Context, future: AcceptFuture): Poll<TcpStream> {
+    this.#acceptors.delete(future);
     this.#checkOpen('accept');
     const source = this.source;
     if (!coop.proceed()) {
@@ -135,10 +151,7 @@ export class TcpListener implements Disposable {
       return PENDING;
     }
     for (;;) {
-      if (!(source.readiness & READ_READY)) {
-        this.reactor.waitReadable(source, cx.waker);
-        return PENDING;
-      }
+      if (!(source.readiness & READ_READY)) return this.#wait(cx, future);
       const fd = binding.accept(source.fd);
       if (fd >= 0) {
         try {
@@ -157,11 +170,36 @@ export class TcpListener implements Disposable {
       if (fd === -ENOBUFS || fd === -ENOMEM || fd === -EMFILE || fd === -ENFILE) {
         // Out of resources with no reserve to shed: wait for the next edge rather than spin.
         source.clear(READABLE);
-        this.reactor.waitReadable(source, cx.waker);
-        return PENDING;
+        return this.#wait(cx, future);
       }
       throw new IoError('accept', fd);
     }
+  }
+
+  /** Queues `future` for the next readiness (or close) and makes sure the reactor will say so. */
+  #wait(cx: Context, future: AcceptFuture): typeof PENDING {
+    future.waker = cx.waker;
+    this.#acceptors.add(future);
+    this.reactor.waitReadable(this.source, this.#wakeAcceptors);
+    return PENDING;
+  }
+
+  /** @internal A dropped accept leaves the queue; the last one out withdraws the reactor waker. */
+  _forgetAccept(future: AcceptFuture): void {
+    if (!this.#acceptors.delete(future)) return;
+    if (this.#acceptors.size === 0 && !this.#closed) this.reactor.forget(this.source, this.#wakeAcceptors, 1);
+  }
+
+  /**
+   * Wakes every waiting accept. All of them, rather than one with a hand-off: one readiness edge
+   * may stand for many queued connections, and a woken accept may be dropped before it polls,
+   * so waking one would need both cases passed on. Each woken accept that finds the backlog
+   * empty costs one accept(2) returning EAGAIN (tokio's ScheduledIo also wakes every waiter).
+   */
+  #wakeAll(): void {
+    const waiting = [...this.#acceptors];
+    this.#acceptors.clear();
+    for (const f of waiting) f.waker?.wake();
   }
 
   /** Out of fds: accept the waiting connection with the reserve fd's slot and close it. */
@@ -181,11 +219,14 @@ export class TcpListener implements Disposable {
     return true;
   }
 
-  /** Deregisters and closes the listening socket. Closing twice throws `ClosedError`. */
+  /**
+   * Deregisters and closes the listening socket; every waiting `accept()` throws `ClosedError`.
+   * Closing twice throws `ClosedError`.
+   */
   close(): void {
     this.#checkOpen('close');
     this.#closed = true;
-    this.reactor.deregister(this.source);
+    this.reactor.deregister(this.source); // wakes #wakeAcceptors: the waiting accepts see ClosedError
     binding.close(this.source.fd);
   }
 
@@ -204,19 +245,19 @@ export class TcpListener implements Disposable {
   }
 }
 
+/** One await of `accept()`; while pending it waits in its listener's queue. */
 class AcceptFuture extends Future<TcpStream> {
-  #waker: Context['waker'] | null = null;
+  /** The waker of the task polling it, set when it starts waiting. */
+  waker: Waker | null = null;
   constructor(private readonly listener: TcpListener) {
     super();
   }
   poll(cx: Context): Poll<TcpStream> {
-    const v = this.listener._pollAccept(cx);
-    this.#waker = v === PENDING ? cx.waker : null;
-    return v;
+    return this.listener._pollAccept(cx, this);
   }
   override drop(): void {
-    if (this.#waker !== null) this.listener.reactor.forget(this.listener.source, this.#waker, 1);
-    this.#waker = null;
+    this.listener._forgetAccept(this);
+    this.waker = null;
   }
 }
 
