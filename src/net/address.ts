@@ -27,8 +27,9 @@ export interface SocketAddress {
 export type AddressInput = string | { host?: string; port: number };
 
 /**
- * A host name that could not be resolved. `code` is 'ENOTFOUND' (no such name) or the
- * getaddrinfo error name.
+ * A host name that could not be resolved. `code` is 'ENOTFOUND' when the name does not exist
+ * or has no addresses (getaddrinfo's EAI_NONAME or EAI_NODATA, named in the message), as in
+ * Node's dns; otherwise the getaddrinfo error name ('EAI_AGAIN', 'EAI_FAIL', ...).
  *
  * @example
  * ```ts
@@ -74,6 +75,9 @@ function checkHost(where: string, host: string): void {
   if (host.includes('%')) throw new TypeError(`${where}: '${host}': IPv6 zone ids (%) are not supported`);
 }
 
+/** getaddrinfo's names for "no such name" and "no address for it": both are Node's ENOTFOUND. */
+const NOT_FOUND = new Set(['EAI_NONAME', 'EAI_NODATA']);
+
 /** A resolved address: numeric, with its family. */
 export interface ResolvedHost {
   address: string;
@@ -82,7 +86,8 @@ export interface ResolvedHost {
 
 /**
  * Resolves a host name to its addresses, in the order getaddrinfo returns them. A numeric
- * address is returned as it is, without a lookup.
+ * address is returned as it is, without a lookup. A name that cannot be resolved throws a
+ * `ResolveError` when awaited.
  *
  * @example
  * ```ts
@@ -121,7 +126,9 @@ class Lookup extends Future<ResolvedHost[]> {
     }
     this.#request = -1;
     if (result.error !== undefined) {
-      throw new ResolveError(this.host, result.error, result.message ?? 'lookup failed');
+      const detail = result.message ?? 'lookup failed';
+      if (NOT_FOUND.has(result.error)) throw new ResolveError(this.host, 'ENOTFOUND', `${detail}, getaddrinfo ${result.error}`);
+      throw new ResolveError(this.host, result.error, detail);
     }
     if (result.addresses.length === 0) throw new ResolveError(this.host, 'ENOTFOUND', 'no addresses');
     return result.addresses;
