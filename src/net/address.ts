@@ -71,8 +71,16 @@ export function parseAddress(where: string, input: unknown): { host: string; por
 
 /** Refuses a host with a stray bracket (`'[::1'`) or an IPv6 zone (`'fe80::1%eth0'`, unsupported). */
 function checkHost(where: string, host: string): void {
+  checkNoNul(where, host);
   if (/[[\]]/.test(host)) throw new TypeError(`${where}: '${host}' is not a host: brackets only enclose a whole IPv6 address, '[::1]:80'`);
   if (host.includes('%')) throw new TypeError(`${where}: '${host}': IPv6 zone ids (%) are not supported`);
+}
+
+/** Refuses a NUL byte, which getaddrinfo would take as the end of the name. */
+function checkNoNul(where: string, host: string): void {
+  if (host.includes('\0')) {
+    throw new TypeError(`${where}: host must not contain NUL characters, got '${host.replaceAll('\0', '\\0')}'`);
+  }
 }
 
 /** getaddrinfo's names for "no such name" and "no address for it": both are Node's ENOTFOUND. */
@@ -87,7 +95,8 @@ export interface ResolvedHost {
 /**
  * Resolves a host name to its addresses, in the order getaddrinfo returns them. A numeric
  * address is returned as it is, without a lookup. A name that cannot be resolved throws a
- * `ResolveError` when awaited.
+ * `ResolveError` when awaited; a host that is not a string, is empty or contains a NUL byte
+ * throws a `TypeError` at the call.
  *
  * @example
  * ```ts
@@ -96,6 +105,7 @@ export interface ResolvedHost {
  */
 export function resolve(host: string): Future<ResolvedHost[]> {
   if (typeof host !== 'string' || host === '') throw new TypeError('resolve(): host must be a non-empty string');
+  checkNoNul('resolve()', host);
   return new Lookup(host);
 }
 

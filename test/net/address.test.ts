@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResolveError, TcpStream, resolve } from '../../src/index.js';
+import { ResolveError, TcpListener, TcpStream, resolve } from '../../src/index.js';
 import { catching, noLeak, run } from '../util.js';
 
 describe('resolve() and host names', () => {
@@ -16,5 +16,14 @@ describe('resolve() and host names', () => {
         expect(viaConnect.code).toBe('ENOTFOUND');
       })()),
     );
+  });
+
+  it('a host with a NUL byte failed only when awaited, naming lookupStart: connect(), bind() and resolve() reject it at the call', () => {
+    const host = 'local\0host';
+    expect(() => resolve(host)).toThrow(new TypeError("resolve(): host must not contain NUL characters, got 'local\\0host'"));
+    expect(() => TcpStream.connect(`${host}:80`)).toThrow(/^TcpStream\.connect\(\): host must not contain NUL characters/);
+    expect(() => TcpStream.connect({ host, port: 80 })).toThrow(/^TcpStream\.connect\(\): host must not contain NUL/);
+    expect(() => TcpListener.bind(`${host}:0`)).toThrow(/^TcpListener\.bind\(\): host must not contain NUL/);
+    expect(() => TcpListener.bind({ host, port: 0 })).toThrow(TypeError);
   });
 });
