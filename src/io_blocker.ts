@@ -100,8 +100,18 @@ export class IoBlocker {
     return this.#native.block(timeoutMs);
   }
 
-  /** The events of the last `block()` as objects (a convenience; allocates). */
+  /**
+   * The first `n` events of the last `block()` as objects (a convenience; allocates). `n` is
+   * what `block()` returned, at most the events capacity.
+   */
   eventList(n: number): BlockerEvent[] {
+    if (typeof n !== 'number' || !Number.isInteger(n)) {
+      throw new TypeError(`IoBlocker.eventList(): n must be an integer, got ${describe(n)}`);
+    }
+    const capacity = this.events.length / 2;
+    if (n < 0 || n > capacity) {
+      throw new RangeError(`IoBlocker.eventList(): n must be from 0 to the events capacity, ${capacity}, got ${n}`);
+    }
     const list: BlockerEvent[] = [];
     for (let i = 0; i < n; i++) list.push({ eventId: this.events[2 * i], signals: this.events[2 * i + 1] });
     return list;

@@ -17,6 +17,22 @@ describe('IoBlocker (public API)', () => {
     }
   });
 
+  it('eventList(n) returned events with undefined fields past the capacity: it checks n against the capacity', () => {
+    const blocker = new IoBlocker({ backend: BACKEND, capacity: 16 });
+    try {
+      blocker.notify();
+      expect(blocker.block(1000)).toBe(0); // a notify delivers no event
+      expect(blocker.eventList(16)).toHaveLength(16);
+      expect(blocker.eventList(0)).toEqual([]);
+      expect(() => blocker.eventList(17)).toThrow(new RangeError('IoBlocker.eventList(): n must be from 0 to the events capacity, 16, got 17'));
+      expect(() => blocker.eventList(5000)).toThrow(RangeError);
+      expect(() => blocker.eventList(-1)).toThrow(RangeError);
+      expect(() => blocker.eventList(1.5)).toThrow(TypeError);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it("a closed blocker's registry id is never given to a later blocker (a stale notify wakes nobody)", () => {
     const first = new IoBlocker({ backend: BACKEND });
     const stale = first.registryId;
