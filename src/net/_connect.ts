@@ -8,7 +8,7 @@ import { WRITABLE, WRITE_READY, type Reactor } from '../reactor.js';
 import { formatAddress, resolve, type ResolvedHost } from './address.js';
 import { TcpStream } from './tcp_stream.js';
 
-const EINPROGRESS = constants.errno.EINPROGRESS;
+const { EINPROGRESS, EINTR } = constants.errno;
 
 /** Resolves the host, then tries each address until one connects. */
 export class ConnectFuture extends Future<TcpStream> {
@@ -71,7 +71,9 @@ export class ConnectFuture extends Future<TcpStream> {
     }
     const rc = binding.connect(fd, address, this.port);
     const target = formatAddress({ address, family, port: this.port });
-    if (rc === 0 || rc === -EINPROGRESS) {
+    // A connect interrupted by a signal goes on in the background (connect(2), EINTR), as one
+    // in progress does: wait for writability either way, as native/sys_net.cc's connect() says.
+    if (rc === 0 || rc === -EINPROGRESS || rc === -EINTR) {
       if (rc !== 0) stream.source.clear(WRITABLE); // writable once connected (or failed)
       this.#pending = stream;
       this.#trying = target;
