@@ -23,13 +23,14 @@ const EMPTY = new Uint8Array(0);
  * A buffered reader over a TcpStream (or any `ByteSource`) with cancel-safe `readLine()`,
  * `readFrame()` and `readExact()`: use them in `select` or `timeout` freely.
  *
- * Reads land in the stream's shared scratch buffer; an item found there is returned without a
- * copy, and only the bytes left over are copied into the reader's own buffer, which grows as
- * needed and is released again when drained (an idle reader keeps at most 1 KiB). The arrays
- * returned are views, valid until the task suspends or calls this reader again: `slice()` one to
- * keep it. One call at a time: a call made while another one waits for data throws. Calls reuse
- * one future once the previous call is done, so reading allocates nothing per line. Read the
- * stream only through the reader once it has one.
+ * Reads land in the executor's shared scratch buffer; what the reader takes from there is
+ * copied into its own buffer, which grows as needed and is released again when drained (an
+ * idle reader keeps at most 1 KiB). The arrays returned are views of the reader's own buffer,
+ * never of the shared one, so other reads (another reader's call in the same `join()`) leave
+ * them intact; a view is valid until the next call on this reader: `slice()` one to keep it
+ * longer. One call at a time: a call made while another one waits for data throws. Calls
+ * reuse one future once the previous call is done, so reading allocates no future per line.
+ * Read the stream only through the reader once it has one.
  *
  * @example
  * ```ts
@@ -49,6 +50,11 @@ export class BufReader {
   #start = 0;
   #end = 0;
   #borrowed = false;
+  /**
+   * While #borrowed: how many bytes at the start of #own hold the item this poll returned
+   * (copied out of the scratch view), which #settle must leave intact.
+   */
+  #kept = 0;
   /** No `\n` lies in #buf[#start, #scanned): a line search resumes there, never rescans. */
   #scanned = 0;
   /** The source reported end of stream. */
@@ -231,12 +237,15 @@ export class BufReader {
     throw new UnexpectedEofError(count, n);
   }
 
-  /** Consumes up to `next` and returns the view [from, to). Shrinks an oversized idle buffer. */
+  /**
+   * Consumes up to `next` and returns [from, to) as a view of the reader's own buffer (copied
+   * there if it lies in the scratch). Shrinks an oversized idle buffer.
+   */
   #take(from: number, to: number, next: number): Uint8Array {
-    const view = this.#buf.subarray(from, to);
     this.#start = next;
     if (this.#scanned < next) this.#scanned = next;
-    if (this.#borrowed) return view; // #settle sizes the buffer for the leftovers
+    if (this.#borrowed) return this.#copyOut(from, to); // #settle sizes the buffer for the leftovers
+    const view = this.#buf.subarray(from, to);
     const left = this.#end - next;
     if (left === 0) {
       this.#start = this.#end = this.#scanned = 0;
@@ -267,22 +276,47 @@ export class BufReader {
     return true;
   }
 
-  /** Ends a borrow of the scratch view: copies its unconsumed bytes into the reader's buffer. */
+  /**
+   * Returns an item found in the borrowed scratch view as a copy at the start of the reader's
+   * own buffer. The scratch is shared by every read of the executor: a `join()` polling another
+   * stream's read in the same poll would overwrite a view of it before this task saw the item.
+   */
+  #copyOut(from: number, to: number): Uint8Array {
+    const n = to - from;
+    if (this.#own.length < n) this.#own = new Uint8Array(Math.max(SMALL, n));
+    this.#own.set(this.#buf.subarray(from, to));
+    this.#kept = n;
+    return this.#own.subarray(0, n);
+  }
+
+  /**
+   * Ends a borrow of the scratch view: copies its unconsumed bytes into the reader's buffer,
+   * after the item #copyOut put there (into a new buffer if they do not fit beside it).
+   */
   #settle(): void {
     if (!this.#borrowed) return;
     const scratch = this.#buf;
     const start = this.#start;
-    const end = this.#end;
+    const left = this.#end - start;
+    const kept = this.#kept;
     this.#borrowed = false;
+    this.#kept = 0;
     this.#buf = this.#own;
     this.#own = EMPTY;
-    this.#scanned = this.#scanned > start ? this.#scanned - start : 0;
-    this.#start = this.#end = 0;
-    if (end > start) {
-      this.#reserve(end - start);
-      this.#buf.set(scratch.subarray(start, end));
-      this.#end = end - start;
+    if (left === 0) {
+      this.#start = this.#end = this.#scanned = 0;
+      if (this.#buf.length > SMALL) this.#buf = EMPTY; // after a large item: the view keeps it
+      return;
     }
+    let base = kept;
+    if (kept + left > this.#buf.length) {
+      base = 0;
+      this.#buf = new Uint8Array(Math.max(SMALL, left)); // the item's view keeps the old buffer
+    }
+    this.#buf.set(scratch.subarray(start, start + left), base);
+    this.#scanned = base + (this.#scanned > start ? this.#scanned - start : 0);
+    this.#start = base;
+    this.#end = base + left;
   }
 
   /** Makes room for `extra` bytes after #end: compacts, or grows by doubling (amortised O(1)). */

@@ -87,11 +87,15 @@ export class TcpStream implements Disposable {
    * Reads what has arrived, waiting until something has. Resolves to an empty array at end of
    * stream.
    *
-   * The bytes are a view into the executor's shared read buffer, valid until this task next
-   * suspends or reads again: use them at once (write them, parse them) or copy them with
-   * `slice()`. This keeps an idle connection from owning a buffer. Small reads share one cached
-   * view per length, so a later read of the same length may return the same object. Cancel-safe:
-   * dropping it loses no data.
+   * The bytes are a view into the executor's shared read buffer, valid until the next read
+   * into that buffer by any stream of the executor (a `read()`, or a `BufReader` call that
+   * reads): at the latest when this task suspends or reads again. Use them at once (write them,
+   * parse them) or copy them with `slice()`. A combinator polling two reads in one poll, as
+   * `join(a.read(), b.read())` does, returns the first value already overwritten by the
+   * second: read each stream in its own task, or use `readInto()` or a `BufReader`. This keeps
+   * an idle connection from owning a buffer. Small reads share one cached view per length, so
+   * a later read of the same length may return the same object. Cancel-safe: dropping it loses
+   * no data.
    *
    * @example
    * ```ts

@@ -7,6 +7,8 @@ import {
   PENDING,
   TimeoutError,
   UnexpectedEofError,
+  join,
+  joinAll,
   ready,
   select,
   sleep,
@@ -47,6 +49,10 @@ class ChunkSource {
     this.#scratch.set(chunk);
     this.#last = chunk.length;
     return ready(this.#scratch.subarray(0, chunk.length));
+  }
+  /** Overwrites the whole scratch with junk, as another stream's read would. */
+  fill(): void {
+    this.#scratch.fill(0xee);
   }
 }
 
@@ -265,6 +271,61 @@ describe('BufReader', () => {
     call.drop();
     expect(never.drops).toBe(1);
     expect(reader.readFrame().poll(cx)).toBe(PENDING);
+  });
+
+  it('join() over two BufReaders returned corrupted lines (views of the shared scratch buffer): each value keeps its bytes', () => {
+    noLeak(() =>
+      run((function* () {
+        const [c1, s1] = yield* pair();
+        const [c2, s2] = yield* pair();
+        const r1 = new BufReader(s1);
+        const r2 = new BufReader(s2);
+        // Whole lines with something after them, lengths that differ, and both already in the
+        // kernel: each reader finds its line in the chunk it just read.
+        yield* c1.writeAll(bytes('alpha-line\nrest-1'));
+        yield* c2.writeAll(bytes('BETA\nrest-two\n'));
+        yield* sleep(10);
+        const [a, b] = yield* join(r1.readLine(), r2.readLine());
+        expect([text(a), text(b)]).toEqual(['alpha-line', 'BETA']);
+        const [f1, f2] = yield* join(r1.readExact(6), r2.readLine());
+        expect([text(f1), text(f2)]).toEqual(['rest-1', 'rest-two']);
+        yield* c1.writeAll(frame(bytes('frame one')));
+        yield* c2.writeAll(frame(bytes('2')));
+        yield* sleep(10);
+        const frames = yield* joinAll([r1.readFrame(), r2.readFrame()]);
+        expect(frames.map(text)).toEqual(['frame one', '2']);
+        for (const s of [c1, s1, c2, s2]) s.close();
+      })()),
+    );
+  });
+
+  it('BufReader items are never views of the shared scratch: a line, frame or exact read survives the next read of the source', () => {
+    run((function* () {
+      // Each item is found whole in a fresh chunk, the case that used to return a scratch view.
+      const source = new ChunkSource([bytes('one\ntwo-is-longer\nx'), frame(bytes('framed')), bytes('exact bytes')]);
+      const reader = new BufReader(source);
+      const one = yield* reader.readLine();
+      source.fill(); // overwrites the scratch `one` was found in
+      expect(text(one)).toBe('one');
+      expect(text(yield* reader.readLine())).toBe('two-is-longer'); // the leftovers were kept
+      const eager = new ChunkSource([frame(bytes('framed')), bytes('exact bytes')]);
+      const framed = new BufReader(eager);
+      const f = yield* framed.readFrame();
+      eager.fill();
+      expect(text(f)).toBe('framed');
+      const exact = new BufReader(new ChunkSource([bytes('exact bytes')]));
+      const e = yield* exact.readExact(5);
+      eager.fill();
+      expect(text(e)).toBe('exact');
+      // An item, then leftovers that do not fit beside it in the reader's 1 KiB buffer.
+      const big = new ChunkSource([bytes('short line\n' + 'y'.repeat(1100) + '\n')]);
+      const reader3 = new BufReader(big);
+      const line = yield* reader3.readLine();
+      big.fill();
+      expect(text(line)).toBe('short line');
+      expect(text(yield* reader3.readLine())).toBe('y'.repeat(1100));
+      expect(yield* reader3.readLine()).toBe(null);
+    })());
   });
 
   it('BufReader validates its arguments', () => {
