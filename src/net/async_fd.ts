@@ -12,6 +12,11 @@ import { checkInteger } from '../_validate.js';
  * returns false; the reactor wakes the task when the kernel reports the fd readable again.
  * The fd stays the caller's: `deregister()` before closing it.
  *
+ * Each direction keeps one waker: a `pollReadable` stores `cx.waker` in place of the one before
+ * it (which it wakes, so that task re-checks), so two tasks waiting to read one AsyncFd would
+ * wake each other without end. Wait in one task per direction, or fan out as `TcpListener`
+ * does for its acceptors.
+ *
  * @example
  * ```ts
  * const afd = new AsyncFd(fd);
