@@ -19,6 +19,7 @@ import {
   type SocketAddress,
   type Task,
 } from '../src/index.js';
+import { UsageError, integer, readCommandLine, say, sayError } from './command_line.js';
 
 /** Echoes what the peer sends until it closes; a reset or similar ends only this connection. */
 export function* echo(stream: TcpStream): Task<void> {
@@ -49,7 +50,7 @@ function* acceptLoop(listener: TcpListener): Task<void> {
  * The connections' tasks are still running: closing the executor cancels them, and each one's
  * `finally` closes its stream.
  */
-export function* echoServer(host: string, port: number, log = (line: string) => console.log(line)): Task<void> {
+export function* echoServer(host: string, port: number, log = say): Task<void> {
   const listener = yield* TcpListener.bind({ host, port });
   log(`listening on ${formatAddress(listener.localAddress)}`);
   const accepting = spawn(acceptLoop(listener));
@@ -79,10 +80,19 @@ export function* echoWorker(ctx: ServeContext, host: string, port: number): Task
   }
 }
 
-const USAGE = 'usage: wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]\n';
+const USAGE = 'usage: wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]';
 
-/** CLI entry: `wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]`. */
-export function main(argv: string[]): number | Promise<number> {
+/** What the command line asks for. */
+interface Options {
+  host: string;
+  port: number;
+  attached: boolean;
+  /** Worker threads for `--threads N`, or undefined to serve on this thread. */
+  threads?: number;
+}
+
+/** Reads the command line; throws a UsageError (or parseArgs' TypeError) saying what is wrong. */
+function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -92,44 +102,63 @@ export function main(argv: string[]): number | Promise<number> {
       threads: { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`echo-server: --port must be an integer from 0 to 65535, got '${values.port}'\n${USAGE}`);
-    return 2;
-  }
+  const options: Options = { host: values.host!, port: integer('port', values.port!, 0, 65535), attached: values.attached! };
   if (values.threads !== undefined) {
-    const threads = Number(values.threads);
-    if (!/^\d+$/.test(values.threads) || threads < 1 || threads > 256) {
-      process.stderr.write(`echo-server: --threads must be an integer from 1 to 256, got '${values.threads}'\n${USAGE}`);
-      return 2;
-    }
-    if (values.attached) {
-      process.stderr.write(`echo-server: --attached and --threads do not combine (the workers run blockOn)\n${USAGE}`);
-      return 2;
-    }
-    return serveThreads(values.host!, port, threads);
+    options.threads = integer('threads', values.threads, 1, 256);
+    if (options.attached) throw new UsageError('--attached and --threads do not combine (the workers run blockOn)');
   }
-  if (values.attached) return serveAttached(values.host!, port);
+  return options;
+}
+
+/**
+ * CLI entry: `wakeloop echo-server [--host 127.0.0.1] [--port 7000] [--attached | --threads N]`.
+ * Resolves to the exit code: 0 after SIGINT or SIGTERM, 1 if it cannot listen (the port is
+ * taken, say), 2 for a bad command line.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['--port', '7000', '--threads', '2']);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const o = readCommandLine('echo-server', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
+  try {
+    if (o.threads !== undefined) return await serveThreads(o.host, o.port, o.threads);
+    return o.attached ? await serveAttached(o.host, o.port) : serveBlocking(o.host, o.port);
+  } catch (error) {
+    if (!(error instanceof IoError)) throw error;
+    sayError(`echo-server: ${error.message}`);
+    return 1;
+  }
+}
+
+/** The default: the server task on a blockOn loop that owns the thread. */
+function serveBlocking(host: string, port: number): number {
   const executor = new Executor();
-  executor.blockOn(echoServer(values.host!, port));
-  const open = executor.taskCount;
-  executor.close();
-  console.log(`closed ${open} connection(s)`);
+  try {
+    executor.blockOn(echoServer(host, port));
+    say(`closed ${executor.taskCount} connection(s)`);
+  } finally {
+    executor.close(); // cancels the connections' tasks
+  }
   return 0;
 }
 
 /** `--attached`: the same server task, run by Node's loop (wakeloop's signal() works there too). */
 async function serveAttached(host: string, port: number): Promise<number> {
   const executor = new Executor();
-  const attachment = attach(executor);
   try {
-    await toPromise(echoServer(host, port), executor);
+    const attachment = attach(executor);
+    try {
+      await toPromise(echoServer(host, port), executor);
+    } finally {
+      attachment.detach();
+    }
+    say(`closed ${executor.taskCount} connection(s)`);
   } finally {
-    attachment.detach();
+    executor.close();
   }
-  const open = executor.taskCount;
-  executor.close();
-  console.log(`closed ${open} connection(s)`);
   return 0;
 }
 
@@ -162,15 +191,15 @@ async function serveThreads(host: string, port: number, threads: number): Promis
       sys.close(reservation.fd); // every worker's listener holds the port now
       reservation = undefined;
     }
-    console.log(`listening on ${formatAddress(address)} (${threads} threads)`);
+    say(`listening on ${formatAddress(address)} (${threads} threads)`);
     const which = await Promise.race([stop, server.exited.then(() => null)]);
     const exits = await server.stop();
     if (which === null) {
-      process.stderr.write('echo-server: every worker thread ended\n');
+      sayError('echo-server: every worker thread ended');
       return 1;
     }
-    console.log(`${which}: stopped ${threads} worker thread(s)`);
-    console.log(`closed ${exits.reduce((n, e) => n + (e.openTasks ?? 0), 0)} connection(s)`);
+    say(`${which}: stopped ${threads} worker thread(s)`);
+    say(`closed ${exits.reduce((n, e) => n + (e.openTasks ?? 0), 0)} connection(s)`);
     return exits.every((e) => e.expected) ? 0 : 1;
   } finally {
     if (reservation !== undefined) sys.close(reservation.fd);

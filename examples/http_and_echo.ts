@@ -6,6 +6,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import {
+  IoError,
   TcpListener,
   TcpStream,
   attach,
@@ -16,6 +17,7 @@ import {
   type SocketAddress,
   type Task,
 } from '../src/index.js';
+import { integer, readCommandLine, say, sayError } from './command_line.js';
 import { echo } from './echo_server.js';
 
 /**
@@ -86,10 +88,10 @@ function* serveBoth(host: string, echoPort: number, httpPort: number): Task<stri
   });
   try {
     web.listen(httpPort, host);
-    yield* fromPromise(once(web, 'listening')); // a Promise awaited by a wakeloop task
+    yield* fromPromise(once(web, 'listening')); // a Promise awaited by a wakeloop task; rejects on 'error'
     const { port } = web.address() as { port: number };
-    console.log(`echo listening on ${formatAddress(listener.localAddress)}`);
-    console.log(`http listening on ${formatAddress({ address: host, port, family: host.includes(':') ? 6 : 4 })}`);
+    say(`echo listening on ${formatAddress(listener.localAddress)}`);
+    say(`http listening on ${formatAddress({ address: host, port, family: host.includes(':') ? 6 : 4 })}`);
     return yield* fromPromise(nextSignal());
   } finally {
     accepting.cancel();
@@ -99,8 +101,10 @@ function* serveBoth(host: string, echoPort: number, httpPort: number): Task<stri
   }
 }
 
-/** CLI entry: `wakeloop http-and-echo [--host 127.0.0.1] [--echo-port 7000] [--http-port 8080]`. */
-export async function main(argv: string[]): Promise<number> {
+const USAGE = 'usage: wakeloop http-and-echo [--host 127.0.0.1] [--echo-port 7000] [--http-port 8080]';
+
+/** Reads the command line; throws a UsageError (or parseArgs' TypeError) saying what is wrong. */
+function parseOptions(argv: string[]): { host: string; echoPort: number; httpPort: number } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -109,21 +113,38 @@ export async function main(argv: string[]): Promise<number> {
       'http-port': { type: 'string', default: '8080' },
     },
   });
-  const ports = [values['echo-port']!, values['http-port']!].map(Number);
-  for (const [i, port] of ports.entries()) {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      const flag = i === 0 ? '--echo-port' : '--http-port';
-      process.stderr.write(`http-and-echo: ${flag} must be an integer from 0 to 65535, got '${i === 0 ? values['echo-port'] : values['http-port']}'\n`);
-      return 2;
-    }
-  }
+  return {
+    host: values.host!,
+    echoPort: integer('echo-port', values['echo-port']!, 0, 65535),
+    httpPort: integer('http-port', values['http-port']!, 0, 65535),
+  };
+}
+
+/**
+ * CLI entry: `wakeloop http-and-echo [--host 127.0.0.1] [--echo-port 7000] [--http-port 8080]`.
+ * Resolves to the exit code: 0 after SIGINT or SIGTERM, 1 if a server cannot listen, 2 for a
+ * bad command line.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['--echo-port', '7000', '--http-port', '8080']);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const o = readCommandLine('http-and-echo', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
   const attachment = attach(); // this thread's default executor, the one spawn() and toPromise() use
   try {
-    const which = await toPromise(serveBoth(values.host!, ports[0], ports[1]));
+    const which = await toPromise(serveBoth(o.host, o.echoPort, o.httpPort));
     const open = attachment.executor.taskCount;
-    console.log(`${which}: closed both servers`);
-    console.log(`closed ${open} echo connection(s)`);
+    say(`${which}: closed both servers`);
+    say(`closed ${open} echo connection(s)`);
     return 0;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!(error instanceof IoError || code === 'EADDRINUSE' || code === 'EACCES')) throw error;
+    sayError(`http-and-echo: ${(error as Error).message}`);
+    return 1;
   } finally {
     attachment.detach();
     attachment.executor.close(); // cancels the echo connections; their finally closes each stream

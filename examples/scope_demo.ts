@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 import { Executor, sleep, spawn, type Task } from '../src/index.js';
 import { scope } from '../src/scope.js';
 import { poolScope } from '../src/thread/pool.js';
+import { integer, readCommandLine, say } from './command_line.js';
 import { countPrimes } from './scope_demo_tasks.js';
 
 const TASKS = new URL('./scope_demo_tasks.js', import.meta.url);
-const USAGE = 'usage: wakeloop scope-demo [--limit N] [--workers N]\n';
+const USAGE = 'usage: wakeloop scope-demo [--limit N] [--workers N]';
 
-const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const since = (t0: number): string => `${(performance.now() - t0).toFixed(0)} ms`;
 
 /** A task that owns its input (a copy was moved into it) and sums it after `ms`. */
@@ -83,6 +83,16 @@ function* poolCorner(limit: number, workers: number): Task<void> {
   say('   every cell of the shared buffer was filled when poolScope returned: no join handle needed');
 }
 
+/** Reads the command line; throws a UsageError (or parseArgs' TypeError) saying what is wrong. */
+function parseOptions(argv: string[]): { limit: number; workers: number } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { limit: { type: 'string', default: '6000000' }, workers: { type: 'string', default: '2' } },
+  });
+  // The primes are counted into Int32Array cells: a limit of 2^31 - 1 keeps every count in range.
+  return { limit: integer('limit', values.limit, 16, 2 ** 31 - 1), workers: integer('workers', values.workers, 1, 64) };
+}
+
 /**
  * Runs the three corners and returns the exit code (2 for a bad command line).
  *
@@ -93,18 +103,9 @@ function* poolCorner(limit: number, workers: number): Task<void> {
  * ```
  */
 export function main(argv: string[]): number {
-  let limit: number;
-  let workers: number;
-  try {
-    const { values } = parseArgs({ args: argv, options: { limit: { type: 'string' }, workers: { type: 'string' } } });
-    limit = Number(values.limit ?? 6_000_000);
-    workers = Number(values.workers ?? 2);
-    if (!Number.isSafeInteger(limit) || limit < 16) throw new Error(`--limit must be an integer >= 16, got ${values.limit}`);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers must be 1 to 64, got ${values.workers}`);
-  } catch (error) {
-    process.stderr.write(`wakeloop scope-demo: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const o = readCommandLine('scope-demo', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
+  const { limit, workers } = o;
   const executor = new Executor();
   try {
     executor.blockOn((function* () {

@@ -2,6 +2,7 @@
 // select_demo.ts one after the other and prints a report for each.
 import { parseArgs } from 'node:util';
 import { Executor } from '../src/index.js';
+import { integer, readCommandLine, say } from './command_line.js';
 import { DEFAULTS, VERSIONS, runVersion, type DemoOptions, type Report, type Version } from './select_demo.js';
 
 const TITLES: Record<Version, string> = {
@@ -34,29 +35,25 @@ export function formatReport(r: Report, n: number): string {
 
 const USAGE = 'usage: wakeloop select-demo [--messages N] [--piece BYTES] [--pause MS] [--tick MS]';
 
-/** Reads the command line; throws a RangeError/TypeError saying what is wrong. */
+/** Reads the command line; throws a UsageError (or parseArgs' TypeError) saying what is wrong. */
 function parseOptions(argv: string[]): DemoOptions {
   const d = (n: number) => ({ type: 'string' as const, default: String(n) });
   const { values } = parseArgs({
     args: argv,
     options: { messages: d(DEFAULTS.messages), piece: d(DEFAULTS.pieceBytes), pause: d(DEFAULTS.pauseMs), tick: d(DEFAULTS.tickMs) },
   });
-  const num = (name: string, raw: string, min: number): number => {
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${raw}`);
-    return v;
-  };
   return {
-    messages: num('messages', values.messages, 1),
-    pieceBytes: num('piece', values.piece, 1),
-    pauseMs: num('pause', values.pause, 0),
-    tickMs: num('tick', values.tick, 0),
+    messages: integer('messages', values.messages, 1, 1_000_000),
+    pieceBytes: integer('piece', values.piece, 1, 65_536),
+    pauseMs: integer('pause', values.pause, 0, 60_000),
+    tickMs: integer('tick', values.tick, 0, 60_000),
   };
 }
 
 /**
  * CLI entry: runs the three versions and prints a report for each. Returns 1 if a fixed version
- * lost data, 2 for bad options.
+ * lost data, 2 for bad options. Lines nobody reads any more (`select-demo | head -1`) are
+ * dropped; the demo runs to its end.
  *
  * @example
  * ```ts
@@ -64,15 +61,9 @@ function parseOptions(argv: string[]): DemoOptions {
  * ```
  */
 export function main(argv: string[]): number {
-  let o: DemoOptions;
-  try {
-    o = parseOptions(argv);
-  } catch (e) {
-    process.stderr.write(`select-demo: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const out = (s: string) => process.stdout.write(`${s}\n`);
-  out(
+  const o = readCommandLine('select-demo', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
+  say(
     `${o.messages} length-prefixed messages are written to a socket on 127.0.0.1 in ${o.pieceBytes}-byte pieces, ` +
       `${o.pauseMs} ms apart,\nwhile another task sends on a channel every ${o.tickMs} ms. ` +
       'The handler selects between the two.\n',
@@ -82,12 +73,12 @@ export function main(argv: string[]): number {
   try {
     VERSIONS.forEach((version, i) => {
       const r = executor.blockOn(runVersion(version, o));
-      out(`${formatReport(r, i + 1)}\n`);
+      say(`${formatReport(r, i + 1)}\n`);
       if (version !== 'naive' && r.bytesLost > 0) failed = true;
     });
   } finally {
     executor.close();
   }
-  out('The naive parser is not cancel-safe: readExact() holds bytes it took from the socket, and select() drops it.');
+  say('The naive parser is not cancel-safe: readExact() holds bytes it took from the socket, and select() drops it.');
   return failed ? 1 : 0;
 }

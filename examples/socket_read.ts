@@ -18,6 +18,7 @@ import {
   type Task,
   type Waker,
 } from '../src/index.js';
+import { integer, readCommandLine, say } from './command_line.js';
 
 const EAGAIN = constants.errno.EAGAIN;
 
@@ -114,14 +115,26 @@ export function* socketReadDemo(pauseMs: number, log: (line: string) => void): T
   return { polls: read.polls, wakes: read.wakes, text };
 }
 
-/** CLI entry: `wakeloop socket-read [--pause MS]`. */
-export function main(argv: string[]): number {
+const USAGE = 'usage: wakeloop socket-read [--pause MS]\n  --pause MS  the writer\'s pause between pieces, 0 to 60000 (default 300)';
+
+/** Reads the command line; throws a UsageError (or parseArgs' TypeError) saying what is wrong. */
+function parseOptions(argv: string[]): { pause: number } {
   const { values } = parseArgs({ args: argv, options: { pause: { type: 'string', default: '300' } } });
-  const pause = Number(values.pause);
-  if (!Number.isFinite(pause) || pause < 0) {
-    process.stderr.write('socket-read: --pause must be a number of milliseconds\n');
-    return 2;
-  }
-  blockOn(socketReadDemo(pause, (line) => console.log(line)));
+  return { pause: integer('pause', values.pause!, 0, 60_000) };
+}
+
+/**
+ * CLI entry: `wakeloop socket-read [--pause MS]`. Returns the exit code: 0, or 2 for a bad
+ * command line.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = main(['--pause', '50']);
+ * ```
+ */
+export function main(argv: string[]): number {
+  const o = readCommandLine('socket-read', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
+  blockOn(socketReadDemo(o.pause, say));
   return 0;
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The `wakeloop` command: runs the demos. Each lives in examples/ as a small readable module
 // exporting `main(argv)`, loaded only when asked for.
-type Main = (argv: string[]) => number | Promise<number>;
+import { say, sayError } from '../examples/command_line.js';
 
-const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
+type Main = (argv: string[]) => number | Promise<number>;
+type Command = { about: string; load: () => Promise<{ main: Main }> };
+
+// A Map, not a plain object: `wakeloop constructor` must not find Object.prototype's members.
+const COMMANDS = new Map<string, Command>(Object.entries({
   'echo-server': { about: 'echo every byte on every connection (--host, --port, --attached, --threads N)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
   handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
@@ -12,22 +16,26 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo_main.js') },
   'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups)', load: () => import('../examples/chat/main.js') },
   'chat-client': { about: 'the async-chat client: commands on stdin, messages on stdout (ADDRESS)', load: () => import('../examples/chat/client.js') },
-};
+} satisfies Record<string, Command>));
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.about}`);
-  return `usage: wakeloop <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+  const lines = [...COMMANDS].map(([name, c]) => `  ${name.padEnd(14)} ${c.about}`);
+  return `usage: wakeloop <command> [options]   (wakeloop <command> --help for its options)\n\ncommands:\n${lines.join('\n')}`;
 }
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+  if (name === undefined) {
+    sayError(usage());
+    return 2;
   }
-  const command = COMMANDS[name];
+  if (name === '--help' || name === '-h' || name === 'help') {
+    say(usage());
+    return 0;
+  }
+  const command = COMMANDS.get(name);
   if (command === undefined) {
-    process.stderr.write(`wakeloop: unknown command '${name}'\n\n${usage()}`);
+    sayError(`wakeloop: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
   const { main } = await command.load();
@@ -39,7 +47,7 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`wakeloop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    sayError(`wakeloop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
   },
 );

@@ -14,9 +14,12 @@ import {
   signal,
   type Task,
 } from '../../src/index.js';
+import { parseArgs } from 'node:util';
+import { UsageError, readCommandLine } from '../command_line.js';
 import { HELP_TEXT, formatFromServer, parseCommand, unrecognizedCommand } from './client_commands.js';
 import { writeAllSync } from './output.js';
 import { decodeFromServer, encodeFromClient } from './protocol.js';
+import { splitAddress } from './server_args.js';
 import { Stdin } from './stdin.js';
 
 /** The longest line either side may send us: generous, as the book sets no limit at all. */
@@ -108,8 +111,22 @@ function* handleReplies(socket: TcpStream, io: ClientOutput): Task<void> {
   }
 }
 
+const USAGE = 'usage: wakeloop chat-client ADDRESS\n  ADDRESS is HOST:PORT, e.g. 127.0.0.1:8088 or localhost:8088';
+
+/** Reads the command line: one HOST:PORT. Throws a UsageError (or parseArgs' TypeError). */
+function parseOptions(argv: string[]): { address: string } {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new UsageError('missing ADDRESS');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  const [address] = positionals;
+  if (splitAddress(address) === null) throw new UsageError(`bad address '${address}', expected HOST:PORT`);
+  return { address };
+}
+
 /**
- * CLI entry: `wakeloop chat-client ADDRESS` (`host:port`; a host name is resolved).
+ * CLI entry: `wakeloop chat-client ADDRESS` (`host:port`; a host name is resolved). Returns
+ * the exit status as {@link chatClient} does, 0 for `--help`, or 2 for a bad command line
+ * (an address not written HOST:PORT included).
  *
  * @example
  * ```ts
@@ -117,14 +134,12 @@ function* handleReplies(socket: TcpStream, io: ClientOutput): Task<void> {
  * ```
  */
 export function main(argv: string[]): number {
+  const o = readCommandLine('chat-client', USAGE, argv, parseOptions);
+  if (typeof o === 'number') return o;
   const err = (line: string) => writeAllSync(2, `${line}\n`);
-  if (argv.length !== 1 || argv[0].startsWith('-')) {
-    err('usage: wakeloop chat-client ADDRESS\n  ADDRESS is HOST:PORT, e.g. 127.0.0.1:8088 or localhost:8088');
-    return 2;
-  }
   const executor = new Executor();
   try {
-    return executor.blockOn(chatClient(argv[0], { out: (line) => writeAllSync(1, `${line}\n`), err }));
+    return executor.blockOn(chatClient(o.address, { out: (line) => writeAllSync(1, `${line}\n`), err }));
   } catch (error) {
     err(`Error: ${(error as Error).message}`);
     return 1;

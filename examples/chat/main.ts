@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { serve } from './connection.js';
 import { GroupTable } from './group_table.js';
+import { asksForHelp } from '../command_line.js';
 import { logSync } from './output.js';
 import { parseChatServerArgs } from './server_args.js';
 
@@ -118,7 +119,8 @@ function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, cou
 
 /**
  * CLI entry: `wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`.
- * Returns the exit status: 0 after a signal, 1 if it cannot listen, 2 for a bad command line.
+ * Returns the exit status: 0 after a signal or `--help`, 1 if it cannot listen, 2 for a bad
+ * command line.
  *
  * @example
  * ```ts
@@ -126,6 +128,10 @@ function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, cou
  * ```
  */
 export function main(argv: string[]): number {
+  if (asksForHelp(argv)) {
+    logSync(1, `${USAGE}\n`);
+    return 0;
+  }
   const args = parseServerArgs(argv);
   if (!args.ok) {
     logSync(2, `chat-server: ${args.error}\n${USAGE}\n`);

@@ -44,16 +44,32 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
   const { values, positionals } = parsed;
   if (positionals.length > 1) return { ok: false, error: `unexpected argument '${positionals[1]}'` };
   const address = positionals[0] ?? '127.0.0.1:8088';
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-  if (m === null || Number(m[3]) > 65535) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
+  const hostPort = splitAddress(address);
+  if (hostPort === null) return { ok: false, error: `bad address '${address}', expected HOST:PORT` };
   const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY, MAX_CAPACITY);
   const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE, MAX_LINE);
   const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS, MAX_GROUPS);
   for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
   return {
     ok: true,
-    value: { address, host: m[1] ?? m[2], port: Number(m[3]), capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups },
+    value: { address, ...hostPort, capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups },
   };
+}
+
+/**
+ * Splits `host:port` or `[ipv6]:port` (port 0 to 65535, in decimal digits); null if `address`
+ * is not written that way. The host is not looked up.
+ *
+ * @example
+ * ```ts
+ * splitAddress('[::1]:8088'); // { host: '::1', port: 8088 }
+ * splitAddress('nonsense'); // null
+ * ```
+ */
+export function splitAddress(address: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (m === null || Number(m[3]) > 65535) return null;
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
 /** `text` as an integer in 1..max, `fallback` if absent, or an error text. */

@@ -52,6 +52,18 @@ describe('wakeloop http-and-echo', () => {
     expect(err).toMatch(/attach\(\) needs the epoll backend/);
   });
 
+  it('exits 1 with a one-line message when a port is taken', async () => {
+    const { child, ports: [echoPort] } = await startCli(['echo-server', '--port', '0']);
+    try {
+      const { code, stderr: err } = await runCli(['http-and-echo', '--echo-port', String(echoPort), '--http-port', '0'], { killAfterMs: 10_000 });
+      expect(code).toBe(1);
+      expect(err).toMatch(/^http-and-echo: bind .*\(EADDRINUSE\)\n$/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await once(child, 'exit');
+  });
+
   it('rejects a bad port with exit code 2', async () => {
     const { code, stderr: err } = await runCli(['http-and-echo', '--http-port', 'x']);
     expect(code).toBe(2);

@@ -1,7 +1,8 @@
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TcpListener } from '../../src/index.js';
 import { VERSIONS, frame, message, runVersion, type Report } from '../../examples/select_demo.js';
-import { formatReport, main } from '../../examples/select_demo_main.js';
+import { formatReport } from '../../examples/select_demo_main.js';
+import { runCli } from '../child.js';
 import { noLeak, run } from '../util.js';
 
 // The first listener of the process opens TcpListener's reserve fd (kept for EMFILE): open it
@@ -13,22 +14,6 @@ beforeAll(() => {
 });
 
 const SMALL = { messages: 20, pieceBytes: 7, pauseMs: 1, tickMs: 1 };
-
-/** Runs `body` with stdout and stderr captured. */
-function capture<T>(body: () => T): [T, { stdout: string; stderr: string }] {
-  const text = { stdout: '', stderr: '' };
-  const spies = (['stdout', 'stderr'] as const).map((name) =>
-    vi.spyOn(process[name], 'write').mockImplementation((chunk) => {
-      text[name] += String(chunk);
-      return true;
-    }),
-  );
-  try {
-    return [body(), text];
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-}
 
 describe('select-demo', () => {
   it('messages are 16 to 64 bytes behind a 4-byte big-endian length', () => {
@@ -78,20 +63,20 @@ describe('select-demo', () => {
     );
   });
 
-  it('main() prints a report for each version and returns 0', () => {
-    const [code, text] = capture(() => main(['--messages', '8']));
-    expect(code).toBe(0);
-    for (const [i, title] of ['naive', 'read task', 'BufReader'].entries()) expect(text.stdout).toContain(`${i + 1}. ${title}:`);
-    expect(text.stdout.match(/messages sent 8, received intact 8, corrupted 0, lost 0/g)).toHaveLength(2);
+  it('wakeloop select-demo prints a report for each version and exits 0', async () => {
+    const { code, stdout, stderr } = await runCli(['select-demo', '--messages', '8']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    for (const [i, title] of ['naive', 'read task', 'BufReader'].entries()) expect(stdout).toContain(`${i + 1}. ${title}:`);
+    expect(stdout.match(/messages sent 8, received intact 8, corrupted 0, lost 0/g)).toHaveLength(2);
     expect(VERSIONS).toEqual(['naive', 'read-task', 'bufreader']);
   });
 
-  it('main() rejects bad options with a usage line and exit code 2', () => {
-    const [code, text] = capture(() => main(['--messages', '0']));
-    expect(code).toBe(2);
-    expect(text.stderr).toBe(
-      'select-demo: --messages must be an integer >= 1, got 0\nusage: wakeloop select-demo [--messages N] [--piece BYTES] [--pause MS] [--tick MS]\n',
+  it('wakeloop select-demo rejects bad options with a usage line and exit code 2', async () => {
+    const { code, stdout, stderr } = await runCli(['select-demo', '--messages', '0']);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      "select-demo: --messages must be an integer from 1 to 1000000, got '0'\nusage: wakeloop select-demo [--messages N] [--piece BYTES] [--pause MS] [--tick MS]\n",
     );
-    expect(capture(() => main(['--bogus']))[0]).toBe(2);
+    expect((await runCli(['select-demo', '--bogus'])).code).toBe(2);
   });
 });
