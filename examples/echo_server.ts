@@ -9,9 +9,9 @@ import {
   TcpStream,
   attach,
   formatAddress,
+  listenSignals,
   resolve,
   serveOnThreads,
-  signal,
   spawn,
   sys,
   toPromise,
@@ -52,9 +52,12 @@ function* acceptLoop(listener: TcpListener): Task<void> {
  */
 export function* echoServer(host: string, port: number, log = say): Task<void> {
   const listener = yield* TcpListener.bind({ host, port });
+  // The handlers are installed before the address is announced: whoever reads the line may
+  // signal at once, and the signal's default action would kill the process.
+  using signals = listenSignals('SIGINT', 'SIGTERM');
   log(`listening on ${formatAddress(listener.localAddress)}`);
   const accepting = spawn(acceptLoop(listener));
-  const which = yield* signal('SIGINT', 'SIGTERM');
+  const which = yield* signals.recv();
   accepting.cancel();
   listener.close();
   log(`${which}: closed the listener`);

@@ -12,6 +12,7 @@ import {
   attach,
   formatAddress,
   fromPromise,
+  listenSignals,
   spawn,
   toPromise,
   type SocketAddress,
@@ -66,17 +67,6 @@ function* acceptLoop(listener: TcpListener): Task<void> {
   }
 }
 
-/** A Promise of the first SIGINT or SIGTERM (Node's own signal handling works while attached). */
-function nextSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (name: string) => {
-      process.off('SIGINT', on).off('SIGTERM', on);
-      resolve(name);
-    };
-    process.on('SIGINT', on).on('SIGTERM', on);
-  });
-}
-
 /** The wakeloop main task: starts both servers, waits for a signal, closes both. */
 function* serveBoth(host: string, echoPort: number, httpPort: number): Task<string> {
   const listener = yield* TcpListener.bind({ host, port: echoPort });
@@ -90,9 +80,12 @@ function* serveBoth(host: string, echoPort: number, httpPort: number): Task<stri
     web.listen(httpPort, host);
     yield* fromPromise(once(web, 'listening')); // a Promise awaited by a wakeloop task; rejects on 'error'
     const { port } = web.address() as { port: number };
+    // The handlers are installed before the addresses are announced: whoever reads the lines
+    // may signal at once, and the signal's default action would kill the process.
+    using signals = listenSignals('SIGINT', 'SIGTERM');
     say(`echo listening on ${formatAddress(listener.localAddress)}`);
     say(`http listening on ${formatAddress({ address: host, port, family: host.includes(':') ? 6 : 4 })}`);
-    return yield* fromPromise(nextSignal());
+    return yield* signals.recv();
   } finally {
     accepting.cancel();
     listener.close();
