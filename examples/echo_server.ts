@@ -150,7 +150,7 @@ function serveBlocking(host: string, port: number): number {
 
 /** `--attached`: the same server task, run by Node's loop (wakeloop's signal() works there too). */
 async function serveAttached(host: string, port: number): Promise<number> {
-  const executor = new Executor();
+  const executor = new Executor({ backend: 'epoll' }); // attach() needs epoll, whatever WAKELOOP_BACKEND says
   try {
     const attachment = attach(executor);
     try {

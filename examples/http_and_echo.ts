@@ -6,6 +6,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import {
+  Executor,
   IoError,
   TcpListener,
   TcpStream,
@@ -46,10 +47,10 @@ export function* askEcho(address: SocketAddress, text: string): Task<string> {
 }
 
 /** The HTTP side: plain Node code. `/echo` awaits a wakeloop task like any Promise. */
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, echoAt: SocketAddress): Promise<void> {
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, echoAt: SocketAddress, executor: Executor): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/echo') {
-    const echoed = await toPromise(askEcho(echoAt, url.searchParams.get('text') ?? ''));
+    const echoed = await toPromise(askEcho(echoAt, url.searchParams.get('text') ?? ''), executor);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echoed }));
   } else if (url.pathname === '/') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('node:http here, next to a wakeloop echo server\n');
@@ -71,8 +72,9 @@ function* acceptLoop(listener: TcpListener): Task<void> {
 function* serveBoth(host: string, echoPort: number, httpPort: number): Task<string> {
   const listener = yield* TcpListener.bind({ host, port: echoPort });
   const accepting = spawn(acceptLoop(listener));
+  const executor = Executor.current(); // for the HTTP handlers, which run outside any task
   const web = http.createServer((req, res) => {
-    handle(req, res, listener.localAddress).catch((error: unknown) => {
+    handle(req, res, listener.localAddress, executor).catch((error: unknown) => {
       res.writeHead(502).end(`echo failed: ${(error as Error).message}\n`);
     });
   });
@@ -126,12 +128,17 @@ function parseOptions(argv: string[]): { host: string; echoPort: number; httpPor
 export async function main(argv: string[]): Promise<number> {
   const o = readCommandLine('http-and-echo', USAGE, argv, parseOptions);
   if (typeof o === 'number') return o;
-  const attachment = attach(); // this thread's default executor, the one spawn() and toPromise() use
+  const executor = new Executor({ backend: 'epoll' }); // attach() needs epoll, whatever WAKELOOP_BACKEND says
   try {
-    const which = await toPromise(serveBoth(o.host, o.echoPort, o.httpPort));
-    const open = attachment.executor.taskCount;
+    const attachment = attach(executor);
+    let which: string;
+    try {
+      which = await toPromise(serveBoth(o.host, o.echoPort, o.httpPort), executor);
+    } finally {
+      attachment.detach();
+    }
     say(`${which}: closed both servers`);
-    say(`closed ${open} echo connection(s)`);
+    say(`closed ${executor.taskCount} echo connection(s)`);
     return 0;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -139,7 +146,6 @@ export async function main(argv: string[]): Promise<number> {
     sayError(`http-and-echo: ${(error as Error).message}`);
     return 1;
   } finally {
-    attachment.detach();
-    attachment.executor.close(); // cancels the echo connections; their finally closes each stream
+    executor.close(); // cancels the echo connections; their finally closes each stream
   }
 }

@@ -52,3 +52,12 @@ describe('wakeloop echo-server --threads: bad input', () => {
     expect(err).toMatch(/EADDRINUSE/);
   });
 });
+
+describe('wakeloop echo-server --attached under WAKELOOP_BACKEND=poll', () => {
+  it('asks for the epoll backend itself, as attach() needs it', async () => {
+    const { child, ports: [port] } = await startCli(['echo-server', '--attached', '--port', '0'], { env: { WAKELOOP_BACKEND: 'poll' } });
+    expect((await echoOnce(port, Buffer.from('attached'))).toString()).toBe('attached');
+    child.kill('SIGINT');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+});
