@@ -213,19 +213,33 @@ async function serveThreads(host: string, port: number, threads: number): Promis
 }
 
 /**
- * Binds (without listening) a SO_REUSEPORT socket on host:port, so port 0 becomes a real port
- * every worker can join. It takes no connections: only listening sockets share them.
+ * Makes sure no other program serves host:port, then reserves it for the workers: port 0 becomes
+ * a real port every worker can join. A probe without SO_REUSEPORT binds first: it fails with
+ * EADDRINUSE if anyone listens there, where a SO_REUSEPORT socket would silently join another
+ * program's SO_REUSEPORT listeners and split its connections. Then, on the port the probe got,
+ * the reservation: a SO_REUSEPORT socket, bound but not listening, which takes no connections
+ * (only listening sockets share them). The port is free between the two binds for a moment.
  */
 function* reservePort(host: string, port: number): Task<{ fd: number; address: SocketAddress }> {
   const [addr] = yield* resolve(host);
-  const fd = sys.socket(addr.family);
+  const probe = bindSocket(addr.family, addr.address, port, false);
+  sys.close(probe.fd);
+  return bindSocket(addr.family, addr.address, probe.address.port, true);
+}
+
+/** A new socket bound (not listening) to address:port, with SO_REUSEPORT if `reusePort`. */
+function bindSocket(family: 4 | 6, address: string, port: number, reusePort: boolean): { fd: number; address: SocketAddress } {
+  const fd = sys.socket(family);
   if (fd < 0) throw new IoError('socket', fd);
-  let rc = sys.setReusePort(fd, true);
-  if (rc >= 0) rc = sys.bind(fd, addr.address, port);
+  // SO_REUSEADDR, as TcpListener.bind sets it: an earlier server's connections in TIME_WAIT
+  // would otherwise keep the port from binding for a minute.
+  let rc = sys.setReuseAddr(fd, true);
+  if (rc >= 0 && reusePort) rc = sys.setReusePort(fd, true);
+  if (rc >= 0) rc = sys.bind(fd, address, port);
   const local = rc >= 0 ? sys.localAddress(fd) : rc;
   if (typeof local === 'number') {
     sys.close(fd);
-    throw new IoError('bind', local, `${host}:${port}`);
+    throw new IoError('bind', local, formatAddress({ address, port, family }));
   }
   return { fd, address: local };
 }

@@ -51,6 +51,41 @@ describe('wakeloop echo-server --threads: bad input', () => {
     expect(code).toBe(1);
     expect(err).toMatch(/EADDRINUSE/);
   });
+
+  it('refuses, with EADDRINUSE, a port another program already serves with SO_REUSEPORT', async () => {
+    const holder = await startCli(['echo-server', '--threads', '1', '--port', '0']);
+    const [port] = holder.ports;
+    try {
+      const { code, stdout, stderr: err } = await runCli(['echo-server', '--threads', '2', '--port', String(port)], { killAfterMs: 10_000 });
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(err).toMatch(/^echo-server: bind 127\.0\.0\.1:\d+: .*\(EADDRINUSE\)\n$/);
+    } finally {
+      holder.child.kill('SIGTERM');
+    }
+    const [code] = await once(holder.child, 'exit');
+    expect(code).toBe(0);
+    expect(holder.output()).toMatch(/closed 0 connection\(s\)/); // every connection went to the holder
+  });
+
+  it('binds a port whose connections from an earlier server are still in TIME_WAIT', async () => {
+    // The earlier server closes a connection first, so its side of it stays in TIME_WAIT.
+    const first = await startCli(['echo-server', '--port', '0']);
+    const [port] = first.ports;
+    const idle = connect(port, '127.0.0.1');
+    await once(idle, 'connect');
+    await new Promise((r) => setTimeout(r, 50)); // accepted by now
+    const closed = once(idle, 'close');
+    first.child.kill('SIGTERM');
+    expect((await once(first.child, 'exit'))[0]).toBe(0);
+    await closed;
+
+    const { child, ports } = await startCli(['echo-server', '--threads', '2', '--port', String(port)]);
+    expect(ports).toEqual([port]);
+    expect((await echoOnce(port, Buffer.from('again'))).toString()).toBe('again');
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
 });
 
 describe('wakeloop echo-server --attached under WAKELOOP_BACKEND=poll', () => {
