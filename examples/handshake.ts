@@ -37,7 +37,7 @@ const retryPause = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Writes one line to stdout (fd 1) synchronously, so lines from several threads land in the
  * order they were written (worker `console.log` is relayed through the main thread later).
- * Retries when a non-blocking stdout pipe is momentarily full.
+ * Retries when a non-blocking stdout pipe is momentarily full; drops the line if stdout closed.
  *
  * @example
  * ```ts
@@ -53,7 +53,9 @@ export function writeLine(line: string): void {
     try {
       offset += writeSync(1, bytes, offset);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return; // nobody reads stdout any more (`| head -1`): drop the line
+      if (code !== 'EAGAIN') throw err;
       Atomics.wait(retryPause, 0, 0, 1);
     }
   }

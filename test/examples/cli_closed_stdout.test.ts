@@ -38,6 +38,7 @@ describe('wakeloop demos with a closed stdout', () => {
   it.each([
     ['select-demo', '--messages', '3'],
     ['socket-read', '--pause', '20'],
+    ['handshake', '--start-delay', '0', '--time-wait', '50'],
   ])('wakeloop %s %s %s runs to its end and exits 0 after its stdout was closed', async (...args) => {
     expect(await runHeadOne(args)).toEqual({ code: 0, signal: null, stderr: '' });
   });
