@@ -399,6 +399,7 @@ export class Executor {
     task.failed = failed;
     task.result = value;
     this.#live.delete(task);
+    task.onComplete?.(failed, value);
     const joiners = task.joiners;
     if (joiners !== null && joiners.size > 0) {
       joiners.wakeAll();

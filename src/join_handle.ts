@@ -18,6 +18,8 @@ export class TaskCell<T> implements Waker, Context {
   joiners: AwaitWakers | null = null;
   /** Someone polled the JoinHandle: a failure is theirs to handle, not "unhandled". */
   observed = false;
+  /** Told how the task ended, by the executor as it records the end (scope, JoinSet). */
+  onComplete: ((failed: boolean, result: unknown) => void) | null = null;
 
   constructor(
     readonly executor: Executor,
@@ -57,6 +59,16 @@ export class JoinHandle<T> extends SharedFuture<T> {
   /** True once the task completed (returned, threw, or finished cancelling). */
   get finished(): boolean {
     return this.#task.done;
+  }
+
+  /**
+   * @internal Calls `onComplete` when the task ends (its value, or its error: a CancelledError
+   * if it was cancelled). The caller takes charge of a failure, so it is not reported as
+   * unhandled.
+   */
+  _onComplete(onComplete: (failed: boolean, result: unknown) => void): void {
+    this.#task.onComplete = onComplete;
+    this.#task.observed = true;
   }
 
   /** @internal True once `cancel()` (or a scope or JoinSet closing) asked the task to stop. */

@@ -5,7 +5,7 @@ import { coop } from './_coop.js';
 import { CancelledError, ClosedError } from './errors.js';
 import { Executor } from './executor.js';
 import type { JoinHandle } from './join_handle.js';
-import { Future, PENDING, ready, type Context, type Poll, type Waker } from './future.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { GenFuture, describe, toFuture, type Awaitable, type Task } from './task.js';
 
 /**
@@ -19,32 +19,6 @@ import { GenFuture, describe, toFuture, type Awaitable, type Task } from './task
 export type TaskOutcome<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown } | { kind: 'cancelled' };
 
 const CANCELLED: TaskOutcome<never> = { kind: 'cancelled' };
-/** Yielded once by a tracked task before the executor sees it; never polled. */
-const PRIMED = ready(undefined);
-const NOOP_CONTEXT: Context = { waker: { wake() {} } };
-
-// `cancelled` asks whether the task running this wrapper was cancelled: a cancelled task whose
-// cleanup awaits resumes after `yield* task` as if the task had returned (a JS limit, see
-// README), or throws the CancelledError of a scope it awaited, so how the generator ended is
-// not enough to tell.
-function* tracked<T>(
-  task: Awaitable<T>,
-  onSettle: (outcome: TaskOutcome<T>) => void,
-  cancelled: () => boolean,
-): Task<T> {
-  let outcome: TaskOutcome<T> = CANCELLED;
-  try {
-    yield PRIMED;
-    const value = yield* task;
-    if (!cancelled()) outcome = { kind: 'value', value };
-    return value;
-  } catch (error) {
-    if (!(cancelled() && error instanceof CancelledError)) outcome = { kind: 'error', error };
-    throw error;
-  } finally {
-    onSettle(outcome);
-  }
-}
 
 /**
  * Spawns `task` on `executor` and calls `onSettle` exactly once when it ends, however it ends:
@@ -63,17 +37,16 @@ export function spawnTracked<T>(
   onSettle: (outcome: TaskOutcome<T>) => void,
   where = 'spawnTracked()',
 ): JoinHandle<T> {
-  if (!(task instanceof Future)) toFuture(task, where); // validates: a generator object, not a function
-  let handle: JoinHandle<T> | null = null;
-  const gen = tracked(task, onSettle, () => handle!._cancelRequested);
-  // Run the wrapper up to its first yield, inside the try: cancelling a generator that never
-  // started skips its finally, and onSettle must run even for a child cancelled before its turn.
-  gen.next();
-  handle = executor.spawn(gen);
-  // Polling the handle once marks it observed (the owner reports the error); dropping that
-  // poll forgets its no-op waker.
-  handle.poll(NOOP_CONTEXT);
-  handle.drop();
+  const handle = executor.spawn(toFuture(task, where));
+  // The outcome is read from the task's end as the executor records it, not from inside the
+  // task: a cancelled task whose cleanup awaits resumes after its await as if that had
+  // returned (a JS limit, see README), and an error from dropping the future it awaited
+  // surfaces only after its finally blocks ran.
+  handle._onComplete((failed, result) => {
+    if (!failed) onSettle({ kind: 'value', value: result as T });
+    else if (handle._cancelRequested && result instanceof CancelledError) onSettle(CANCELLED);
+    else onSettle({ kind: 'error', error: result });
+  });
   return handle;
 }
 

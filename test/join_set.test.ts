@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Notify, sleep, spawn, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Future, Notify, PENDING, sleep, spawn, yieldNow, type Task } from '../src/index.js';
 import { JoinSet } from '../src/join_set.js';
 import { run } from './util.js';
 
@@ -163,6 +163,21 @@ describe('JoinSet', () => {
     })());
     expect(got.joined).toEqual([]);
     expect(got.log).toEqual(['cleanup 5 done', 'cleanup 40 done', 'drained, size 0']);
+  });
+
+  it("abortAll(): a task whose awaited future's drop() throws comes out of joinNext() with that error", () => {
+    class ThrowsOnDrop extends Future<never> {
+      poll(): typeof PENDING { return PENDING; }
+      override drop(): void { throw new Error('drop failed'); }
+    }
+    const error = run((function* () {
+      const set = new JoinSet<number>();
+      set.spawn((function* () { return yield* new ThrowsOnDrop(); })());
+      yield* yieldNow();
+      set.abortAll();
+      return yield* catchError(set.joinNext());
+    })());
+    expect((error as Error).message).toBe('drop failed');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Future, Notify, PENDING, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
 import { scope, type Scope } from '../src/scope.js';
 import { catching, run } from './util.js';
 
@@ -263,5 +263,19 @@ describe('scope cancellation with awaiting cleanup', () => {
       });
     })());
     expect(got).toBe('body returned');
+  });
+
+  it("a cancelled child whose awaited future's drop() throws fails the scope with that error", () => {
+    class ThrowsOnDrop extends Future<never> {
+      poll(): typeof PENDING { return PENDING; }
+      override drop(): void { throw new Error('drop failed'); }
+    }
+    const error = run(catching(scope(function* (s) {
+      const child = s.spawn((function* () { yield* new ThrowsOnDrop(); })());
+      yield* yieldNow();
+      child.cancel();
+      return 'body returned';
+    })));
+    expect((error as Error).message).toBe('drop failed');
   });
 });
