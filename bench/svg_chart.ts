@@ -1,7 +1,7 @@
 // A hand-written SVG chart: one group of bars per workload, one bar per contender, each value
 // relative to the C server (C = 1.0, higher is better for every workload).
 import { C_REFERENCE } from './contenders.js';
-import { relative, type Results } from './report.js';
+import { relative, versus, type Results } from './report.js';
 
 const BAR = 22;
 const GAP = 28; // between groups
@@ -51,8 +51,10 @@ export function svgChart(r: Results): string {
       const cell = wr.cells.find((cell) => cell.contender === c.name);
       const v = cell ? relative(wr, cell, C_REFERENCE) : undefined;
       if (v === undefined) {
-        const why = cell?.status === 'failed' ? 'failed' : 'n/a';
-        out.push(`<text x="${x + BAR / 2}" y="${TOP + PLOT_H - 4}" text-anchor="middle" font-size="9" fill="#999" transform="rotate(-90 ${x + BAR / 2} ${TOP + PLOT_H - 4})">${why}</text>`);
+        // No ratio: a failed cell, a missing figure, or a growth of 0 or less (versus() words it).
+        const words = cell ? versus(wr, cell, C_REFERENCE, 'C') : '-';
+        const why = cell?.status === 'failed' ? 'failed' : words === '-' ? 'n/a' : words;
+        out.push(`<text x="${x + BAR / 2}" y="${TOP + PLOT_H - 4}" text-anchor="middle" font-size="9" fill="#999" transform="rotate(-90 ${x + BAR / 2} ${TOP + PLOT_H - 4})">${escape(why)}</text>`);
         return;
       }
       const top = y(v);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { contenders } from '../../bench/contenders.js';
 import type { Cell } from '../../bench/measure.js';
 import { markdown, relative, type Results } from '../../bench/report.js';
+import { svgChart } from '../../bench/svg_chart.js';
 import { workloads } from '../../bench/workloads.js';
 
 const workload = (name: string) => workloads.find((w) => w.name === name)!;
@@ -55,6 +56,11 @@ describe('bench report', () => {
       'node:net': ['1.00', 'better (shrank)'],
       wakeloop: ['neither grew', 'better (no growth)'],
     });
+  });
+
+  it('svgChart() labels an idle-memory bar with no ratio in words, as the table does, not "n/a"', () => {
+    const svg = svgChart(results('idle', { c: 0.5, 'node-net': 2, wakeloop: 0 }));
+    expect(svg).toContain('>better (no growth)</text>');
   });
 
   it('markdown() gives the ratio 0 against a reference that did not grow, and words where neither grew', () => {
