@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { asksForHelp } from '../../examples/command_line.js';
 import { parseChatServerArgs } from '../../examples/chat/server_args.js';
 import { Connection } from './node_net_chat_connection.js';
 import { GroupTable } from './node_net_chat_group.js';
@@ -132,6 +133,10 @@ export function parseServerArgs(argv: readonly string[]): { ok: true; value: Ser
 
 /** The CLI: parse, listen, announce the address, stop on SIGINT/SIGTERM. */
 async function main(argv: readonly string[]): Promise<void> {
+  if (asksForHelp(argv)) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const args = parseServerArgs(argv);
   if (!args.ok) {
     process.stderr.write(`${args.error}\n${USAGE}\n`);

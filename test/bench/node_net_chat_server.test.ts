@@ -1,6 +1,7 @@
 // Runs the compiled server (dist/, built by `npm test`'s tsc step) as a child process and talks
 // to it over real TCP on 127.0.0.1. The behaviour it shares with `wakeloop chat-server` is in
 // test/examples/chat/book_server_suite.ts; what is only tested here stays here.
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServerArgs } from '../../bench/chat/node_net_chat_server.js';
 import { type BookServer, bookServerTests, parseServerArgsTests } from '../examples/chat/book_server_suite.js';
@@ -30,6 +31,11 @@ const NODE_NET: BookServer = {
 
 describe('node:net chat server', () => {
   bookServerTests(NODE_NET);
+
+  it('node_net_chat_server --help prints its usage on stdout and exits 0', () => {
+    const r = spawnSync(process.execPath, [REFERENCE_JS, '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect([r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([0, expect.stringMatching(/^usage: node_net_chat_server \[ADDRESS\]/), '']);
+  });
 
   it('ChatServer reports one Dropped error to a reader that fell behind, then the rest in order', async () => {
     // The default capacity (1000 posts): while a paused reader's kernel buffers still take data
