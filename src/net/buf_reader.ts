@@ -7,6 +7,7 @@ import { checkInteger } from '../_validate.js';
 import { UnexpectedEofError } from './tcp_stream.js';
 import { indexOfLf } from './_index_of_lf.js';
 import { ReadOp } from './_read_op.js';
+import { ReaderBytes } from './_reader_bytes.js';
 import { FrameTooLargeError, LineTooLongError, type BufReaderOptions, type ByteSource } from './buf_reader_types.js';
 
 const CR = 13;
@@ -15,9 +16,6 @@ const FRAME = 1;
 const EXACT = 2;
 /** A parse step's answer when the buffered bytes do not hold a whole item yet. */
 const MORE: unique symbol = Symbol('more');
-/** The smallest buffer allocated, and the largest kept by an idle reader. */
-const SMALL = 1024;
-const EMPTY = new Uint8Array(0);
 
 /**
  * A buffered reader over a TcpStream (or any `ByteSource`) with cancel-safe `readLine()`,
@@ -41,22 +39,8 @@ const EMPTY = new Uint8Array(0);
 export class BufReader {
   readonly maxLineBytes: number;
   readonly maxFrameBytes: number;
-  /**
-   * Invariant: the unconsumed bytes are #buf[#start, #end). While #borrowed (inside a poll
-   * only) #buf is the stream's scratch view and #own holds the reader's buffer.
-   */
-  #buf: Uint8Array = EMPTY;
-  #own: Uint8Array = EMPTY;
-  #start = 0;
-  #end = 0;
-  #borrowed = false;
-  /**
-   * While #borrowed: how many bytes at the start of #own hold the item this poll returned
-   * (copied out of the scratch view), which #settle must leave intact.
-   */
-  #kept = 0;
-  /** No `\n` lies in #buf[#start, #scanned): a line search resumes there, never rescans. */
-  #scanned = 0;
+  /** The bytes received and not yet returned. */
+  readonly #bytes = new ReaderBytes();
   /** The source reported end of stream. */
   #eof = false;
   /** After a LineTooLongError without its `\n`: discard input up to the next `\n`. */
@@ -82,12 +66,12 @@ export class BufReader {
 
   /** Bytes received and not yet returned. */
   get buffered(): number {
-    return this.#end - this.#start;
+    return this.#bytes.end - this.#bytes.start;
   }
 
   /** The size of the reader's own buffer (at most 1 KiB while nothing is buffered). */
   get capacity(): number {
-    return this.#buf.length;
+    return this.#bytes.buf.length;
   }
 
   /**
@@ -153,7 +137,7 @@ export class BufReader {
           const item = mode === LINE ? this.#line(arg) : mode === FRAME ? this.#frame() : this.#exact(arg);
           if (item !== MORE) return item;
         }
-        this.#settle(); // the scratch is about to be overwritten: keep the leftovers first
+        this.#bytes.settle(); // the scratch is about to be overwritten: keep the leftovers first
         const read = (this.#read ??= this.stream.read());
         this.#reading = op;
         let chunk: Poll<Uint8Array>;
@@ -165,23 +149,11 @@ export class BufReader {
         }
         if (chunk === PENDING) return PENDING;
         this.#read = this.#reading = null;
-        if (chunk.length === 0) {
-          this.#eof = true;
-        } else if (this.#start === this.#end) {
-          // Nothing buffered: parse the chunk where it lies; #settle copies what is left of it.
-          this.#own = this.#buf;
-          this.#buf = chunk;
-          this.#start = this.#scanned = 0;
-          this.#end = chunk.length;
-          this.#borrowed = true;
-        } else {
-          this.#reserve(chunk.length);
-          this.#buf.set(chunk, this.#end);
-          this.#end += chunk.length;
-        }
+        if (chunk.length === 0) this.#eof = true;
+        else this.#bytes.append(chunk);
       }
     } finally {
-      this.#settle();
+      this.#bytes.settle();
     }
   }
 
@@ -193,29 +165,27 @@ export class BufReader {
   }
 
   #line(limit: number): Uint8Array | null | typeof MORE {
-    const buf = this.#buf;
-    const start = this.#start;
-    const end = this.#end;
-    const from = this.#scanned > start ? this.#scanned : start;
+    const bytes = this.#bytes;
+    const { buf, start, end } = bytes;
+    const from = bytes.scanned > start ? bytes.scanned : start;
     const nl = from >= end ? -1 : indexOfLf(buf, from, end);
     if (nl < 0) {
-      this.#scanned = end;
+      bytes.scanned = end;
       const n = end - start;
       // n === limit + 1 still fits if it ends in the `\r` of a `\r\n` (not at end of stream).
       if (n > limit + 1 || (n === limit + 1 && (this.#eof || buf[end - 1] !== CR))) this.#tooLong(limit, -1);
       if (!this.#eof) return MORE;
       if (n === 0) return null;
-      return this.#take(start, end, end);
+      return bytes.take(start, end, end);
     }
     const stop = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
     if (stop - start > limit) this.#tooLong(limit, nl);
-    return this.#take(start, stop, nl + 1);
+    return bytes.take(start, stop, nl + 1);
   }
 
   #frame(): Uint8Array | null | typeof MORE {
-    const buf = this.#buf;
-    const start = this.#start;
-    const n = this.#end - start;
+    const { buf, start, end } = this.#bytes;
+    const n = end - start;
     if (n < 4) {
       if (!this.#eof) return MORE;
       if (n === 0) return null;
@@ -227,41 +197,24 @@ export class BufReader {
       if (!this.#eof) return MORE;
       throw new UnexpectedEofError(4 + length, n);
     }
-    return this.#take(start + 4, start + 4 + length, start + 4 + length);
+    return this.#bytes.take(start + 4, start + 4 + length, start + 4 + length);
   }
 
   #exact(count: number): Uint8Array | typeof MORE {
-    const n = this.#end - this.#start;
-    if (n >= count) return this.#take(this.#start, this.#start + count, this.#start + count);
+    const { start, end } = this.#bytes;
+    const n = end - start;
+    if (n >= count) return this.#bytes.take(start, start + count, start + count);
     if (!this.#eof) return MORE;
     throw new UnexpectedEofError(count, n);
   }
 
-  /**
-   * Consumes up to `next` and returns [from, to) as a view of the reader's own buffer (copied
-   * there if it lies in the scratch). Shrinks an oversized idle buffer.
-   */
-  #take(from: number, to: number, next: number): Uint8Array {
-    this.#start = next;
-    if (this.#scanned < next) this.#scanned = next;
-    if (this.#borrowed) return this.#copyOut(from, to); // #settle sizes the buffer for the leftovers
-    const view = this.#buf.subarray(from, to);
-    const left = this.#end - next;
-    if (left === 0) {
-      this.#start = this.#end = this.#scanned = 0;
-      if (this.#buf.length > SMALL) this.#buf = EMPTY; // after a large item: do not keep its buffer
-    } else if (this.#buf.length > SMALL && left * 4 <= this.#buf.length) {
-      this.#moveTo(new Uint8Array(Math.max(SMALL, left * 2))); // the view keeps the old buffer
-    }
-    return view;
-  }
-
   /** Drops the line that is too long (to its `\n`, or skipping up to the next one) and throws. */
   #tooLong(limit: number, nl: number): never {
+    const bytes = this.#bytes;
     if (nl >= 0) {
-      this.#take(this.#start, this.#start, nl + 1);
+      bytes.take(bytes.start, bytes.start, nl + 1);
     } else {
-      this.#take(this.#start, this.#start, this.#end);
+      bytes.take(bytes.start, bytes.start, bytes.end);
       this.#skipping = !this.#eof;
     }
     throw new LineTooLongError(limit);
@@ -269,78 +222,11 @@ export class BufReader {
 
   /** Discards input up to and including a `\n`; true once found (or at end of stream). */
   #skip(): boolean {
-    const nl = this.#start >= this.#end ? -1 : indexOfLf(this.#buf, this.#start, this.#end);
-    this.#take(this.#start, this.#start, nl < 0 ? this.#end : nl + 1);
+    const { buf, start, end } = this.#bytes;
+    const nl = start >= end ? -1 : indexOfLf(buf, start, end);
+    this.#bytes.take(start, start, nl < 0 ? end : nl + 1);
     if (nl < 0 && !this.#eof) return false;
     this.#skipping = false;
     return true;
-  }
-
-  /**
-   * Returns an item found in the borrowed scratch view as a copy at the start of the reader's
-   * own buffer. The scratch is shared by every read of the executor: a `join()` polling another
-   * stream's read in the same poll would overwrite a view of it before this task saw the item.
-   */
-  #copyOut(from: number, to: number): Uint8Array {
-    const n = to - from;
-    if (this.#own.length < n) this.#own = new Uint8Array(Math.max(SMALL, n));
-    this.#own.set(this.#buf.subarray(from, to));
-    this.#kept = n;
-    return this.#own.subarray(0, n);
-  }
-
-  /**
-   * Ends a borrow of the scratch view: copies its unconsumed bytes into the reader's buffer,
-   * after the item #copyOut put there (into a new buffer if they do not fit beside it).
-   */
-  #settle(): void {
-    if (!this.#borrowed) return;
-    const scratch = this.#buf;
-    const start = this.#start;
-    const left = this.#end - start;
-    const kept = this.#kept;
-    this.#borrowed = false;
-    this.#kept = 0;
-    this.#buf = this.#own;
-    this.#own = EMPTY;
-    if (left === 0) {
-      this.#start = this.#end = this.#scanned = 0;
-      if (this.#buf.length > SMALL) this.#buf = EMPTY; // after a large item: the view keeps it
-      return;
-    }
-    let base = kept;
-    if (kept + left > this.#buf.length) {
-      base = 0;
-      this.#buf = new Uint8Array(Math.max(SMALL, left)); // the item's view keeps the old buffer
-    }
-    this.#buf.set(scratch.subarray(start, start + left), base);
-    this.#scanned = base + (this.#scanned > start ? this.#scanned - start : 0);
-    this.#start = base;
-    this.#end = base + left;
-  }
-
-  /** Makes room for `extra` bytes after #end: compacts, or grows by doubling (amortised O(1)). */
-  #reserve(extra: number): void {
-    const cap = this.#buf.length;
-    if (this.#end + extra <= cap) return;
-    const used = this.#end - this.#start;
-    if (used + extra <= cap) {
-      // Reads happen only while one partial item is buffered, and a compaction leaves #start at
-      // 0, so each item's bytes are moved at most once: linear overall.
-      this.#moveTo(this.#buf);
-    } else {
-      this.#moveTo(new Uint8Array(Math.max(SMALL, cap * 2, used + extra)));
-    }
-  }
-
-  /** Moves the unconsumed bytes to the start of `target`. */
-  #moveTo(target: Uint8Array): void {
-    const start = this.#start;
-    if (target === this.#buf) target.copyWithin(0, start, this.#end);
-    else target.set(this.#buf.subarray(start, this.#end));
-    this.#buf = target;
-    this.#end -= start;
-    this.#scanned = this.#scanned > start ? this.#scanned - start : 0;
-    this.#start = 0;
   }
 }
