@@ -3,7 +3,10 @@
 // forgets that await's waker and no other.
 import { Future, type Context, type Poll, type Waker } from './future.js';
 
-/** The wakers of the awaits pending on one shared future, one slot per await. */
+/**
+ * The wakers of the awaits pending on one shared thing (a future several tasks await, the
+ * accepts waiting on one listener), one slot per await.
+ */
 export class AwaitWakers {
   readonly #wakers = new Map<object, Waker>();
 
@@ -12,9 +15,9 @@ export class AwaitWakers {
     this.#wakers.set(key, waker);
   }
 
-  /** Forgets one await's waker (the await was dropped, or it completed). */
-  delete(key: object): void {
-    this.#wakers.delete(key);
+  /** Forgets one await's waker (the await was dropped, or it completed); true if it had one. */
+  delete(key: object): boolean {
+    return this.#wakers.delete(key);
   }
 
   get size(): number {
@@ -53,7 +56,7 @@ export abstract class SharedFuture<T> extends Future<T> {
 
   /** Each `yield*` is an await of its own. */
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new OneAwait(this);
+    return this.newAwait();
   }
 
   /** @internal What toFuture() hands to a combinator: an await of its own. */

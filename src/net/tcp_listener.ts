@@ -7,6 +7,7 @@ import { ClosedError, IoError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
+import { AwaitWakers } from '../_shared_future.js';
 import { checkBoolean, checkInteger } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
@@ -52,15 +53,21 @@ export class TcpListener implements Disposable {
   #closed = false;
   #emfile = 0;
   /**
-   * The accept futures waiting for a connection. The reactor keeps one read waker per source
-   * and wakes the one it replaces, so two tasks storing their own wakers there woke each other
-   * forever; the reactor holds `#wakeAcceptors` instead, and readiness or close wakes them all.
-   * Invariant: a future is in the set only while its last poll returned PENDING for want of a
-   * connection, and then the reactor holds `#wakeAcceptors`.
+   * The wakers of the accept futures waiting for a connection. The reactor keeps one read waker
+   * per source and wakes the one it replaces, so two tasks storing their own wakers there woke
+   * each other forever; the reactor holds `#wakeAcceptors` instead, and readiness or close
+   * wakes them all. Invariant: a future is here only while its last poll returned PENDING for
+   * want of a connection, and then the reactor holds `#wakeAcceptors`.
    */
-  readonly #acceptors = new Set<AcceptFuture>();
-  /** The listener's one read waker in the reactor: wakes every waiting accept. */
-  readonly #wakeAcceptors: Waker = { wake: () => this.#wakeAll() };
+  readonly #acceptors = new AwaitWakers();
+  /**
+   * The listener's one read waker in the reactor. It wakes every waiting accept rather than one
+   * with a hand-off: one readiness edge may stand for many queued connections, and a woken
+   * accept may be dropped before it polls, so waking one would need both cases passed on. Each
+   * woken accept that finds the backlog empty costs one accept(2) returning EAGAIN (tokio's
+   * ScheduledIo also wakes every waiter).
+   */
+  readonly #wakeAcceptors: Waker = { wake: () => this.#acceptors.wakeAll() };
 
   private constructor(
     /** @internal */ readonly source: IoSource,
@@ -178,8 +185,7 @@ export class TcpListener implements Disposable {
 
   /** Queues `future` for the next readiness (or close) and makes sure the reactor will say so. */
   #wait(cx: Context, future: AcceptFuture): typeof PENDING {
-    future.waker = cx.waker;
-    this.#acceptors.add(future);
+    this.#acceptors.set(future, cx.waker);
     this.reactor.waitReadable(this.source, this.#wakeAcceptors);
     return PENDING;
   }
@@ -188,18 +194,6 @@ export class TcpListener implements Disposable {
   _forgetAccept(future: AcceptFuture): void {
     if (!this.#acceptors.delete(future)) return;
     if (this.#acceptors.size === 0 && !this.#closed) this.reactor.forget(this.source, this.#wakeAcceptors, 1);
-  }
-
-  /**
-   * Wakes every waiting accept. All of them, rather than one with a hand-off: one readiness edge
-   * may stand for many queued connections, and a woken accept may be dropped before it polls,
-   * so waking one would need both cases passed on. Each woken accept that finds the backlog
-   * empty costs one accept(2) returning EAGAIN (tokio's ScheduledIo also wakes every waiter).
-   */
-  #wakeAll(): void {
-    const waiting = [...this.#acceptors];
-    this.#acceptors.clear();
-    for (const f of waiting) f.waker?.wake();
   }
 
   /** Out of fds: accept the waiting connection with the reserve fd's slot and close it. */
@@ -247,8 +241,6 @@ export class TcpListener implements Disposable {
 
 /** One await of `accept()`; while pending it waits in its listener's queue. */
 class AcceptFuture extends Future<TcpStream> {
-  /** The waker of the task polling it, set when it starts waiting. */
-  waker: Waker | null = null;
   constructor(private readonly listener: TcpListener) {
     super();
   }
@@ -257,7 +249,6 @@ class AcceptFuture extends Future<TcpStream> {
   }
   override drop(): void {
     this.listener._forgetAccept(this);
-    this.waker = null;
   }
 }
 
