@@ -29,11 +29,12 @@ function watch(registryId: number, name: SignalName): void {
 
 /** The error for a failed signalWatch(): the watcher table being full is not a sigaction failure. */
 function watchError(name: SignalName, rc: number): IoError {
-  if (-rc !== constants.errno.ENOSPC) return new IoError('sigaction', rc, name);
   const error = new IoError('sigaction', rc, name);
-  error.message =
-    `cannot watch ${name}: ${binding.signalMaxWatchers} executors already watch it, ` +
-    'the most the addon allows at once';
+  if (-rc === constants.errno.ENOSPC) {
+    error.message =
+      `cannot watch ${name}: ${binding.signalMaxWatchers} executors already watch it, ` +
+      'the most the addon allows at once';
+  }
   return error;
 }
 
