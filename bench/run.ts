@@ -2,14 +2,15 @@
 //
 //   node dist/bench/run.js [--quick] [--only NAME[,NAME]]... [--contenders a,b] [--duration S]
 //                          [--repeats N] [--warmup S] [--wait-quiet S]
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../examples/command_line.js';
 import { buildC } from './build_c.js';
 import { fanoutShape, measureFanout } from './chat/measure_fanout.js';
 import { contenders } from './contenders.js';
 import { measureWorkload, type Progress } from './measure.js';
+import { isProgram } from './is_program.js';
 import { resultsDir } from './paths.js';
 import { disturbance, interference, machineInfo, snapshot } from './proc_stats.js';
 import { installCleanup, pinning, sleep, stopAll } from './processes.js';
@@ -39,9 +40,6 @@ export interface Options {
   warmup: number;
   waitQuiet: number;
 }
-
-/** A bad command line: its message is printed with the usage, and the bench exits with 2. */
-export class UsageError extends Error {}
 
 /** Parses and checks the command line (without the node and script paths); throws UsageError. */
 export function parseOptions(args: string[]): Options {
@@ -181,16 +179,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote bench/results/${date}.json, ${date}.svg, latest.svg, latest.md`);
 }
 
-/** True when this file is the program (`node dist/bench/run.js`), not a module a test imports. */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false; // argv[1] is not a file
-  }
-}
-
-if (isMain()) {
+if (isProgram(import.meta.url)) {
   main().catch(async (err: unknown) => {
     console.error(`bench: ${(err as Error).stack ?? err}`);
     await stopAll();

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Parker } from '../src/sync/parker.js';
 import { WaitGroup } from '../src/sync/wait_group.js';
+import { UsageError } from './command_line.js';
 import type { HandshakeRole } from './handshake_worker.js';
 
 /** The seed's client start delay and TIME_WAIT (2MSL) timeout. */
@@ -27,9 +28,6 @@ to each other with Parker/Unparker, and finish on a WaitGroup.
                     (default ${DEFAULT_MS})
   --time-wait MS    the client's TIME_WAIT timeout, at least ${MIN_TIME_WAIT_MS} (default ${DEFAULT_MS})
 `;
-
-/** A bad command line: reported with the usage text and exit code 2. */
-class UsageError extends Error {}
 
 /** Waited on for 1 ms between EAGAIN retries of a write to a non-blocking stdout. */
 const retryPause = new Int32Array(new SharedArrayBuffer(4));

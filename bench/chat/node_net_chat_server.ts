@@ -10,11 +10,11 @@
  * @module
  */
 import net from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { asksForHelp } from '../../examples/command_line.js';
 import { parseChatServerArgs } from '../../examples/chat/server_args.js';
 import { Connection } from './node_net_chat_connection.js';
 import { GroupTable } from './node_net_chat_group.js';
+import { isProgram } from '../is_program.js';
 
 /**
  * The server's limits. They bound memory, loosely: members that stop reading can make the groups
@@ -159,6 +159,6 @@ async function main(argv: readonly string[]): Promise<void> {
   process.stdout.write(`chat server listening on ${address}\n`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isProgram(import.meta.url)) {
   await main(process.argv.slice(2));
 }

@@ -1,7 +1,8 @@
 // The bench's command line (bench/run.ts parseOptions()): what it accepts, and the bad options it
 // turns into a UsageError (run.ts prints it with the usage and exits with 2).
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError } from '../../bench/run.js';
+import { parseOptions } from '../../bench/run.js';
+import { UsageError } from '../../examples/command_line.js';
 
 describe('bench command line', () => {
   it('parseOptions() gives the defaults, and the --quick ones', () => {
