@@ -25,12 +25,20 @@ export interface Results {
  * (a denominator of 0 or less, a figure missing); versus() says why in words.
  */
 export function relative(wr: WorkloadResults, cell: Cell, refName: string): number | undefined {
-  const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
-  const value = cell.median?.value;
-  if (ref === undefined || value === undefined || !Number.isFinite(ref) || !Number.isFinite(value)) return undefined;
+  const figures = headlines(wr, cell, refName);
+  if (figures === undefined) return undefined;
+  const [ref, value] = figures;
   if (cell.contender === refName) return 1;
   if (higherIsBetter(wr.workload)) return ref > 0 && value >= 0 ? value / ref : undefined;
   return value > 0 && ref >= 0 ? ref / value : undefined;
+}
+
+/** The reference's and the cell's median headline figures, or undefined if either is missing. */
+function headlines(wr: WorkloadResults, cell: Cell, refName: string): [ref: number, value: number] | undefined {
+  const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
+  const value = cell.median?.value;
+  if (ref === undefined || value === undefined || !Number.isFinite(ref) || !Number.isFinite(value)) return undefined;
+  return [ref, value];
 }
 
 /**
@@ -40,9 +48,9 @@ export function relative(wr: WorkloadResults, cell: Cell, refName: string): numb
 export function versus(wr: WorkloadResults, cell: Cell, refName: string, refLabel: string): string {
   const x = relative(wr, cell, refName);
   if (x !== undefined) return ratio(x);
-  const ref = wr.cells.find((c) => c.contender === refName)?.median?.value;
-  const value = cell.median?.value;
-  if (higherIsBetter(wr.workload) || ref === undefined || value === undefined || !Number.isFinite(ref) || !Number.isFinite(value)) return '-';
+  const figures = headlines(wr, cell, refName);
+  if (higherIsBetter(wr.workload) || figures === undefined) return '-';
+  const [ref, value] = figures;
   if (value <= 0 && ref > 0) return `better (${value === 0 ? 'no growth' : 'shrank'})`;
   if (ref < 0 && value > 0) return `worse (${refLabel} shrank)`;
   return 'neither grew';
