@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Future, Notify, PENDING, sleep, spawn, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Notify, sleep, spawn, yieldNow, type Task } from '../src/index.js';
 import { JoinSet } from '../src/join_set.js';
-import { run } from './util.js';
+import { ThrowsOnDrop, run } from './util.js';
 
 function* after<T>(ms: number, value: T, log?: string[]): Task<T> {
   try {
@@ -166,10 +166,6 @@ describe('JoinSet', () => {
   });
 
   it("abortAll(): a task whose awaited future's drop() throws comes out of joinNext() with that error", () => {
-    class ThrowsOnDrop extends Future<never> {
-      poll(): typeof PENDING { return PENDING; }
-      override drop(): void { throw new Error('drop failed'); }
-    }
     const error = run((function* () {
       const set = new JoinSet<number>();
       set.spawn((function* () { return yield* new ThrowsOnDrop(); })());

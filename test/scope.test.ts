@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Future, Notify, PENDING, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
 import { scope, type Scope } from '../src/scope.js';
-import { catching, run } from './util.js';
+import { ThrowsOnDrop, catching, run } from './util.js';
 
 /** A child that logs when it starts, ends, and runs its finally block. */
 function* sleeper(log: string[], name: string, ms: number): Task<string> {
@@ -266,10 +266,6 @@ describe('scope cancellation with awaiting cleanup', () => {
   });
 
   it("a cancelled child whose awaited future's drop() throws fails the scope with that error", () => {
-    class ThrowsOnDrop extends Future<never> {
-      poll(): typeof PENDING { return PENDING; }
-      override drop(): void { throw new Error('drop failed'); }
-    }
     const error = run(catching(scope(function* (s) {
       const child = s.spawn((function* () { yield* new ThrowsOnDrop(); })());
       yield* yieldNow();

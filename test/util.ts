@@ -82,6 +82,19 @@ export class Gate<T> extends Future<T> {
   }
 }
 
+/** A future that never completes and whose drop() throws `Error(message)`: a cleanup that fails. */
+export class ThrowsOnDrop extends Future<never> {
+  constructor(private readonly message = 'drop failed') {
+    super();
+  }
+  poll(): typeof PENDING {
+    return PENDING;
+  }
+  override drop(): void {
+    throw new Error(this.message);
+  }
+}
+
 /** A connected TcpStream pair on 127.0.0.1: [client, server]. */
 export function* pair(): Task<[TcpStream, TcpStream]> {
   const listener = yield* TcpListener.bind('127.0.0.1:0');
