@@ -72,7 +72,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   /** Where the `yield*` of this future stands: FRESH, AWAITING (handed to the executor) or AWAITED. */
   #await = FRESH;
 
-  /** Lets the future be awaited (again): for futures that are reused or awaitable repeatedly. */
+  /** Lets the future be awaited again: for a future that is reused (a recycled read or recv future). */
   protected rearm(): void {
     this.#await = FRESH;
   }
