@@ -16,6 +16,7 @@ import {
   listenSignals,
   spawn,
   toPromise,
+  type AddressInput,
   type SocketAddress,
   type Task,
 } from '../src/index.js';
@@ -27,10 +28,10 @@ import { echo } from './echo_server.js';
  *
  * @example
  * ```ts
- * const echoed = await toPromise(askEcho({ address: '127.0.0.1', port: 7000, family: 4 }, 'hi'));
+ * const echoed = await toPromise(askEcho('127.0.0.1:7000', 'hi'));
  * ```
  */
-export function* askEcho(address: SocketAddress, text: string): Task<string> {
+export function* askEcho(address: AddressInput, text: string): Task<string> {
   const stream = yield* TcpStream.connect(address);
   try {
     yield* stream.writeAll(Buffer.from(text));

@@ -131,5 +131,21 @@ function packageRoot(): string {
   throw new Error('wakeloop: cannot find binding.gyp above ' + fileURLToPath(import.meta.url));
 }
 
+/**
+ * Loads the addon. node-gyp-build's own error names only the platform it looked for; a user who
+ * installed with `--ignore-scripts` (or whose compile failed) needs to know what to run.
+ */
+function loadAddon(root: string): NativeBinding {
+  try {
+    return nodeGypBuild(root) as NativeBinding;
+  } catch (error) {
+    throw new Error(
+      `wakeloop: the native addon is not built in ${root} (installed with --ignore-scripts, or ` +
+        'its compile failed?). Run `npm rebuild wakeloop` (it needs python3, make and a C++ compiler).',
+      { cause: error },
+    );
+  }
+}
+
 /** The loaded addon. */
-export const binding = nodeGypBuild(packageRoot()) as NativeBinding;
+export const binding = loadAddon(packageRoot());
