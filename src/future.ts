@@ -56,7 +56,8 @@ const AWAITED = 2;
  * returns the value the executor polled out of it. (A generator method here would allocate a
  * generator object on every await.) A future gives its value once: a `yield*` of a future
  * that already gave its value (or error) throws a TypeError, rather than quietly giving
- * `undefined`. An await that was cancelled gave nothing, so the future may be awaited again.
+ * `undefined`, and so does a `yield*` of a future another task is awaiting. An await that was
+ * cancelled gave nothing, so the future may be awaited again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
@@ -84,6 +85,13 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   drop(): void {}
 
   [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    // A second `yield*` while the first waits would take the first one's value (its next()
+    // reads as the executor resuming it) and leave the first with an error.
+    if (this.#await === AWAITING) {
+      throw new TypeError(
+        `this ${this.constructor.name} is already being awaited: a future is awaited by one task at a time`,
+      );
+    }
     return this;
   }
 

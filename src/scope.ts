@@ -195,6 +195,10 @@ export class ScopeFuture<T> extends Future<T> {
 
   /** `yield* scope(...)` iterates through here, so cancelling the parent awaits the cleanup. */
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    // Two tasks awaiting one scope would each replace the other's waker: the first would hang.
+    if (this.#viaGenerator && !this.#settled && !this.#dropped) {
+      throw new TypeError('this scope is already being awaited: a scope is awaited by one task');
+    }
     this.#viaGenerator = true;
     return awaitScope(this);
   }

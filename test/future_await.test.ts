@@ -23,6 +23,26 @@ describe('awaiting a future', () => {
     }
   });
 
+  it('a future another task is awaiting cannot be awaited by a second task: the first keeps its value', () => {
+    const [first, second] = run((function* () {
+      const { sender, receiver } = channel<number>(4);
+      const recv = receiver.recv();
+      const a = spawn(function* () {
+        return yield* recv;
+      }());
+      const b = spawn(function* () {
+        yield* yieldNow(); // a awaits recv by now
+        return yield* catching(recv);
+      }());
+      yield* sleep(5);
+      yield* sender.send(42);
+      return [yield* a, yield* b];
+    })());
+    expect(first).toBe(42);
+    expect(second).toBeInstanceOf(TypeError);
+    expect((second as Error).message).toMatch(/is already being awaited: a future is awaited by one task at a time/);
+  });
+
   it('a recv() future whose await was cancelled is finished: awaiting it again says so and what to do', () => {
     const error = run((function* () {
       const { receiver } = channel<string>(4);

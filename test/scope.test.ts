@@ -205,6 +205,28 @@ describe('scope', () => {
     expect(error).toBeInstanceOf(ClosedError);
   });
 
+  it('a scope another task is awaiting cannot be awaited by a second task: the first gets the value', () => {
+    const [first, second] = run((function* () {
+      const sc = scope(function* () {
+        yield* sleep(5);
+        return 'v';
+      });
+      const a = spawn(function* () {
+        return yield* sc;
+      }());
+      const b = spawn(function* () {
+        yield* yieldNow(); // a awaits the scope by now
+        return yield* catching(function* () {
+          return yield* sc;
+        }());
+      }());
+      return [yield* a, yield* b];
+    })());
+    expect(first).toBe('v');
+    expect(second).toBeInstanceOf(TypeError);
+    expect((second as Error).message).toBe('this scope is already being awaited: a scope is awaited by one task');
+  });
+
   it('scope() validates its body', () => {
     expect(() => scope(42 as never)).toThrow(TypeError);
     const error = run(catching(scope((() => 5) as never)));
