@@ -67,6 +67,8 @@ export class Executor {
   #outerFinishDropped: (future: Future<unknown>) => void = coop.finishDropped;
   /** Set while node.ts attach() drives this executor from Node's loop: blockOn/turn refuse then. */
   #attached = false;
+  /** Set by close() while it cancels: a task spawned meanwhile (by a `finally`) is cancelled at once. */
+  #closing = false;
 
   constructor(options: ExecutorOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -118,15 +120,22 @@ export class Executor {
    */
   spawn<T>(task: Awaitable<T>): JoinHandle<T> {
     if (this.#closed) throw new ClosedError('Executor');
-    const cell = new TaskCell<T>(this, toFuture(task, 'spawn()'));
+    const cell = this.#start(toFuture(task, 'spawn()'));
+    if (this.#closing) this._cancel(cell); // as tokio drops a task spawned during shutdown
+    return new JoinHandle(cell);
+  }
+
+  #start<T>(future: Future<T>): TaskCell<T> {
+    const cell = new TaskCell<T>(this, future);
     this.#live.add(cell);
     cell.wake();
-    return new JoinHandle(cell);
+    return cell;
   }
 
   /**
    * Runs `main` to completion, with every task it spawns, and returns its value (or throws its
-   * error). Owns the thread meanwhile. Throws ClosedError once the executor was closed.
+   * error). Owns the thread meanwhile. Throws ClosedError once the executor was closed. If it
+   * throws before `main` completed (an `UnhandledTaskError`), `main` is cancelled.
    *
    * @example
    * ```ts
@@ -139,26 +148,30 @@ export class Executor {
     if (this.#inTurn || running !== null) {
       throw new Error('blockOn() cannot be called from inside a running task: use yield* or spawn()');
     }
-    const root = new TaskCell<T>(this, toFuture(main, 'blockOn()'));
+    const root = this.#start(toFuture(main, 'blockOn()'));
     root.observed = true;
-    this.#live.add(root);
-    root.wake();
-    for (;;) {
-      this.#enter();
-      try {
-        this.#runReady();
-        if (root.done) break;
-        this.#unhandled.report();
-        const timeout = this.#nextTimeout(-1);
-        if (timeout === -1 && !this.reactor.hasWaiters) {
-          throw new Error(
-            'blockOn(): the main task is pending, but nothing can wake it (no ready task, timer, I/O or signal)',
-          );
+    try {
+      for (;;) {
+        this.#enter();
+        try {
+          this.#runReady();
+          if (root.done) break;
+          this.#unhandled.report();
+          const timeout = this.#nextTimeout(-1);
+          if (timeout === -1 && !this.reactor.hasWaiters) {
+            throw new Error(
+              'blockOn(): the main task is pending, but nothing can wake it (no ready task, timer, I/O or signal)',
+            );
+          }
+          this.#poll(timeout);
+        } finally {
+          this.#leave();
         }
-        this.#poll(timeout);
-      } finally {
-        this.#leave();
       }
+    } finally {
+      // Thrown out before main completed (an unhandled task error): main is cancelled, so it
+      // does not run on, unobserved, in a later blockOn() or turn().
+      if (!root.done) this._cancel(root);
     }
     this.#unhandled.report();
     if (root.failed) throw root.result;
@@ -205,12 +218,14 @@ export class Executor {
   }
 
   /**
-   * Cancels every task (running their `finally` blocks), then closes the blocker. Tasks whose
-   * cleanup still awaits after the ready ones ran are abandoned. An attachment is detached.
+   * Cancels every task (running their `finally` blocks), then closes the blocker. A task spawned
+   * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
+   * after the ready ones ran are abandoned. An attachment is detached.
    */
   close(): void {
     if (this.#closed) return;
     if (this.#inTurn) throw new Error('Executor.close() cannot be called from inside a task');
+    this.#closing = true;
     for (const task of [...this.#live]) this._cancel(task);
     this.#enter();
     try {
@@ -311,15 +326,26 @@ export class Executor {
       return;
     }
     task.cancelled = true;
-    let cleanupAwaits: boolean;
+    // From plain code, the task's `finally` blocks run now, as they would inside a turn: a
+    // blockOn() or turn() there would poll the task halfway through its cancel.
+    const outside = !this.#inTurn;
+    if (outside) this.#enter();
     try {
-      cleanupAwaits = this.#beginCancel(task.future!);
-    } catch (error) {
-      this.#complete(task, error, true);
-      return;
+      let cleanupAwaits: boolean;
+      try {
+        cleanupAwaits = this.#beginCancel(task.future!);
+      } catch (error) {
+        this.#complete(task, error, true);
+        return;
+      }
+      if (cleanupAwaits) task.wake(); // its finally awaits: keep polling it to the end
+      else this.#complete(task, undefined, false);
+    } finally {
+      if (outside) {
+        this.#leave();
+        this.#changed(); // what the cancel woke or ended, the attached mode hears of now
+      }
     }
-    if (cleanupAwaits) task.wake(); // its finally awaits: keep polling it to the end
-    else this.#complete(task, undefined, false);
   }
 
   /**
@@ -340,7 +366,7 @@ export class Executor {
   }
 
   /** Runs a dropped task future's awaiting cleanup as a task of its own (see GenFuture.drop). */
-  readonly #finishDropped = (future: Future<unknown>): void => void this.spawn(future);
+  readonly #finishDropped = (future: Future<unknown>): void => void this.#start(future);
 
   #enter(): void {
     this.#inTurn = true;

@@ -316,6 +316,50 @@ describe('Executor', () => {
     expect(() => executor.blockOn(sleep(1))).toThrow(/Executor is closed/);
   });
 
+  it('a task spawned by a finally while close() cancels is cancelled before it runs', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    let late: ReturnType<Executor['spawn']> | undefined;
+    executor.spawn((function* (): Task<void> {
+      try {
+        yield* new Gate<void>();
+      } finally {
+        late = executor.spawn((function* (): Task<void> {
+          log.push('late task ran');
+          yield* sleep(60_000);
+        })());
+      }
+    })());
+    executor.turn(0);
+    executor.close();
+    expect(log).toEqual([]);
+    expect(late!.finished).toBe(true);
+    expect(executor.taskCount).toBe(0);
+  });
+
+  it('blockOn() that throws before its main task completes cancels the main task', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    expect(() =>
+      executor.blockOn((function* (): Task<void> {
+        executor.spawn((function* (): Task<void> {
+          throw new Error('child failed');
+        })());
+        try {
+          yield* sleep(10);
+          log.push('main resumed');
+        } finally {
+          log.push('main finally');
+        }
+      })()),
+    ).toThrow(UnhandledTaskError);
+    expect(log).toEqual(['main finally']);
+    expect(executor.taskCount).toBe(0);
+    expect(executor.blockOn(sleep(15))).toBe(undefined);
+    expect(log).toEqual(['main finally']);
+    executor.close();
+  });
+
   it('Executor.close() cancels pending tasks and runs their finally blocks', () => {
     const executor = new Executor({ backend: BACKEND });
     const log: string[] = [];

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
   Executor,
+  PENDING,
+  pollFn,
   select,
   sleep,
   spawn,
@@ -106,6 +108,37 @@ describe('cancelling twice', () => {
       log.push(String((yield* catching(t)) instanceof CancelledError));
     })());
     expect(log).toEqual(['cleanup start', 'cleanup end', 'true']);
+  });
+});
+
+describe('cancelling from plain code', () => {
+  it("the cancelled task's finally runs as inside a turn: blockOn() there is refused, spawn() reaches the executor", () => {
+    const executor = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    let waker: { wake(): void } | undefined;
+    const handle = executor.spawn((function* (): Task<void> {
+      try {
+        // A drop that wakes its own task: a blockOn() in the finally used to poll it mid-cancel.
+        yield* pollFn<void>((cx) => ((waker = cx.waker), PENDING), () => waker!.wake());
+      } finally {
+        try {
+          executor.blockOn(sleep(1));
+          log.push('nested blockOn ran');
+        } catch (error) {
+          log.push((error as Error).message);
+        }
+        spawn((function* (): Task<void> {
+          log.push('spawned by the finally');
+        })());
+      }
+    })());
+    executor.turn(0);
+    handle.cancel();
+    expect(log).toEqual(['blockOn() cannot be called from inside a running task: use yield* or spawn()']);
+    expect(executor.blockOn((function* () { return yield* catching(handle); })())).toBeInstanceOf(CancelledError);
+    expect(log).toEqual(['blockOn() cannot be called from inside a running task: use yield* or spawn()', 'spawned by the finally']);
+    expect(executor.taskCount).toBe(0);
+    executor.close();
   });
 });
 
