@@ -21,7 +21,25 @@ export class UnhandledTaskError extends Error {
   override name = 'UnhandledTaskError';
   readonly code = 'ERR_UNHANDLED_TASK_ERROR';
   constructor(cause: unknown, context = TASK_FAILED) {
-    super(`${context}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${context}: ${describeThrown(cause, 'message')}`, { cause });
+  }
+}
+
+/**
+ * A thrown value as text: an Error's message or stack, anything else through String(). Reporting
+ * must not throw in turn, losing the error, so a value that cannot be turned into text (a
+ * null-prototype object, a throwing toString or message/stack getter) gives its
+ * Object.prototype.toString tag, such as "[object Object]".
+ */
+function describeThrown(value: unknown, part: 'message' | 'stack'): string {
+  try {
+    return String(value instanceof Error ? value[part] : value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `a ${typeof value} that cannot be described`; // a revoked Proxy
+    }
   }
 }
 
@@ -83,7 +101,7 @@ export class UnhandledErrors {
       if (policy === 'throw') throw new UnhandledTaskError(error, failure.context);
       if (policy === 'warn') {
         process.stderr.write(
-          `wakeloop: ${failure.context ?? TASK_FAILED}:\n${error instanceof Error ? error.stack : String(error)}\n`,
+          `wakeloop: ${failure.context ?? TASK_FAILED}:\n${describeThrown(error, 'stack')}\n`,
         );
       } else {
         policy(error);

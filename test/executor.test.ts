@@ -192,6 +192,63 @@ describe('Executor', () => {
     expect((seen[0] as Error).message).toBe('lost');
   });
 
+  /** Thrown values whose text cannot all be read (String() or a getter throws), and how a report names each. */
+  const undescribable = (): [string, unknown, string][] => [
+    ['a null-prototype object', Object.create(null), '[object Object]'],
+    ['an object whose toString throws', { toString() { throw new Error('toString threw'); } }, '[object Object]'],
+    ['an Error whose message getter throws', Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('message threw'); } }), '[object Error]'],
+    ['an Error whose stack getter throws', Object.defineProperty(new Error('x'), 'stack', { get() { throw new Error('stack threw'); } }), 'x'],
+  ];
+
+  it.each(undescribable())('blockOn() reports %s thrown by an unjoined task as UnhandledTaskError with that cause', (_, thrown, named) => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const error = (() => {
+        try {
+          executor.blockOn((function* () {
+            spawn((function* (): Task<void> { throw thrown; })());
+            yield* sleep(50);
+          })());
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(UnhandledTaskError);
+      expect((error as UnhandledTaskError).cause).toBe(thrown);
+      expect((error as Error).message).toBe(`a spawned task failed and nobody joined it: ${named}`);
+    } finally {
+      executor.close();
+    }
+  });
+
+  it.each(undescribable())("onUnhandledError 'warn' prints %s thrown by an unjoined task and the program goes on", (_, thrown) => {
+    const printed: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => printed.push(text)) as typeof process.stderr.write;
+    try {
+      const value = run(
+        (function* () {
+          spawn((function* (): Task<void> { throw thrown; })());
+          yield* sleep(5);
+          return 'finished';
+        })(),
+        5000,
+        { onUnhandledError: 'warn' },
+      );
+      expect(value).toBe('finished');
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(printed.join('')).toMatch(/^wakeloop: a spawned task failed and nobody joined it:\n[^]+\n$/);
+  });
+
+  it('new UnhandledTaskError() describes a value whose text cannot be read by its Object.prototype.toString tag', () => {
+    const thrown = Object.create(null);
+    const error = new UnhandledTaskError(thrown, 'select(): dropping an unfinished future threw');
+    expect(error.message).toBe('select(): dropping an unfinished future threw: [object Object]');
+    expect(error.cause).toBe(thrown);
+  });
+
   it('a failed task that is joined later in the same turn is not reported', () => {
     expect(run((function* () {
       const h = spawn((function* (): Task<number> { throw new Error('mine'); })());

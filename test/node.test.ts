@@ -367,6 +367,15 @@ describe.skipIf(BACKEND === 'poll')('attach() and process lifetime (child proces
     expect(r).toMatchObject({ code: 0, stdout: 'UnhandledTaskError: first\nUnhandledTaskError: second\n' });
   });
 
+  it('a task that throws a null-prototype object in the attached mode is reported as an UnhandledTaskError with that cause', async () => {
+    const r = await child(`
+      const thrown = Object.create(null);
+      process.on('uncaughtException', (e) => process.stdout.write(e.name + ' ' + (e.cause === thrown) + '\\n'));
+      w.attach();
+      w.spawn(function* () { throw thrown; }());`);
+    expect(r).toMatchObject({ code: 0, stdout: 'UnhandledTaskError true\n' });
+  });
+
   it('a task cancelled from plain Node code whose finally throws is reported as an UnhandledTaskError', async () => {
     const r = await child(`
       process.on('uncaughtException', (e) => process.stdout.write(e.name + ': ' + e.cause.message + '\\n'));
