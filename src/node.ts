@@ -23,6 +23,9 @@ export class NotAttachedError extends Error {
   readonly code = 'ERR_NOT_ATTACHED';
 }
 
+/** The longest delay setTimeout takes (a signed 32-bit number of ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The link between an executor and Node's event loop, made by {@link attach}. `detach()` returns
  * the executor to the plain state (blockOn/turn work again; its tasks stay where they are).
@@ -169,8 +172,10 @@ export class Attachment {
     this.#timerDeadline = deadline;
     if (deadline === Infinity) return;
     // Node timers have 1 ms steps and may fire a little early; a sleep never ends early, so an
-    // early firing just re-arms for the rest.
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
+    // early firing just re-arms for the rest. That also covers deadlines past setTimeout's limit
+    // of 2^31-1 ms (~24.8 days), which Node would otherwise turn into 1 ms, with a warning.
+    const delay = Math.min(Math.max(1, Math.ceil(deadline - performance.now())), MAX_TIMER_MS);
+    this.#timer = setTimeout(this.#onTimer, delay);
     this.#timer.unref(); // the uv_poll handle's ref state decides whether the process stays
   }
 

@@ -313,6 +313,23 @@ describe.skipIf(BACKEND === 'poll')('attach() and process lifetime (child proces
     expect(r.ms).toBeLessThan(10_000);
   });
 
+  it('a sleep longer than setTimeout\'s 2^31-1 ms limit does not turn the attached executor every millisecond', async () => {
+    const r = await child(`
+      let warnings = 0;
+      process.on('warning', (e) => { if (e.name === 'TimeoutOverflowWarning') warnings++; });
+      const a = w.attach();
+      let turns = 0;
+      const turn = a.executor._turnAttached.bind(a.executor);
+      a.executor._turnAttached = () => { turns++; return turn(); };
+      const h = w.spawn(w.sleep(30 * 24 * 3600 * 1000)); // 30 days
+      setTimeout(() => { process.stdout.write(turns + ' ' + warnings + '\\n'); h.cancel(); }, 300);`);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [turns, warnings] = r.stdout.trim().split(' ').map(Number);
+    expect(warnings).toBe(0);
+    expect(turns).toBeLessThanOrEqual(2); // the task's first poll; not one per millisecond
+    expect(r.ms).toBeLessThan(10_000); // cancelled, the sleep no longer keeps the process alive
+  });
+
   it('a task that throws in the attached mode fails the process with UnhandledTaskError, as in blockOn', async () => {
     const r = await child(`
       w.attach();
