@@ -96,10 +96,23 @@ describe('timers', () => {
     expect(() => sleep(Number.NaN)).toThrow(/number of milliseconds/);
     expect(() => sleep('5' as never)).toThrow(TypeError);
     expect(() => sleep(Infinity)).toThrow(RangeError);
-    expect(() => interval(0)).toThrow(/period must be > 0/);
+    expect(() => interval(0)).toThrow(/interval\(\): period must be at least 0.001 ms, got 0/);
     expect(() => timeout(-5, sleep(1))).toThrow(RangeError);
     expect(() => timeout(5, 42 as never)).toThrow(/timeout\(\): expected a Future or a generator task/);
     expect(() => sleepUntil('x' as never)).toThrow(/sleepUntil\(\): deadline must be a performance.now\(\) time in ms, got string x/);
+  });
+
+  it('interval() refuses a period too small to move the next tick past now (Number.MIN_VALUE stopped after one tick)', () => {
+    expect(() => interval(Number.MIN_VALUE)).toThrow(/interval\(\): period must be at least 0.001 ms, got 5e-324/);
+    expect(() => interval(1e-7)).toThrow(RangeError);
+    run((function* () {
+      const every = interval(0.001);
+      const first = yield* every.tick();
+      const second = yield* every.tick();
+      expect(second).toBeGreaterThan(first);
+      expect(every.nextTick).toBeGreaterThan(second);
+      expect(Number.isFinite(every.nextTick)).toBe(true);
+    })());
   });
 
   it('new Sleep() checks its deadline as sleepUntil() does: a NaN deadline would stop every timer', () => {
