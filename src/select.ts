@@ -2,7 +2,7 @@
 // small waker, so a poll of the combinator re-polls only the children that were woken.
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
-import { describe, toFuture, type Awaitable } from './task.js';
+import { describe, describeNonTask, toFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
 /**
@@ -170,7 +170,7 @@ function childFuture(where: string, value: unknown, i: number): Future<unknown> 
     return toFuture(value as Awaitable<unknown>);
   } catch {
     throw new TypeError(
-      `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describe(value)}`,
+      `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`,
     );
   }
 }

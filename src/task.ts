@@ -36,19 +36,34 @@ export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Futu
   if (awaitable instanceof Future) return awaitable;
   if (isGenerator(awaitable)) return new GenFuture(awaitable);
   throw new TypeError(
-    `${where}: expected a Future or a generator task (call the generator function), got ${describe(awaitable)}`,
+    `${where}: expected a Future or a generator task (call the generator function), got ${describeNonTask(awaitable)}`,
   );
 }
 
-/** True for a generator object (a called generator function), the shape of a task. */
+/**
+ * True for a generator object (a called generator function), the shape of a task: `next` and
+ * `throw` drive it, `return` cancels it.
+ */
 export function isGenerator(value: unknown): value is Task<unknown> {
   return (
     typeof value === 'object' &&
     value !== null &&
     typeof (value as Task<unknown>).next === 'function' &&
     typeof (value as Task<unknown>).throw === 'function' &&
+    typeof (value as Task<unknown>).return === 'function' &&
     typeof (value as Task<unknown>)[Symbol.iterator] === 'function'
   );
+}
+
+/** The methods isGenerator() checks besides next(), as error messages name them. */
+const TASK_METHODS = [['throw', 'throw()'], ['return', 'return()'], [Symbol.iterator, '[Symbol.iterator]()']] as const;
+
+/** describe() of a value that is not a task; for an iterator, also the task methods it lacks. */
+export function describeNonTask(value: unknown): string {
+  const text = describe(value);
+  if (typeof value !== 'object' || value === null || typeof (value as Task<unknown>).next !== 'function') return text;
+  const missing = TASK_METHODS.filter(([key]) => typeof (value as Record<PropertyKey, unknown>)[key] !== 'function');
+  return `${text}, an iterator lacking ${missing.map(([, name]) => name).join(', ')}`;
 }
 
 /** A short description of a value for error messages. */

@@ -354,6 +354,32 @@ describe('Executor', () => {
     }
   });
 
+  it('spawn() refuses an iterator without return(), which could not be cancelled, and names what it lacks', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const iterator = (withReturn: boolean) => ({
+      next: () => ({ done: false, value: sleep(10_000) }),
+      throw(e: unknown): never { throw e; },
+      ...(withReturn ? { return: (v: unknown) => ({ done: true, value: v }) } : {}),
+      [Symbol.iterator]() { return this; },
+    });
+    try {
+      const lacking = /expected a Future or a generator task \(call the generator function\), got an object \(Object\), an iterator lacking return\(\)$/;
+      expect(() => executor.spawn(iterator(false) as never)).toThrow(lacking);
+      expect(() => toFuture(iterator(false) as never)).toThrow(lacking);
+      expect(() => toFuture({ next() {} } as never)).toThrow(/an iterator lacking throw\(\), return\(\), \[Symbol\.iterator\]\(\)$/);
+      // With return(), a hand-written iterator is a task, and cancelling it is a CancelledError.
+      const outcome = executor.blockOn((function* () {
+        const h = executor.spawn(iterator(true) as never);
+        yield* sleep(1);
+        h.cancel();
+        return yield* catching(h);
+      })());
+      expect(outcome).toBeInstanceOf(CancelledError);
+    } finally {
+      executor.close();
+    }
+  });
+
   it('Executor.turn() says which timeouts it accepts: -1, or a finite number >= 0', () => {
     const executor = new Executor({ backend: BACKEND });
     try {
