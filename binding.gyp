@@ -13,7 +13,7 @@
         "native/sys_net.cc"
       ],
       "conditions": [
-        ["OS=='linux'", { "sources": ["native/backend_epoll.cc"] }],
+        ["OS=='linux'", { "sources": ["native/backend_epoll.cc"], "libraries": ["-ldl"] }],
         ["OS!='linux'", {
           "actions": [{
             "action_name": "no_backend",

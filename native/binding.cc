@@ -1,6 +1,7 @@
 // The N-API glue only: the IoBlocker class, the syscall functions, argument checks, and the
 // one place where an errno becomes a JS Error. Per-environment state lives in the Addon
 // instance (several worker threads load this addon at once).
+#include <dlfcn.h>
 #include <napi.h>
 #include <signal.h>
 #include <uv.h>
@@ -197,9 +198,28 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
 // ---------------------------------------------------------------------------------------------
 // The module: syscall shims, lookups, signals
 
+// Keeps this shared object mapped until the process exits. Node dlcloses an addon when the last
+// environment that loaded it goes away (a worker that alone loaded it, for instance), but code
+// here can outlive every environment: getaddrinfo helper threads still running, the process-wide
+// signal handler, and the uv_close callback of an attached blocker that the worker's loop runs
+// after its environment is torn down. RTLD_NODELETE on an object already loaded (RTLD_NOLOAD)
+// makes every later dlclose leave it in place (dlopen(3)). Best effort: if it fails, nothing
+// changes.
+void pin_shared_object() {
+  static const bool pinned = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&pin_shared_object), &info) == 0 || info.dli_fname == nullptr) {
+      return false;
+    }
+    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != nullptr;
+  }();
+  (void)pinned;
+}
+
 class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports) {
+    pin_shared_object();
     DefineAddon(exports,
                 {InstanceValue("IoBlocker", BlockerWrap::Define(env), napi_enumerable),
                  InstanceMethod<&Addon::NotifyBlocker>("notifyBlocker", napi_enumerable),

@@ -92,6 +92,9 @@ void UvWatch::stop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), on_close);
 }
 
+// May run after the environment is gone: a worker's loop runs the last close callbacks while it
+// shuts down, possibly after Node dlclosed the addon (binding.cc pins it for this). It touches
+// only this object, whose memory (the handle's too) it frees itself, never the environment.
 void UvWatch::on_close(uv_handle_t* handle) { delete static_cast<UvWatch*>(handle->data); }
 
 void UvWatch::on_env_cleanup(void* arg) {

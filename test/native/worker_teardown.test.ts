@@ -17,4 +17,19 @@ describe('worker teardown', () => {
       expect(lines(r.stdout)).toEqual([{ codes: [1] }]);
     },
   );
+
+  it.each(['exit', 'unref'])(
+    'a worker that alone loaded the addon ends (%s) while attached without crashing the process',
+    async (end) => {
+      const r = await fixture('attach-unload', end);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+      expect(lines(r.stdout)).toEqual([{ codes: [0] }]);
+    },
+  );
+
+  it('a worker that alone loaded the addon exits with lookups in flight without crashing the process', async () => {
+    const r = await fixture('lookup-unload');
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    expect(lines(r.stdout)).toEqual([{ codes: [0] }]);
+  });
 });
