@@ -103,7 +103,10 @@ class EpollBackend final : public Backend {
   int deregister(int fd) override {
     if (is_internal(fd)) return -EINVAL;
     bool was_registered = fd >= 0 && static_cast<size_t>(fd) < ids_.size() && ids_[fd] != kNoId;
-    if (was_registered) ids_[fd] = kNoId;
+    if (was_registered) {
+      ids_[fd] = kNoId;
+      sources_--;
+    }
     // Must run before close(): epoll watches the open file description, so a dup'ed or
     // inherited copy of the fd keeps the registration (and its events) alive (epoll(7) Q6).
     // A gone fd is fine: EBADF if it is closed, ENOENT if it was closed (which removed it)
@@ -116,7 +119,32 @@ class EpollBackend final : public Backend {
     return 0;
   }
 
-  int wait(int64_t timeout_ns, Event* out, int capacity, bool* woken) override {
+  int watch_loop(int fd) override {
+    struct epoll_event ev = {};
+    if (loop_fd_ >= 0 && epoll_ctl(epfd_, EPOLL_CTL_DEL, loop_fd_, &ev) != 0 && errno != EBADF &&
+        errno != ENOENT) {
+      return -errno;
+    }
+    loop_fd_ = -1;
+    if (fd < 0) return 0;
+    // An epoll fd inside ours, edge-triggered: every new readiness in Node's set wakes our
+    // waiters once (epoll(7), "nested epoll"), readiness nobody consumes never again.
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = LOOP_ID;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
+    loop_fd_ = fd;
+    // The add reports the readiness Node's loop already has as a first edge, which would take
+    // a slot of the next wait's events for nothing. With no source registered yet (a new
+    // blocker) it can be dropped: only the level-triggered wake fd could be reported with it,
+    // and that one stays ready.
+    if (sources_ == 0) {
+      struct epoll_event drop[2];
+      epoll_wait(epfd_, drop, 2, 0);
+    }
+    return 0;
+  }
+
+  int wait(int64_t timeout_ns, Event* out, int capacity, uint32_t* wakes) override {
     // Ask for at most `capacity` events: an edge the kernel handed over and we could not
     // store would be lost for good. The wake fd may take one of the slots.
     int max = std::min(capacity, kMaxEventsPerWait);
@@ -126,8 +154,8 @@ class EpollBackend final : public Backend {
     int count = 0;
     for (int i = 0; i < n; i++) {
       const struct epoll_event& ev = buffer_[i];
-      if (ev.data.u64 == NOTIFY_ID) {
-        *woken = true;
+      if (ev.data.u64 == NOTIFY_ID || ev.data.u64 == LOOP_ID) {
+        *wakes |= ev.data.u64 == NOTIFY_ID ? WAKE_NOTIFY : WAKE_LOOP;
         continue;
       }
       out[count].id = static_cast<int32_t>(static_cast<uint32_t>(ev.data.u64));
@@ -148,15 +176,19 @@ class EpollBackend final : public Backend {
   void close() override {
     if (epfd_ >= 0) ::close(epfd_);
     if (eventfd_ >= 0) ::close(eventfd_);
-    epfd_ = eventfd_ = -1;
+    epfd_ = eventfd_ = loop_fd_ = -1;
     ids_.clear();
+    sources_ = 0;
   }
 
  private:
-  bool is_internal(int fd) const { return fd == epfd_ || fd == eventfd_; }
+  bool is_internal(int fd) const {
+    return fd == epfd_ || fd == eventfd_ || (fd >= 0 && fd == loop_fd_);
+  }
 
   void remember(int fd, int32_t event_id) {
     if (static_cast<size_t>(fd) >= ids_.size()) ids_.resize(static_cast<size_t>(fd) + 1, kNoId);
+    if (ids_[fd] == kNoId) sources_++;
     ids_[fd] = event_id;
   }
 
@@ -175,14 +207,36 @@ class EpollBackend final : public Backend {
 
   int epfd_ = -1;
   int eventfd_ = -1;
+  int loop_fd_ = -1;                       // the watched event-loop fd (not ours), -1 if none
   bool have_pwait2_ = true;                // cleared on the first ENOSYS
   std::vector<struct epoll_event> buffer_; // reused by every wait; grows to the capacity
   std::vector<int64_t> ids_;               // fd -> registered event id, kNoId if none
+  size_t sources_ = 0;                     // how many ids_ are not kNoId
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_native_backend() { return std::make_unique<EpollBackend>(); }
 const char* native_backend_name() { return "epoll"; }
+
+int open_edge_fd(int fd) {
+  // An epoll set holding only `fd`, edge-triggered: readable while an edge is queued, and
+  // epoll_wait() on it dequeues the edge.
+  int edge = epoll_create1(EPOLL_CLOEXEC);
+  if (edge < 0) return -errno;
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN | EPOLLET;
+  if (epoll_ctl(edge, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int err = -errno;
+    ::close(edge);
+    return err;
+  }
+  return edge;
+}
+
+void drain_edge_fd(int edge_fd) {
+  struct epoll_event ev;
+  epoll_wait(edge_fd, &ev, 1, 0);
+}
 
 }  // namespace iob

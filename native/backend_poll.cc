@@ -13,7 +13,13 @@
 namespace iob {
 namespace {
 
-// One registered fd. Invariant: sources_[i] and fds_[i] describe the same fd, i >= 1.
+// fds_[0] is the wake pipe, fds_[1] the loop watch (fd -1 while there is none), then the
+// registered fds. Invariant: sources_[i] and fds_[i] describe the same fd, i >= kFirstSource.
+constexpr size_t kWakeSlot = 0;
+constexpr size_t kLoopSlot = 1;
+constexpr size_t kFirstSource = 2;
+
+// One registered fd.
 struct Source {
   int fd;
   int32_t id;
@@ -63,8 +69,9 @@ class PollBackend final : public Backend {
       pipe_[0] = pipe_[1] = -1;
       return -errno;
     }
-    fds_.assign(1, pollfd{pipe_[0], POLLIN, 0});
-    sources_.assign(1, Source{pipe_[0], 0, 0});
+    fds_.assign(kFirstSource, pollfd{-1, POLLIN, 0});
+    fds_[kWakeSlot].fd = pipe_[0];
+    sources_.assign(kFirstSource, Source{-1, 0, 0});
     return 0;
   }
 
@@ -74,9 +81,11 @@ class PollBackend final : public Backend {
     struct stat st;
     if (fstat(fd, &st) != 0) return -errno;
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return -EPERM;
-    if (position_of(fd) != 0) return -EEXIST;
+    if (position_of(fd) != kNotRegistered) return -EEXIST;
     // fstat succeeded, so fd is below RLIMIT_NOFILE and the index stays small.
-    if (static_cast<size_t>(fd) >= index_.size()) index_.resize(static_cast<size_t>(fd) + 1, 0);
+    if (static_cast<size_t>(fd) >= index_.size()) {
+      index_.resize(static_cast<size_t>(fd) + 1, kNotRegistered);
+    }
     index_[fd] = fds_.size();
     fds_.push_back(pollfd{-1, 0, 0});
     sources_.push_back(Source{fd, event_id, 0});
@@ -87,7 +96,7 @@ class PollBackend final : public Backend {
   int modify(int fd, int32_t event_id, uint32_t interest) override {
     if (is_internal(fd)) return -EINVAL;
     size_t i = position_of(fd);
-    if (i == 0) return -ENOENT;
+    if (i == kNotRegistered) return -ENOENT;
     sources_[i].id = event_id;
     arm(i, interest);
     return 0;
@@ -96,7 +105,7 @@ class PollBackend final : public Backend {
   int deregister(int fd) override {
     if (is_internal(fd)) return -EINVAL;
     size_t i = position_of(fd);
-    if (i == 0) {
+    if (i == kNotRegistered) {
       // Same answer as epoll: a gone fd is fine, an open one that is not here is ENOENT.
       return fcntl(fd, F_GETFD) < 0 && errno == EBADF ? 0 : -ENOENT;
     }
@@ -109,25 +118,45 @@ class PollBackend final : public Backend {
     }
     fds_.pop_back();
     sources_.pop_back();
-    index_[fd] = 0;
-    if (cursor_ >= fds_.size()) cursor_ = 1;
+    index_[fd] = kNotRegistered;
+    if (cursor_ >= fds_.size()) cursor_ = kFirstSource;
     return 0;
   }
 
-  int wait(int64_t timeout_ns, Event* out, int capacity, bool* woken) override {
+  int watch_loop(int fd) override {
+    if (fds_.size() < kFirstSource) return -EBADF;  // closed
+    if (edge_fd_ >= 0) ::close(edge_fd_);
+    edge_fd_ = loop_fd_ = -1;
+    fds_[kLoopSlot].fd = -1;
+    if (fd < 0) return 0;
+    // poll(2) only sees levels, and the loop fd stays readable while Node's loop has not
+    // consumed its readiness: watched directly it would make every wait return at once.
+    int edge = open_edge_fd(fd);
+    if (edge < 0) return edge;
+    edge_fd_ = fds_[kLoopSlot].fd = edge;
+    loop_fd_ = fd;
+    return 0;
+  }
+
+  int wait(int64_t timeout_ns, Event* out, int capacity, uint32_t* wakes) override {
     int ready = poll(fds_.data(), fds_.size(), round_up_ms(timeout_ns));
     if (ready < 0) return -errno;
-    if (fds_[0].revents != 0) {
-      *woken = true;
+    if (fds_[kWakeSlot].revents != 0) {
+      *wakes |= WAKE_NOTIFY;
+      ready--;
+    }
+    if (fds_[kLoopSlot].revents != 0) {
+      drain_edge_fd(edge_fd_);
+      *wakes |= WAKE_LOOP;
       ready--;
     }
     // Scan from a rotating cursor so a small event array does not always favour low slots.
     // Entries that did not fit stay armed and are reported by the next wait.
     int count = 0;
-    size_t n = fds_.size() - 1;
+    size_t n = fds_.size() - kFirstSource;
     size_t i = cursor_;
     for (size_t scanned = 0; scanned < n && ready > 0 && count < capacity; scanned++) {
-      if (i >= fds_.size()) i = 1;
+      if (i >= fds_.size()) i = kFirstSource;
       pollfd& p = fds_[i];
       if (p.fd >= 0 && p.revents != 0) {
         ready--;
@@ -151,7 +180,7 @@ class PollBackend final : public Backend {
       }
       i++;
     }
-    cursor_ = i >= fds_.size() ? 1 : i;
+    cursor_ = i >= fds_.size() ? kFirstSource : i;
     return count;
   }
 
@@ -162,20 +191,24 @@ class PollBackend final : public Backend {
   }
 
   void close() override {
-    for (int& fd : pipe_) {
-      if (fd >= 0) ::close(fd);
-      fd = -1;
+    for (int* fd : {&pipe_[0], &pipe_[1], &edge_fd_}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
     }
+    loop_fd_ = -1;
     fds_.clear();
     sources_.clear();
     index_.clear();
   }
 
  private:
-  bool is_internal(int fd) const { return fd == pipe_[0] || fd == pipe_[1]; }
+  bool is_internal(int fd) const {
+    return fd == pipe_[0] || fd == pipe_[1] || (fd >= 0 && (fd == edge_fd_ || fd == loop_fd_));
+  }
 
+  static constexpr size_t kNotRegistered = 0;  // an index_ entry: below kFirstSource
   size_t position_of(int fd) const {
-    return fd >= 0 && static_cast<size_t>(fd) < index_.size() ? index_[fd] : 0;
+    return fd >= 0 && static_cast<size_t>(fd) < index_.size() ? index_[fd] : kNotRegistered;
   }
 
   // A disarmed entry gets fd -1, which poll(2) skips: otherwise POLLHUP/POLLERR, which
@@ -188,10 +221,12 @@ class PollBackend final : public Backend {
   }
 
   int pipe_[2] = {-1, -1};        // self-pipe: notify() writes [1], wait() polls [0]
-  std::vector<pollfd> fds_;       // what poll(2) gets; [0] is the wake pipe
+  int edge_fd_ = -1;              // open_edge_fd(loop_fd_), polled in kLoopSlot
+  int loop_fd_ = -1;              // the watched event-loop fd (not ours), -1 if none
+  std::vector<pollfd> fds_;       // what poll(2) gets: the slots above, then the sources
   std::vector<Source> sources_;   // parallel to fds_
-  std::vector<size_t> index_;     // fd -> position in fds_, 0 = not registered
-  size_t cursor_ = 1;             // where the next scan starts
+  std::vector<size_t> index_;     // fd -> position in fds_, kNotRegistered if none
+  size_t cursor_ = kFirstSource;  // where the next scan starts
 };
 
 }  // namespace

@@ -85,6 +85,10 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     if (err < 0) throw errno_error(env, err, "IoBlocker: cannot open the " + backend + " backend");
     backend_ = backend;
     registry_id_ = core_.registry_id();
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr) {
+      core_.watch_loop(uv_backend_fd(loop), env_stopping, env);
+    }
   }
 
   ~BlockerWrap() override { close(); }
@@ -111,6 +115,15 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
   void close() {
     if (watch_ != nullptr) watch_->stop();  // clears watch_
     core_.close();
+  }
+
+  // Whether Node is stopping this thread (a worker being terminated): N-API then refuses every
+  // call that may run JS, so a harmless one tells (NAPI_PREAMBLE checks can_call_into_js).
+  static bool env_stopping(void* env_arg) {
+    napi_env env = static_cast<napi_env>(env_arg);
+    napi_value undefined, result;
+    return napi_get_undefined(env, &undefined) != napi_ok ||
+           napi_coerce_to_bool(env, undefined, &result) != napi_ok;
   }
 
   Napi::Value BackendName(const CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
@@ -173,12 +186,18 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
       return;
     }
     const char* error = "";
+    core_.pause_loop_watch(true);  // Node's loop is about to watch ours
     watch_ = UvWatch::start(env, core_.poll_fd(), info[0], keep_alive_, &watch_, &error);
-    if (watch_ == nullptr) throw Napi::Error::New(env, std::string("attach: ") + error);
+    if (watch_ == nullptr) {
+      core_.pause_loop_watch(false);
+      throw Napi::Error::New(env, std::string("attach: ") + error);
+    }
   }
 
   void Detach(const CallbackInfo&) {
-    if (watch_ != nullptr) watch_->stop();
+    if (watch_ == nullptr) return;
+    watch_->stop();  // uv_poll_stop takes our fd out of Node's epoll set at once
+    core_.pause_loop_watch(false);
   }
 
   void Ref(const CallbackInfo& info) {

@@ -66,6 +66,7 @@ int IoBlocker::deregister(int fd) { return backend_ ? backend_->deregister(fd) :
 
 int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
   if (!backend_) return -EBADF;
+  sync_loop_watch();
   int64_t timeout_ns;
   if (timeout_ms < 0) {
     timeout_ns = -1;
@@ -76,9 +77,9 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
   const int64_t deadline = timeout_ns > 0 ? monotonic_ns() + timeout_ns : 0;
   int64_t remaining = timeout_ns;
   for (;;) {
-    bool woken = false;
-    int n = backend_->wait(remaining, out, capacity, &woken);
-    if (woken) {
+    uint32_t wakes = 0;
+    int n = backend_->wait(remaining, out, capacity, &wakes);
+    if (wakes & WAKE_NOTIFY) {
       // Drain first, then clear the flag: a notify() landing in between finds the flag still
       // set and skips its write, but its effect is visible to the JS that runs after we
       // return. The other order could leave the flag set with nothing left in the wake fd,
@@ -95,7 +96,9 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
     } else if (n < 0) {
       return n;
     }
-    if (n > 0 || woken || timeout_ns == 0) return n;
+    if (n > 0 || (wakes & WAKE_NOTIFY) || timeout_ns == 0) return n;
+    // Node's loop was woken: a stop ends the wait, anything else is its loop's business.
+    if ((wakes & WAKE_LOOP) && loop_stopping_(loop_arg_)) return 0;
     if (timeout_ns > 0) {
       // Millisecond kernel timeouts round and hrtimers have slack: never return early.
       remaining = deadline - monotonic_ns();
@@ -113,6 +116,34 @@ void IoBlocker::notify() {
   (void)ignored;
 }
 
+void IoBlocker::watch_loop(int loop_fd, bool (*stopping)(void*), void* arg) {
+  loop_fd_ = loop_fd;
+  loop_stopping_ = stopping;
+  loop_arg_ = arg;
+  sync_loop_watch();
+}
+
+void IoBlocker::pause_loop_watch(bool paused) {
+  loop_paused_ = paused;
+  sync_loop_watch();
+}
+
+void IoBlocker::sync_loop_watch() {
+  bool want = backend_ != nullptr && loop_fd_ >= 0 && !loop_paused_;
+  if (want == loop_watched_) return;
+  if (!want) {
+    if (backend_) backend_->watch_loop(-1);
+    loop_watched_ = false;
+    return;
+  }
+  int err = backend_->watch_loop(loop_fd_);
+  loop_watched_ = err == 0;
+  // ELOOP just after a detach, if libuv drops our fd from its set only on its next turn: the
+  // next block() tries again. Anything else (such as the kernel's limit on nested wakeup
+  // paths, epoll(7)) ends the watch for good rather than costing a syscall per block().
+  if (err != 0 && err != -ELOOP) loop_fd_ = -1;
+}
+
 void IoBlocker::close() {
   if (registry_id_ > 0) {
     registry::remove(registry_id_);  // from here on no other thread writes to wake_fd_
@@ -123,6 +154,7 @@ void IoBlocker::close() {
     backend_.reset();
   }
   wake_fd_ = -1;
+  loop_watched_ = false;
 }
 
 }  // namespace iob

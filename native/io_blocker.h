@@ -22,8 +22,14 @@ constexpr uint32_t INTEREST_WRITE = 2;
 constexpr uint32_t INTEREST_ALL = INTEREST_READ | INTEREST_WRITE;
 
 // The id a backend gives its own wake fd (epoll_data). Above every int32 event id, so it can
-// never collide with one; the backend turns it into `woken`, never into an Event.
+// never collide with one; the backend turns it into WAKE_NOTIFY, never into an Event.
 constexpr uint64_t NOTIFY_ID = UINT64_C(1) << 32;
+// The id the epoll backend gives the watched event-loop fd (see Backend::watch_loop).
+constexpr uint64_t LOOP_ID = NOTIFY_ID + 1;
+
+// Why a wait() returned besides events: the bits of its *wakes.
+constexpr uint32_t WAKE_NOTIFY = 1;  // the wake fd (notify() or a watched signal)
+constexpr uint32_t WAKE_LOOP = 2;    // the watched event-loop fd has new readiness
 
 // One reported event. Written straight into the JS Int32Array as an [eventId, signals] pair.
 struct Event {
@@ -56,9 +62,15 @@ class Backend {
   virtual int register_fd(int fd, int32_t event_id, uint32_t interest) = 0;
   virtual int modify(int fd, int32_t event_id, uint32_t interest) = 0;
   virtual int deregister(int fd) = 0;
+  // Watches `fd`, the owning thread's event-loop fd (libuv's backend fd), for new readiness:
+  // wait() then sets WAKE_LOOP once per change (edge-triggered, so readiness Node's loop has
+  // not consumed yet cannot make waits spin). Never reads it, never reports it as an event.
+  // -1 stops watching. 0 or -errno.
+  virtual int watch_loop(int fd) = 0;
   // Waits once: timeout_ns -1 = forever, 0 = poll. Writes up to `capacity` events (never the
-  // wake fd, which only sets *woken) and returns their count, or -errno (including -EINTR).
-  virtual int wait(int64_t timeout_ns, Event* out, int capacity, bool* woken) = 0;
+  // wake fd or the loop fd, which only set bits of *wakes) and returns their count, or -errno
+  // (including -EINTR).
+  virtual int wait(int64_t timeout_ns, Event* out, int capacity, uint32_t* wakes) = 0;
   // Empties the wake fd after wait() reported it.
   virtual void drain_wake() = 0;
   // The fd notify() and the signal handler write 8 bytes (a uint64_t 1) to.
@@ -74,6 +86,11 @@ std::unique_ptr<Backend> make_native_backend();
 const char* native_backend_name();
 // Portable poll(2), compiled on every POSIX system and chosen at run time.
 std::unique_ptr<Backend> make_poll_backend();
+// From the platform's file too: an fd that turns readable once per new readiness of `fd` and
+// stays so until drain_edge_fd(), so the level-triggered poll backend can watch the loop fd
+// by its edges. Close-on-exec. The fd or -errno.
+int open_edge_fd(int fd);
+void drain_edge_fd(int edge_fd);
 
 // One blocker: a backend plus the policy every backend shares (EINTR retry with the remaining
 // time, never-early timeouts, notify coalescing) and its entry in the process-wide registry.
@@ -95,6 +112,15 @@ class IoBlocker {
   int block(double timeout_ms, Event* out, int capacity);
   // Wakes a blocked or the next block(). Thread-safe, coalesced, never an event.
   void notify();
+  // Lets block() end (returning 0) when the thread is being stopped. Node stops a worker
+  // (worker.terminate(), process.exit() in the main thread, ...) by waking its event loop,
+  // which a thread inside block() never runs: block() watches `loop_fd` for that wake-up and
+  // asks `stopping(arg)` whether it meant a stop (any other wake-up is not reported). Best
+  // effort: where the watch cannot be set up, only notify() ends a block(-1).
+  void watch_loop(int loop_fd, bool (*stopping)(void*), void* arg);
+  // While attached, Node's loop watches poll_fd(); watching the loop back would be a cycle
+  // (epoll_ctl(2) ELOOP), so the watch pauses until detached.
+  void pause_loop_watch(bool paused);
   // Leaves the registry (no thread or signal handler touches the wake fd afterwards), then
   // closes the backend. Idempotent.
   void close();
@@ -115,6 +141,13 @@ class IoBlocker {
   int wake_fd_ = -1;        // copy of backend_->wake_fd(), read by other threads
   uint64_t wake_count_ = 0; // lets JS skip re-checking notify-driven futures after a plain wake
   int32_t registry_id_ = 0; // > 0 while registered
+  // The loop watch (see watch_loop). Invariant: loop_watched_ => the backend watches loop_fd_.
+  int loop_fd_ = -1;
+  bool (*loop_stopping_)(void*) = nullptr;
+  void* loop_arg_ = nullptr;
+  bool loop_watched_ = false;
+  bool loop_paused_ = false;
+  void sync_loop_watch();  // makes the backend's watch match loop_fd_ and loop_paused_
 };
 
 }  // namespace iob

@@ -42,7 +42,11 @@ export interface NativeBlocker {
   register(fd: number, eventId: number, interest: number): number;
   modify(fd: number, eventId: number, interest: number): number;
   deregister(fd: number): number;
-  /** Blocks up to timeoutMs (-1 = forever, fractional values round up); returns the event count. */
+  /**
+   * Blocks up to timeoutMs (-1 = forever, fractional values round up); returns the event count.
+   * Also returns (0) once Node stops the thread (a terminated worker): it watches the env's libuv
+   * backend fd for the wake-up Node sends then, except while attached.
+   */
   block(timeoutMs: number): number;
   /** Wakes a blocked or the next block() from any thread; coalesced; never an event. */
   notify(): void;

@@ -93,7 +93,20 @@ export class IoBlocker {
     this.#call('deregister', this.#native.deregister(this.#fd(fd)), fd);
   }
 
-  /** Blocks up to `timeoutMs` (-1 = forever); returns how many events `events` now holds. */
+  /**
+   * Blocks up to `timeoutMs` (-1 = forever); returns how many events `events` now holds (0 after
+   * a timeout or a `notify()`). The thread runs nothing else meanwhile, Node's own loop included.
+   * In a worker thread, termination (`worker.terminate()`, `process.exit()` or an uncaught error
+   * in the main thread) ends the wait: Node wakes the worker's loop to stop it, and the blocker
+   * watches that loop's fd for such a wake-up (other activity on Node's loop does not end the
+   * wait). Not while attached (Node's loop then watches the blocker instead), nor if Node had
+   * already woken that loop for a stop request of its own the worker never handled.
+   *
+   * @example
+   * ```ts
+   * const n = blocker.block(1000); // up to 1 s; events.subarray(0, 2 * n) holds the pairs
+   * ```
+   */
   block(timeoutMs: number): number {
     this.#open();
     if (timeoutMs !== -1) checkBlockTimeout(timeoutMs);

@@ -61,8 +61,9 @@ export interface ThreadWorkerOptions {
  * - `requestStop()` sets a stop flag in shared memory and wakes the worker, which should cancel
  *   its tasks (their `finally` blocks run) and end; a Node timer terminates it after a grace
  *   period if it has not (that timer fires only while Node's loop runs).
- * - `terminate()` cannot stop a thread blocked in `block()` by itself (V8 terminates only running
- *   JS), so it wakes the worker's blocker around `worker.terminate()`.
+ * - `terminate()` ends the thread even if it is blocked in `block()` (the blocker wakes up when
+ *   Node stops the thread); it also sets the stop flag and wakes the worker's blocker, which
+ *   covers the rare case that wake-up misses (see `IoBlocker.block()`).
  *
  * @example
  * ```ts

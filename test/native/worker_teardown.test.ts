@@ -32,4 +32,42 @@ describe('worker teardown', () => {
     expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
     expect(lines(r.stdout)).toEqual([{ codes: [0] }]);
   });
+
+  // Before, each of these waited forever: Node stops a worker by waking its event loop, which
+  // a thread inside block() never looks at.
+  const bounded = (...args: string[]) =>
+    runFixture([path.join(FIXTURES, 'worker_teardown.mjs'), ...args], { timeoutMs: 10_000 });
+
+  it('worker.terminate() ends a worker blocked in block(-1)', async () => {
+    const r = await bounded('terminate-blocked');
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    const [got] = lines(r.stdout);
+    expect(got.code).toBe(1);
+    expect(got.ms).toBeLessThan(2000);
+  });
+
+  it.skipIf(process.env.WAKELOOP_BACKEND === 'poll')(
+    'worker.terminate() ends a worker blocked in block(-1) after an attach() and a detach()',
+    async () => {
+      const r = await bounded('terminate-blocked', 'attach-detach');
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+      expect(lines(r.stdout)[0].code).toBe(1);
+    },
+  );
+
+  it.each([
+    ['exit', 0],
+    ['throw', 1],
+    ['unref', 0],
+  ])('the process ends (%s in the main thread) while a worker is blocked in block(-1)', async (how, code) => {
+    const r = await bounded('exit-blocked', how as string);
+    expect({ code: r.code, signal: r.signal }).toEqual({ code, signal: null });
+    expect(lines(r.stdout)).toEqual([{ ending: how }]);
+  });
+
+  it("activity on a worker's Node loop does not end its block() early, nor its block(-1) at all", async () => {
+    const r = await bounded('loop-activity');
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    expect(lines(r.stdout)).toEqual([{ timed: 0, fullTimeout: true, forever: 0, afterConnections: true }]);
+  });
 });
