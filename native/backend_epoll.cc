@@ -173,6 +173,12 @@ class EpollBackend final : public Backend {
     (void)ignored;
   }
 
+  int owned_fds(int* out) const override {
+    out[0] = epfd_;
+    out[1] = eventfd_;
+    return 2;
+  }
+
   void close() override {
     if (epfd_ >= 0) ::close(epfd_);
     if (eventfd_ >= 0) ::close(eventfd_);
@@ -219,24 +225,24 @@ class EpollBackend final : public Backend {
 std::unique_ptr<Backend> make_native_backend() { return std::make_unique<EpollBackend>(); }
 const char* native_backend_name() { return "epoll"; }
 
-int open_edge_fd(int fd) {
-  // An epoll set holding only `fd`, edge-triggered: readable while an edge is queued, and
-  // epoll_wait() on it dequeues the edge.
-  int edge = epoll_create1(EPOLL_CLOEXEC);
-  if (edge < 0) return -errno;
-  struct epoll_event ev = {};
-  ev.events = EPOLLIN | EPOLLET;
-  if (epoll_ctl(edge, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    int err = -errno;
-    ::close(edge);
-    return err;
-  }
-  return edge;
+// An edge set is an epoll set holding its fd edge-triggered: readable while an edge is queued,
+// and epoll_wait() on it dequeues the edge.
+int open_edge_set() {
+  int set = epoll_create1(EPOLL_CLOEXEC);
+  return set >= 0 ? set : -errno;
 }
 
-void drain_edge_fd(int edge_fd) {
+int edge_set_watch(int set, int old_fd, int new_fd) {
+  struct epoll_event ev = {};
+  if (old_fd >= 0) epoll_ctl(set, EPOLL_CTL_DEL, old_fd, &ev);  // an fd gone since is fine
+  if (new_fd < 0) return 0;
+  ev.events = EPOLLIN | EPOLLET;
+  return epoll_ctl(set, EPOLL_CTL_ADD, new_fd, &ev) == 0 ? 0 : -errno;
+}
+
+void drain_edge_set(int set) {
   struct epoll_event ev;
-  epoll_wait(edge_fd, &ev, 1, 0);
+  epoll_wait(set, &ev, 1, 0);
 }
 
 }  // namespace iob

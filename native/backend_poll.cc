@@ -13,8 +13,8 @@
 namespace iob {
 namespace {
 
-// fds_[0] is the wake pipe, fds_[1] the loop watch (fd -1 while there is none), then the
-// registered fds. Invariant: sources_[i] and fds_[i] describe the same fd, i >= kFirstSource.
+// fds_[0] is the wake pipe, fds_[1] the edge set that watches the loop fd, then the registered
+// fds. Invariant: sources_[i] and fds_[i] describe the same fd, i >= kFirstSource.
 constexpr size_t kWakeSlot = 0;
 constexpr size_t kLoopSlot = 1;
 constexpr size_t kFirstSource = 2;
@@ -69,8 +69,15 @@ class PollBackend final : public Backend {
       pipe_[0] = pipe_[1] = -1;
       return -errno;
     }
+    edge_set_ = open_edge_set();
+    if (edge_set_ < 0) {
+      int err = edge_set_;
+      close();
+      return err;
+    }
     fds_.assign(kFirstSource, pollfd{-1, POLLIN, 0});
     fds_[kWakeSlot].fd = pipe_[0];
+    fds_[kLoopSlot].fd = edge_set_;
     sources_.assign(kFirstSource, Source{-1, 0, 0});
     return 0;
   }
@@ -124,18 +131,12 @@ class PollBackend final : public Backend {
   }
 
   int watch_loop(int fd) override {
-    if (fds_.size() < kFirstSource) return -EBADF;  // closed
-    if (edge_fd_ >= 0) ::close(edge_fd_);
-    edge_fd_ = loop_fd_ = -1;
-    fds_[kLoopSlot].fd = -1;
-    if (fd < 0) return 0;
     // poll(2) only sees levels, and the loop fd stays readable while Node's loop has not
-    // consumed its readiness: watched directly it would make every wait return at once.
-    int edge = open_edge_fd(fd);
-    if (edge < 0) return edge;
-    edge_fd_ = fds_[kLoopSlot].fd = edge;
-    loop_fd_ = fd;
-    return 0;
+    // consumed its readiness: polled directly it would make every wait return at once. Its
+    // edges come through the edge set instead.
+    int err = edge_set_watch(edge_set_, loop_fd_, fd);
+    loop_fd_ = err == 0 ? fd : -1;
+    return err;
   }
 
   int wait(int64_t timeout_ns, Event* out, int capacity, uint32_t* wakes) override {
@@ -146,7 +147,7 @@ class PollBackend final : public Backend {
       ready--;
     }
     if (fds_[kLoopSlot].revents != 0) {
-      drain_edge_fd(edge_fd_);
+      drain_edge_set(edge_set_);
       *wakes |= WAKE_LOOP;
       ready--;
     }
@@ -190,8 +191,15 @@ class PollBackend final : public Backend {
     }
   }
 
+  int owned_fds(int* out) const override {
+    out[0] = pipe_[0];
+    out[1] = pipe_[1];
+    out[2] = edge_set_;
+    return 3;
+  }
+
   void close() override {
-    for (int* fd : {&pipe_[0], &pipe_[1], &edge_fd_}) {
+    for (int* fd : {&pipe_[0], &pipe_[1], &edge_set_}) {
       if (*fd >= 0) ::close(*fd);
       *fd = -1;
     }
@@ -203,7 +211,7 @@ class PollBackend final : public Backend {
 
  private:
   bool is_internal(int fd) const {
-    return fd == pipe_[0] || fd == pipe_[1] || (fd >= 0 && (fd == edge_fd_ || fd == loop_fd_));
+    return fd == pipe_[0] || fd == pipe_[1] || (fd >= 0 && (fd == edge_set_ || fd == loop_fd_));
   }
 
   static constexpr size_t kNotRegistered = 0;  // an index_ entry: below kFirstSource
@@ -221,7 +229,7 @@ class PollBackend final : public Backend {
   }
 
   int pipe_[2] = {-1, -1};        // self-pipe: notify() writes [1], wait() polls [0]
-  int edge_fd_ = -1;              // open_edge_fd(loop_fd_), polled in kLoopSlot
+  int edge_set_ = -1;             // open_edge_set() watching loop_fd_, polled in kLoopSlot
   int loop_fd_ = -1;              // the watched event-loop fd (not ours), -1 if none
   std::vector<pollfd> fds_;       // what poll(2) gets: the slots above, then the sources
   std::vector<Source> sources_;   // parallel to fds_

@@ -372,7 +372,12 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value Close(const CallbackInfo& info) {
-    return number(info.Env(), net::close(js::fd(info, 0, "close")));
+    int fd = js::fd(info, 0, "close");
+    if (registry::owner_of_fd(fd) != 0) {
+      js::throw_range_error(info.Env(), "close: fd " + std::to_string(fd) +
+                                            " belongs to an IoBlocker (close the blocker instead)");
+    }
+    return number(info.Env(), net::close(fd));
   }
 
   Napi::Value SocketError(const CallbackInfo& info) {

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "registry.h"
 
@@ -45,7 +46,8 @@ int IoBlocker::open(const char* backend) {
   if (err != 0) return err;
   wake_fd_ = b->wake_fd();
   backend_ = std::move(b);
-  int32_t id = registry::add(this);
+  int fds[Backend::kMaxOwnedFds];
+  int32_t id = registry::add(this, fds, backend_->owned_fds(fds));
   if (id < 0) {
     close();
     return id;
@@ -145,11 +147,16 @@ void IoBlocker::sync_loop_watch() {
 }
 
 void IoBlocker::close() {
-  if (registry_id_ > 0) {
-    registry::remove(registry_id_);  // from here on no other thread writes to wake_fd_
+  int32_t id = registry_id_;
+  if (id > 0) {
+    registry::remove(id);  // from here on no other thread writes to wake_fd_
     registry_id_ = 0;
   }
   if (backend_) {
+    int fds[Backend::kMaxOwnedFds];
+    int count = backend_->owned_fds(fds);
+    std::lock_guard<std::mutex> lock(registry::mutex());
+    registry::release_fds_locked(id, fds, count);
     backend_->close();
     backend_.reset();
   }

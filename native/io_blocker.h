@@ -77,6 +77,9 @@ class Backend {
   virtual int wake_fd() const = 0;
   // The fd that is readable while events are pending (-1 when there is none, as for poll).
   virtual int poll_fd() const = 0;
+  // Writes the fds the backend owns (at most kMaxOwnedFds) to `out`; returns how many.
+  static constexpr int kMaxOwnedFds = 3;
+  virtual int owned_fds(int* out) const = 0;
   // Closes every fd the backend owns. Idempotent.
   virtual void close() = 0;
 };
@@ -86,11 +89,13 @@ std::unique_ptr<Backend> make_native_backend();
 const char* native_backend_name();
 // Portable poll(2), compiled on every POSIX system and chosen at run time.
 std::unique_ptr<Backend> make_poll_backend();
-// From the platform's file too: an fd that turns readable once per new readiness of `fd` and
-// stays so until drain_edge_fd(), so the level-triggered poll backend can watch the loop fd
-// by its edges. Close-on-exec. The fd or -errno.
-int open_edge_fd(int fd);
-void drain_edge_fd(int edge_fd);
+// From the platform's file too, so the level-triggered poll backend can watch the loop fd by
+// its edges: an edge set is an fd that turns readable once per new readiness of the fd it
+// watches and stays so until drain_edge_set(). open_edge_set(): close-on-exec, the fd or
+// -errno. edge_set_watch(): replaces the watched fd (-1: none), 0 or -errno.
+int open_edge_set();
+int edge_set_watch(int set, int old_fd, int new_fd);
+void drain_edge_set(int set);
 
 // One blocker: a backend plus the policy every backend shares (EINTR retry with the remaining
 // time, never-early timeouts, notify coalescing) and its entry in the process-wide registry.

@@ -19,8 +19,9 @@ struct Slot {
 
 struct Table {
   std::mutex mu;
-  std::vector<Slot> slots;      // Invariant: guarded by mu
-  std::vector<uint32_t> free;   // indexes of free slots, guarded by mu
+  std::vector<Slot> slots;       // Invariant: guarded by mu
+  std::vector<uint32_t> free;    // indexes of free slots, guarded by mu
+  std::vector<int32_t> fd_owner; // fd -> id of the blocker that owns it, 0 = none; guarded by mu
 };
 
 constexpr uint32_t kMaxGeneration = (1u << (31 - kSlotBits)) - 1;
@@ -48,7 +49,7 @@ IoBlocker* find_locked(int32_t id) {
   return s.generation == generation_of(id) ? s.blocker : nullptr;
 }
 
-int32_t add(IoBlocker* blocker) {
+int32_t add(IoBlocker* blocker, const int* fds, int count) {
   Table& t = table();
   std::lock_guard<std::mutex> lock(t.mu);
   uint32_t slot;
@@ -64,7 +65,30 @@ int32_t add(IoBlocker* blocker) {
   Slot& s = t.slots[slot];
   s.generation++;  // never past kMaxGeneration: remove() retires a slot that reached it
   s.blocker = blocker;
-  return static_cast<int32_t>((s.generation << kSlotBits) | slot);
+  int32_t id = static_cast<int32_t>((s.generation << kSlotBits) | slot);
+  for (int i = 0; i < count; i++) {
+    if (fds[i] < 0) continue;
+    size_t fd = static_cast<size_t>(fds[i]);
+    if (fd >= t.fd_owner.size()) t.fd_owner.resize(fd + 1, 0);
+    t.fd_owner[fd] = id;
+  }
+  return id;
+}
+
+int32_t owner_of_fd(int fd) {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  return fd >= 0 && static_cast<size_t>(fd) < t.fd_owner.size() ? t.fd_owner[fd] : 0;
+}
+
+void release_fds_locked(int32_t id, const int* fds, int count) {
+  Table& t = table();
+  for (int i = 0; i < count; i++) {
+    int fd = fds[i];
+    if (id > 0 && fd >= 0 && static_cast<size_t>(fd) < t.fd_owner.size() && t.fd_owner[fd] == id) {
+      t.fd_owner[fd] = 0;
+    }
+  }
 }
 
 void remove(int32_t id) {

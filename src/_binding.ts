@@ -88,7 +88,7 @@ export interface NativeBinding {
   write(fd: number, buf: Uint8Array, offset: number, length: number): number; // MSG_NOSIGNAL
   writev(fd: number, bufs: Uint8Array[]): number;
   shutdown(fd: number, how: 0 | 1 | 2): number;
-  close(fd: number): number;
+  close(fd: number): number; // a RangeError for a live IoBlocker's own fds
   socketError(fd: number): number; // SO_ERROR as a positive errno, 0, or -errno
   setNoDelay(fd: number, on: boolean): number;
   setReuseAddr(fd: number, on: boolean): number;

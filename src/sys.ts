@@ -7,6 +7,7 @@ import { binding } from './_binding.js';
  * Raw socket calls: `socket(family)`, `bind(fd, address, port)`, `listen`, `accept`, `connect`,
  * `read(fd, buf, offset, length)`, `write`, `writev(fd, bufs)`, `shutdown`, `close`, and socket
  * options. Sockets are created non-blocking and close-on-exec; writes never raise SIGPIPE.
+ * `close` throws a RangeError for the fds of a live `IoBlocker` (close the blocker instead).
  *
  * @example
  * ```ts

@@ -137,6 +137,12 @@ describe('IoBlocker.attach() and process lifetime', () => {
   const fixture = (name: string) => runFixture([path.join(FIXTURES, 'attach.mjs'), name]);
   const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
+  it("close() refuses an attached blocker's poll fd, and the blocker goes on working", async () => {
+    const r = await fixture('close-pollfd');
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    expect(lines(r.stdout)).toEqual([{ refused: 'RangeError', blocked: 0 }]);
+  });
+
   it("IoBlocker.attach() sends an exception thrown by onReady to process 'uncaughtException'", async () => {
     const r = await fixture('throw');
     expect(r.code).toBe(0);

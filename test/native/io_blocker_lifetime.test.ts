@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { binding, INTEREST_READ } from '../../src/_binding.js';
-import { BACKENDS, fdTarget, isCloexec, openFdCount, openFds, tcpPair } from './helpers.js';
+import { BACKENDS, E, fdTarget, isCloexec, openFdCount, openFds, tcpPair } from './helpers.js';
 
 function closedError(f: () => unknown): unknown {
   try {
@@ -33,6 +33,26 @@ describe.each(BACKENDS)('IoBlocker lifetime (%s)', (backend) => {
     for (const fd of added) expect(isCloexec(fd)).toBe(true);
     b.close();
     expect(openFds()).toEqual(before);
+  });
+
+  it("close() refuses a live blocker's own fds with a RangeError; after IoBlocker.close() they are free", () => {
+    const before = openFds();
+    const b = new binding.IoBlocker(new Int32Array(8), { backend });
+    const own = [...openFds()].filter((fd) => !before.has(fd));
+    expect(own.length).toBeGreaterThanOrEqual(2);
+    for (const fd of own) {
+      expect(() => binding.close(fd)).toThrow(RangeError);
+      expect(() => binding.close(fd)).toThrow(`close: fd ${fd} belongs to an IoBlocker`);
+      expect(fdTarget(fd)).not.toBe(''); // still open
+    }
+    b.notify();
+    expect(b.block(1000)).toBe(0); // the blocker still works
+    b.close();
+    expect(openFds()).toEqual(before);
+    // The numbers are anyone's again: a socket that gets one of them closes normally.
+    const fd = binding.socket(4);
+    expect(binding.close(fd)).toBe(0);
+    for (const n of own) expect(binding.close(n)).toBe(-E.EBADF);
   });
 
   it('IoBlocker.registryId is a positive int32 and, like IoBlocker.backend, survives close()', () => {
