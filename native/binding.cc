@@ -46,10 +46,10 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "IoBlocker",
-                       {InstanceAccessor<&BlockerWrap::BackendName>("backend"),
-                        InstanceAccessor<&BlockerWrap::PollFd>("pollFd"),
-                        InstanceAccessor<&BlockerWrap::RegistryId>("registryId"),
-                        InstanceAccessor<&BlockerWrap::WakeCount>("wakeCount"),
+                       {Accessor<&BlockerWrap::BackendName>("backend"),
+                        Accessor<&BlockerWrap::PollFd>("pollFd"),
+                        Accessor<&BlockerWrap::RegistryId>("registryId"),
+                        Accessor<&BlockerWrap::WakeCount>("wakeCount"),
                         InstanceMethod<&BlockerWrap::Register>("register"),
                         InstanceMethod<&BlockerWrap::Modify>("modify"),
                         InstanceMethod<&BlockerWrap::Deregister>("deregister"),
@@ -73,8 +73,8 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
         if (!b.IsString()) js::throw_type_error(env, "IoBlocker: options.backend must be a string");
         backend = b.As<Napi::String>().Utf8Value();
         if (backend != "epoll" && backend != "poll") {
-          js::throw_type_error(env, "IoBlocker: unknown backend '" + backend +
-                                        "' (expected 'epoll' or 'poll')");
+          js::throw_range_error(env, "IoBlocker: options.backend must be 'epoll' or 'poll', got " +
+                                         js::quote(backend));
         }
       }
     }
@@ -85,6 +85,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     if (err < 0) throw errno_error(env, err, "IoBlocker: cannot open the " + backend + " backend");
     backend_ = backend;
     registry_id_ = core_.registry_id();
+    napi_type_tag_object(env, info.This(), &kTypeTag);  // for the accessors' receiver check
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr) {
       core_.watch_loop(uv_backend_fd(loop), env_stopping, env);
@@ -94,12 +95,42 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
   ~BlockerWrap() override { close(); }
 
  private:
+  // Marks the objects this class constructed, told apart from anything else napi_unwrap takes.
+  static constexpr napi_type_tag kTypeTag = {0x77616b656c6f6f70, 0x496f426c6f636b72};
+
+  // A getter for the prototype. node-addon-api's InstanceAccessor unwraps the receiver first,
+  // and a foreign one (`Object.getOwnPropertyDescriptor(proto, 'backend').get.call({})`: V8
+  // checks receivers for methods, not for accessors) became a bare "Error: Invalid argument".
+  template <Napi::Value (BlockerWrap::*Get)(const CallbackInfo&)>
+  static Napi::ClassPropertyDescriptor<BlockerWrap> Accessor(const char* name) {
+    return napi_property_descriptor{name,    nullptr, nullptr, Getter<Get>, nullptr,
+                                    nullptr, napi_default, const_cast<char*>(name)};
+  }
+  template <Napi::Value (BlockerWrap::*Get)(const CallbackInfo&)>
+  static napi_value Getter(napi_env env, napi_callback_info cb_info) {
+    // A raw N-API callback: nothing may throw out of it.
+    try {
+      CallbackInfo info(env, cb_info);
+      bool ours = false;
+      void* self = nullptr;
+      if (napi_check_object_type_tag(env, info.This(), &kTypeTag, &ours) != napi_ok || !ours ||
+          napi_unwrap(env, info.This(), &self) != napi_ok) {
+        js::throw_type_error(env, std::string("IoBlocker.") + static_cast<const char*>(info.Data()) +
+                                      ": receiver is not an IoBlocker");
+      }
+      return (static_cast<BlockerWrap*>(self)->*Get)(info);
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+      return nullptr;
+    }
+  }
+
   // The [eventId, signals] array, checked again on every block(): user code may detach it.
   static js::Bytes events_array(Napi::Env env, napi_value value, js::Arg arg) {
-    js::Bytes b = js::typed_array(env, value, napi_int32_array, arg, "Int32Array");
+    js::Bytes b = js::typed_array(env, value, napi_int32_array, arg, "an Int32Array");
     if (b.length < 2) {
-      js::throw_type_error(env, arg.what() +
-                                    " must have room for one [eventId, signals] pair (length >= 2)");
+      js::throw_range_error(env, arg.what() + " must have room for one [eventId, signals] pair " +
+                                     "(length >= 2), got length " + std::to_string(b.length));
     }
     return b;
   }
@@ -178,11 +209,18 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
 
   void Attach(const CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (!info[0].IsFunction()) {
+      js::throw_type_error(env, "IoBlocker.attach(): onReady must be a function");
+    }
     ensure_open(env, "attach");
-    if (core_.poll_fd() < 0) throw Napi::Error::New(env, "attach needs the epoll backend");
-    if (!info[0].IsFunction()) js::throw_type_error(env, "attach: onReady must be a function");
+    if (core_.poll_fd() < 0) {
+      throw Napi::Error::New(env, "IoBlocker.attach(): needs the epoll backend (this blocker uses '" +
+                                      backend_ + "')");
+    }
     if (watch_ != nullptr) {
-      if (!watch_->set_callback(info[0])) throw Napi::Error::New(env, "attach: N-API failed");
+      if (!watch_->set_callback(info[0])) {
+        throw Napi::Error::New(env, "IoBlocker.attach(): N-API failed");
+      }
       return;
     }
     const char* error = "";
@@ -190,7 +228,7 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     watch_ = UvWatch::start(env, core_.poll_fd(), info[0], keep_alive_, &watch_, &error);
     if (watch_ == nullptr) {
       core_.pause_loop_watch(false);
-      throw Napi::Error::New(env, std::string("attach: ") + error);
+      throw Napi::Error::New(env, std::string("IoBlocker.attach(): ") + error);
     }
   }
 
@@ -358,7 +396,7 @@ class Addon : public Napi::Addon<Addon> {
     struct iovec iov[IOV_MAX];
     for (uint32_t i = 0; i < count; i++) {
       js::Arg what{"writev", "bufs", static_cast<long>(i)};
-      js::Bytes b = js::typed_array(env, values[i], napi_uint8_array, what, "Uint8Array");
+      js::Bytes b = js::typed_array(env, values[i], napi_uint8_array, what, "a Uint8Array");
       iov[i].iov_base = b.data;
       iov[i].iov_len = b.length;
     }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 namespace iob {
@@ -33,11 +34,45 @@ struct Arg {
   }
 };
 
-// A number for an error message; never casts an out-of-range double to an integer type.
+// A number for an error message, as JS would print it near enough: integers in full (2**53 is
+// 9007199254740992, not the 9.0072e+15 that looked in range), others with the fewest digits
+// that read back the same. Never casts an out-of-range double to an integer type.
 inline std::string format_number(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  if (d == 0) return "0";  // and -0
   char buf[32];
-  snprintf(buf, sizeof buf, std::fabs(d) < 1e15 ? "%.0f" : "%g", d);
+  if (d == std::trunc(d) && std::fabs(d) < 1e21) {
+    snprintf(buf, sizeof buf, "%.0f", d);  // exact: every such double is an integer < 22 digits
+    return buf;
+  }
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(buf, sizeof buf, "%.*g", digits, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
   return buf;
+}
+
+// A user's string for an error message: quoted, shortened, control characters escaped (a NUL
+// must not cut or garble the message).
+inline std::string quote(const std::string& s, size_t max = 40) {
+  // Cut between UTF-8 characters, not inside one (continuation bytes are 10xxxxxx).
+  while (max > 0 && max < s.size() && (static_cast<unsigned char>(s[max]) & 0xC0) == 0x80) max--;
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < max; i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + (s.size() > max ? "'..." : "'");
 }
 
 // The error paths of number() and integer(), kept out of line: the checks run several times per
@@ -99,6 +134,7 @@ struct Bytes {
   size_t length;  // in elements
 };
 
+// `type_name` comes with its article: "an Int32Array".
 inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type want, Arg arg,
                          const char* type_name) {
   napi_typedarray_type type;
@@ -108,7 +144,7 @@ inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type w
   size_t offset;
   if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != want) {
-    throw_type_error(env, arg.what() + " must be a " + type_name);
+    throw_type_error(env, arg.what() + " must be " + type_name);
   }
   if (length == 0) {
     bool detached = false;
@@ -119,7 +155,7 @@ inline Bytes typed_array(Napi::Env env, napi_value value, napi_typedarray_type w
 }
 
 inline Bytes uint8_array(const Napi::CallbackInfo& info, size_t i, Arg arg) {
-  return typed_array(info.Env(), info[i], napi_uint8_array, arg, "Uint8Array");
+  return typed_array(info.Env(), info[i], napi_uint8_array, arg, "a Uint8Array");
 }
 
 }  // namespace js

@@ -21,9 +21,10 @@ export interface NativeBlockerOptions {
 }
 
 /**
- * The raw IoBlocker. Every method validates its arguments and throws a TypeError for bad input;
- * register/modify/deregister return 0 or -errno; block returns the number of events written
- * into the Int32Array given to the constructor as [eventId, signals] pairs, retrying EINTR.
+ * The raw IoBlocker. Every method validates its arguments and throws a TypeError for a wrong type
+ * and a RangeError for a right type with a bad value; register/modify/deregister return 0 or
+ * -errno; block returns the number of events written into the Int32Array given to the
+ * constructor as [eventId, signals] pairs, retrying EINTR.
  */
 export interface NativeBlocker {
   /** 'epoll' or 'poll'. */

@@ -126,9 +126,9 @@ describe('IoBlocker.attach()', () => {
 });
 
 describe('IoBlocker.attach() with the poll backend', () => {
-  it('IoBlocker.attach() throws: attach needs the epoll backend', () => {
+  it('IoBlocker.attach() throws: it needs the epoll backend', () => {
     const b = new binding.IoBlocker(new Int32Array(2), { backend: 'poll' });
-    expect(() => b.attach!(() => {})).toThrow('attach needs the epoll backend');
+    expect(() => b.attach!(() => {})).toThrow("IoBlocker.attach(): needs the epoll backend (this blocker uses 'poll')");
     b.close();
   });
 });
