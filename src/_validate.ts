@@ -27,6 +27,12 @@ export function checkDuration(where: string, name: string, value: unknown, infin
   return value;
 }
 
+/** Throws unless `value` names a backend: a TypeError for a non-string, a RangeError for another name. */
+export function checkBackend(where: string, value: unknown): asserts value is 'epoll' | 'poll' {
+  if (typeof value !== 'string') throw new TypeError(`${where}: backend must be 'epoll' or 'poll', got ${describe(value)}`);
+  if (value !== 'epoll' && value !== 'poll') throw new RangeError(`${where}: backend must be 'epoll' or 'poll', got ${JSON.stringify(value)}`);
+}
+
 /** Throws a TypeError unless `value` is a boolean (so `1` or `'yes'` is not quietly false). */
 export function checkBoolean(where: string, name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`${where}: ${name} must be a boolean, got ${describe(value)}`);

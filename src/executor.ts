@@ -8,7 +8,7 @@ import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
 import { Deque } from './_deque.js';
-import { checkDuration } from './_validate.js';
+import { checkBackend, checkDuration } from './_validate.js';
 import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
 /** Options for `new Executor()`. */
@@ -75,9 +75,7 @@ export class Executor {
       throw new TypeError('new Executor(options): options must be an object');
     }
     const { backend, onUnhandledError = 'throw' } = options;
-    if (backend !== undefined && backend !== 'epoll' && backend !== 'poll') {
-      throw new TypeError(`new Executor(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
-    }
+    if (backend !== undefined) checkBackend('new Executor()', backend);
     this.#unhandled = new UnhandledErrors(onUnhandledError);
     this.reactor = new Reactor(backend, () => this.#changed());
   }

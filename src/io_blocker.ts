@@ -13,7 +13,7 @@ import {
 import { ClosedError, IoError } from './errors.js';
 import { defaultBackend } from './reactor.js';
 import { describe } from './task.js';
-import { checkInteger } from './_validate.js';
+import { checkBackend, checkInteger } from './_validate.js';
 
 /** Options for `new IoBlocker()`. */
 export interface IoBlockerOptions {
@@ -58,9 +58,7 @@ export class IoBlocker {
     if (typeof options !== 'object' || options === null) throw new TypeError('new IoBlocker(options): options must be an object');
     const capacity = checkInteger('new IoBlocker()', 'capacity', options.capacity ?? 1024, 1, 1 << 20);
     const backend = options.backend ?? defaultBackend();
-    if (backend !== 'epoll' && backend !== 'poll') {
-      throw new TypeError(`new IoBlocker(): backend must be 'epoll' or 'poll', got ${String(backend)}`);
-    }
+    checkBackend('new IoBlocker()', backend);
     this.events = new Int32Array(capacity * 2);
     this.#native = new binding.IoBlocker(this.events, { backend });
   }

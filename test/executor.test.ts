@@ -334,7 +334,8 @@ describe('Executor', () => {
       executor.close();
     }
     expect(() => executor.spawn(ready(1))).toThrow(/Executor is closed/);
-    expect(() => new Executor({ backend: 'kqueue' as never })).toThrow(/backend must be/);
+    expect(() => new Executor({ backend: 'kqueue' as never })).toThrow(new RangeError(`new Executor(): backend must be 'epoll' or 'poll', got "kqueue"`));
+    expect(() => new Executor({ backend: 1 as never })).toThrow(new TypeError("new Executor(): backend must be 'epoll' or 'poll', got number 1"));
   });
 
   it('a bad task argument is a TypeError naming the function that got it', () => {

@@ -4,6 +4,11 @@ import { IoBlocker, notifyBlocker } from '../src/index.js';
 import { BACKEND } from './util.js';
 
 describe('IoBlocker (public API)', () => {
+  it('new IoBlocker() refuses an unknown backend name with a RangeError and a non-string with a TypeError', () => {
+    expect(() => new IoBlocker({ backend: 'kqueue' as never })).toThrow(new RangeError(`new IoBlocker(): backend must be 'epoll' or 'poll', got "kqueue"`));
+    expect(() => new IoBlocker({ backend: 5 as never })).toThrow(new TypeError("new IoBlocker(): backend must be 'epoll' or 'poll', got number 5"));
+  });
+
   it('block() refuses a timeout between -1 and 0 instead of waiting forever', () => {
     const blocker = new IoBlocker({ backend: BACKEND });
     try {
