@@ -168,8 +168,12 @@ export class Executor {
       }
     } finally {
       // Thrown out before main completed (an unhandled task error): main is cancelled, so it
-      // does not run on, unobserved, in a later blockOn() or turn().
-      if (!root.done) this._cancel(root);
+      // does not run on, unobserved, in a later blockOn() or turn(). Nobody will await it: an
+      // error from its cleanup is reported like any unjoined task's.
+      if (!root.done) {
+        root.observed = false;
+        this._cancel(root);
+      }
     }
     this.#unhandled.report();
     if (root.failed) throw root.result;
@@ -325,9 +329,12 @@ export class Executor {
     }
     task.cancelled = true;
     // From plain code, the task's `finally` blocks run now, as they would inside a turn: a
-    // blockOn() or turn() there would poll the task halfway through its cancel.
+    // blockOn() or turn() there would poll the task halfway through its cancel. From another
+    // executor's task (this one's turn further down the stack, or none), this one runs meanwhile.
     const outside = !this.#inTurn;
+    const other = running;
     if (outside) this.#enter();
+    else running = this;
     try {
       let cleanupAwaits: boolean;
       try {
@@ -342,6 +349,8 @@ export class Executor {
       if (outside) {
         this.#leave();
         this.#changed(); // what the cancel woke or ended, the attached mode hears of now
+      } else {
+        running = other;
       }
     }
   }

@@ -421,6 +421,24 @@ describe('Executor', () => {
     expect(executor.taskCount).toBe(0);
   });
 
+  it("an error thrown by the main task's cleanup when blockOn() cancels it is reported at the next turn", () => {
+    const executor = new Executor({ backend: BACKEND });
+    expect(() =>
+      executor.blockOn((function* (): Task<void> {
+        executor.spawn((function* (): Task<void> {
+          throw new Error('child failed');
+        })());
+        try {
+          yield* sleep(60_000);
+        } finally {
+          throw new Error('main cleanup failed');
+        }
+      })()),
+    ).toThrow('a spawned task failed and nobody joined it: child failed');
+    expect(() => executor.turn(0)).toThrow('a spawned task failed and nobody joined it: main cleanup failed');
+    executor.close();
+  });
+
   it('blockOn() that throws before its main task completes cancels the main task', () => {
     const executor = new Executor({ backend: BACKEND });
     const log: string[] = [];

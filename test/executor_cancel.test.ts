@@ -143,6 +143,38 @@ describe('cancelling from plain code', () => {
 });
 
 describe('two executors on one thread', () => {
+  it("a task of one executor cancelled from another executor's cancel runs its finally on its own executor", () => {
+    const a = new Executor({ backend: BACKEND });
+    const b = new Executor({ backend: BACKEND });
+    const log: string[] = [];
+    const victim = b.spawn((function* (): Task<void> {
+      try {
+        yield* sleep(60_000);
+      } finally {
+        log.push(Executor.tryCurrent() === b ? 'finally on b' : 'finally elsewhere');
+        spawn((function* (): Task<void> {
+          log.push('follow-up ran');
+        })());
+      }
+    })());
+    a.spawn((function* (): Task<void> {
+      try {
+        yield* sleep(60_000);
+      } finally {
+        victim.cancel(); // a's cancel, run by a.close() inside b's task
+      }
+    })());
+    a.turn(0);
+    b.blockOn((function* () {
+      yield* sleep(0);
+      a.close();
+      yield* sleep(5);
+    })());
+    expect(log).toEqual(['finally on b', 'follow-up ran']);
+    b.close();
+  });
+
+
   it("a dropped future's awaiting cleanup runs on the cancelled task's executor, not the one that ran last", () => {
     const exA = new Executor({ backend: BACKEND });
     const exB = new Executor({ backend: BACKEND });
