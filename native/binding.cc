@@ -86,8 +86,10 @@ class BlockerWrap : public Napi::ObjectWrap<BlockerWrap> {
     backend_ = backend;
     registry_id_ = core_.registry_id();
     napi_type_tag_object(env, info.This(), &kTypeTag);  // for the accessors' receiver check
+    // Not in the main thread (the default loop): nothing stops it while it is inside block(),
+    // and signals reach our own handler.
     uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr) {
+    if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr && loop != uv_default_loop()) {
       core_.watch_loop(uv_backend_fd(loop), env_stopping, env);
     }
   }

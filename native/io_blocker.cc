@@ -3,6 +3,7 @@
 #include "io_blocker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,11 @@ namespace iob {
 namespace {
 // Longer waits are clamped to this (~292 years would overflow int64 nanoseconds anyway).
 constexpr int64_t kMaxTimeoutNs = INT64_C(1) << 62;
+// While Node's loop is dirty (see IoBlocker::watch_loop), the longest kernel wait between two
+// checks for a stop.
+constexpr int64_t kDirtyCheckNs = INT64_C(100) * 1000000;
+// The blocker of this thread that watches its loop fd, if any (see IoBlocker::watch_loop).
+thread_local IoBlocker* t_loop_watcher = nullptr;
 }  // namespace
 
 int64_t monotonic_ns() {
@@ -68,7 +74,21 @@ int IoBlocker::deregister(int fd) { return backend_ ? backend_->deregister(fd) :
 
 int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
   if (!backend_) return -EBADF;
-  sync_loop_watch();
+  if (loop_fd_ >= 0) {
+    // One watcher per thread: the blocker that blocks takes the watch over (not while
+    // attached: Node's loop then watches us).
+    if (t_loop_watcher != this && !loop_paused_) {
+      if (t_loop_watcher != nullptr) {
+        IoBlocker* previous = t_loop_watcher;
+        t_loop_watcher = this;
+        previous->sync_loop_watch();  // drops its watch
+      } else {
+        t_loop_watcher = this;
+      }
+    }
+    sync_loop_watch();
+    if (loop_dirty_ && check_dirty_loop()) return 0;
+  }
   int64_t timeout_ns;
   if (timeout_ms < 0) {
     timeout_ns = -1;
@@ -80,7 +100,14 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
   int64_t remaining = timeout_ns;
   for (;;) {
     uint32_t wakes = 0;
-    int n = backend_->wait(remaining, out, capacity, &wakes);
+    // While Node's loop is dirty a stop may wake nothing: wait in slices and ask.
+    bool capped = false;
+    int64_t wait_ns = remaining;
+    if (loop_dirty_ && loop_watched_ && (wait_ns < 0 || wait_ns > kDirtyCheckNs)) {
+      wait_ns = kDirtyCheckNs;
+      capped = true;
+    }
+    int n = backend_->wait(wait_ns, out, capacity, &wakes);
     if (wakes & WAKE_NOTIFY) {
       // Drain first, then clear the flag: a notify() landing in between finds the flag still
       // set and skips its write, but its effect is visible to the JS that runs after we
@@ -98,9 +125,12 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
     } else if (n < 0) {
       return n;
     }
+    // Readiness of Node's loop that this wait does not turn into a stop leaves it dirty.
+    if (wakes & WAKE_LOOP) loop_dirty_ = true;
     if (n > 0 || (wakes & WAKE_NOTIFY) || timeout_ns == 0) return n;
     // Node's loop was woken: a stop ends the wait, anything else is its loop's business.
     if ((wakes & WAKE_LOOP) && loop_stopping_(loop_arg_)) return 0;
+    if (capped && !(wakes & WAKE_LOOP) && check_dirty_loop()) return 0;
     if (timeout_ns > 0) {
       // Millisecond kernel timeouts round and hrtimers have slack: never return early.
       remaining = deadline - monotonic_ns();
@@ -131,22 +161,37 @@ void IoBlocker::pause_loop_watch(bool paused) {
 }
 
 void IoBlocker::sync_loop_watch() {
-  bool want = backend_ != nullptr && loop_fd_ >= 0 && !loop_paused_;
+  bool want = backend_ != nullptr && loop_fd_ >= 0 && !loop_paused_ && t_loop_watcher == this;
   if (want == loop_watched_) return;
   if (!want) {
     if (backend_) backend_->watch_loop(-1);
     loop_watched_ = false;
+    loop_dirty_ = false;
     return;
   }
   int err = backend_->watch_loop(loop_fd_);
   loop_watched_ = err == 0;
+  // A new watch may have missed readiness Node's loop already has (the epoll backend drops
+  // the first edge of a new blocker): check it like any other.
+  loop_dirty_ = loop_watched_;
   // ELOOP just after a detach, if libuv drops our fd from its set only on its next turn: the
   // next block() tries again. Anything else (such as the kernel's limit on nested wakeup
   // paths, epoll(7)) ends the watch for good rather than costing a syscall per block().
   if (err != 0 && err != -ELOOP) loop_fd_ = -1;
 }
 
+bool IoBlocker::check_dirty_loop() {
+  if (loop_stopping_(loop_arg_)) return true;
+  // poll(2) on an epoll fd reports whether it has ready items without taking any: Node's loop
+  // consumes them only when it turns, between two block() calls.
+  struct pollfd p = {loop_fd_, POLLIN, 0};
+  int r = poll(&p, 1, 0);
+  if (r == 0) loop_dirty_ = false;
+  return false;
+}
+
 void IoBlocker::close() {
+  if (t_loop_watcher == this) t_loop_watcher = nullptr;
   int32_t id = registry_id_;
   if (id > 0) {
     registry::remove(id);  // from here on no other thread writes to wake_fd_
@@ -162,6 +207,7 @@ void IoBlocker::close() {
   }
   wake_fd_ = -1;
   loop_watched_ = false;
+  loop_dirty_ = false;
 }
 
 }  // namespace iob

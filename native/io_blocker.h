@@ -120,8 +120,15 @@ class IoBlocker {
   // Lets block() end (returning 0) when the thread is being stopped. Node stops a worker
   // (worker.terminate(), process.exit() in the main thread, ...) by waking its event loop,
   // which a thread inside block() never runs: block() watches `loop_fd` for that wake-up and
-  // asks `stopping(arg)` whether it meant a stop (any other wake-up is not reported). Best
-  // effort: where the watch cannot be set up, only notify() ends a block(-1).
+  // asks `stopping(arg)` whether it meant a stop (any other wake-up is not reported).
+  // At most one blocker per thread watches (the kernel allows 100 nested wakeup paths per
+  // epoll fd, epoll(7), and libuv aborts when its own epoll_ctl hits that limit): the one
+  // that blocked last, taking the watch over from the previous one. After a wake-up that was
+  // not a stop the loop stays "dirty" (Node's loop has readiness it has not consumed, and a
+  // stop may then add none: libuv writes its eventfd only for an async handle not yet
+  // pending), and block() asks stopping(arg) at least every kDirtyCheckNs until Node's loop
+  // fd is no longer readable. Best effort: where the watch cannot be set up, only notify()
+  // ends a block(-1).
   void watch_loop(int loop_fd, bool (*stopping)(void*), void* arg);
   // While attached, Node's loop watches poll_fd(); watching the loop back would be a cycle
   // (epoll_ctl(2) ELOOP), so the watch pauses until detached.
@@ -152,7 +159,13 @@ class IoBlocker {
   void* loop_arg_ = nullptr;
   bool loop_watched_ = false;
   bool loop_paused_ = false;
-  void sync_loop_watch();  // makes the backend's watch match loop_fd_ and loop_paused_
+  // Node's loop fd had readiness that was not a stop and may still have it (see watch_loop).
+  bool loop_dirty_ = false;
+  // Makes the backend's watch match loop_fd_, loop_paused_ and whether this blocker is its
+  // thread's watcher.
+  void sync_loop_watch();
+  // Whether the thread is stopping; clears loop_dirty_ once Node's loop fd is not readable.
+  bool check_dirty_loop();
 };
 
 }  // namespace iob

@@ -96,9 +96,12 @@ export class IoBlocker {
    * a timeout or a `notify()`). The thread runs nothing else meanwhile, Node's own loop included.
    * In a worker thread, termination (`worker.terminate()`, `process.exit()` or an uncaught error
    * in the main thread) ends the wait: Node wakes the worker's loop to stop it, and the blocker
-   * watches that loop's fd for such a wake-up (other activity on Node's loop does not end the
-   * wait). Not while attached (Node's loop then watches the blocker instead), nor if Node had
-   * already woken that loop for a stop request of its own the worker never handled.
+   * watches that loop's fd for such a wake-up (other activity on Node's loop never ends the
+   * wait early; a `timeoutMs` is waited in full). One blocker per thread watches: the one that
+   * blocked last takes the watch over. If Node's loop has readiness it has not consumed (for
+   * instance after `worker.getHeapSnapshot()`), a stop may add no new wake-up, so the wait then
+   * checks for a stop at least every 100 ms until the loop has run. Not while attached (Node's
+   * loop then watches the blocker instead); in the main thread nothing is watched.
    *
    * @example
    * ```ts

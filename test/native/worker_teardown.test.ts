@@ -70,4 +70,31 @@ describe('worker teardown', () => {
     expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
     expect(lines(r.stdout)).toEqual([{ timed: 0, fullTimeout: true, forever: 0, afterConnections: true }]);
   });
+
+  // Before, terminate() waited forever here: the stop wakes the loop through an async handle
+  // that the snapshot request had left pending, so Node's loop fd got no new readiness.
+  it.each(['snapshot', 'messages'])(
+    'worker.terminate() ends a worker blocked in block(-1) after its loop was woken for something else (%s)',
+    async (how) => {
+      const r = await bounded('terminate-after-wake', how);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+      const [got] = lines(r.stdout);
+      expect(got.code).toBe(1);
+      expect(got.ms).toBeLessThan(3000);
+    },
+  );
+
+  // Before, each blocker watched Node's loop fd, and the kernel allows 100 nested wakeup paths:
+  // attach() failed with 150 blockers, and libuv aborted with 100 and one more after attach().
+  it.each([
+    ['main', '150'],
+    ['worker', '150'],
+    ['main', '100'],
+    ['worker', '100'],
+  ])('many blockers in one thread (%s, %s) do not stop attach() nor abort', async (where, count) => {
+    const r = await bounded('many-blockers', where, count);
+    expect(r.stderr).toBe('');
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    expect(lines(r.stdout)).toEqual([{ turns: 1, blockers: Number(count) + 10 }]);
+  });
 });
