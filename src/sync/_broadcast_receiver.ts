@@ -7,7 +7,7 @@ import { coop } from '../_coop.js';
 import { Cursor, type BroadcastState } from './_broadcast_ring.js';
 import { LaggedError, RecvClosedError } from './errors.js';
 import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
-import { Waiter } from './_waiter_queue.js';
+import { Waiter, wake } from './_waiter_queue.js';
 
 /**
  * What `BroadcastReceiver.tryRecv()` returns: a message, or why there is none. `'lagged'` means
@@ -104,8 +104,8 @@ export class BroadcastReceiver<T> {
   recv(): Future<T> {
     if (this.#cursor.closed) throw new ClosedError('this broadcast Receiver');
     let fut = this.#recycled;
-    if (fut === null) fut = this.#recycled = new Recv(this.#state, this.#cursor);
-    else if (fut.busy) fut = new Recv(this.#state, this.#cursor); // two recvs at once
+    if (fut === null) fut = this.#recycled = new Recv(this.#state, this.#cursor, true);
+    else if (fut.busy) fut = new Recv(this.#state, this.#cursor, false); // two recvs at once
     fut.issue();
     return fut;
   }
@@ -146,7 +146,7 @@ export class BroadcastReceiver<T> {
     const state = this.#state;
     state.receivers--;
     state.ring.leave(cursor);
-    state.waiters.wakeOwnedBy(cursor);
+    for (const waiter of cursor.waiters) if (state.waiters.remove(waiter)) wake(waiter);
   }
 }
 
@@ -159,7 +159,12 @@ class Recv<T> extends Future<T> {
   /** Invariant: true from issue() until the future completes or is dropped. */
   #busy = false;
 
-  constructor(state: BroadcastState<T>, cursor: Cursor) {
+  /** @param recycled the receiver's reused future: its queue entry stays listed by the cursor. */
+  constructor(
+    state: BroadcastState<T>,
+    cursor: Cursor,
+    private readonly recycled: boolean,
+  ) {
     super();
     this.#state = state;
     this.#cursor = cursor;
@@ -198,7 +203,10 @@ class Recv<T> extends Future<T> {
       this.#finish();
       throw new RecvClosedError('the broadcast channel is closed: every sender is closed and all was read');
     }
-    this.#waiter ??= new Waiter(cursor);
+    if (this.#waiter === null) {
+      this.#waiter = new Waiter(cursor);
+      cursor.waiters.push(this.#waiter);
+    }
     this.#state.waiters.push(this.#waiter, cx.waker);
     return PENDING;
   }
@@ -209,6 +217,14 @@ class Recv<T> extends Future<T> {
 
   #finish(): void {
     this.#busy = false;
-    if (this.#waiter !== null) this.#state.waiters.remove(this.#waiter);
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    this.#state.waiters.remove(waiter);
+    if (!this.recycled) {
+      // A second recv at once is used once: forget its entry so the list does not grow.
+      const list = this.#cursor.waiters;
+      list.splice(list.indexOf(waiter), 1);
+      this.#waiter = null;
+    }
   }
 }

@@ -1,7 +1,7 @@
 // The ring of a broadcast channel (tokio's design, single-threaded): `capacity` slots, a global
 // sequence number per message, one cursor per receiver. A message is written once and shared by
 // every receiver; a slot forgets its value as soon as every receiver has read it or left.
-import { WaiterQueue } from './_waiter_queue.js';
+import { WaiterQueue, type Waiter } from './_waiter_queue.js';
 
 /**
  * One receiver's position: the sequence number of the next message it will read.
@@ -14,6 +14,11 @@ import { WaiterQueue } from './_waiter_queue.js';
 export class Cursor {
   /** Set by the receiver's close(); a closed cursor no longer counts in the ring. */
   closed = false;
+  /**
+   * The queue entries of this receiver's recv futures (usually one, reused), so that close()
+   * wakes them without scanning the waiters of every receiver of the channel.
+   */
+  waiters: Waiter[] = [];
   constructor(
     /** Sequence number of the next message to read. Invariant: cursor <= ring.next. */
     public seq: number,

@@ -206,6 +206,26 @@ describe('broadcast', () => {
     expect(err).toBeInstanceOf(ClosedError);
   });
 
+  it("BroadcastReceiver.close() wakes each of its waiting recvs (two at once too) and no other receiver's", () => {
+    const tx = broadcast<string>(8);
+    const rx = tx.subscribe();
+    const other = tx.subscribe();
+    const [a, b, c] = run((function* () {
+      const first = spawn(catching(rx.recv()));
+      const second = spawn(catching(rx.recv())); // a second recv at once gets a future of its own
+      const bystander = spawn(other.recv());
+      yield* yieldNow();
+      rx.close();
+      yield* yieldNow();
+      expect(bystander.finished).toBe(false);
+      tx.send('still here');
+      return [yield* first, yield* second, yield* bystander];
+    })());
+    expect(a).toBeInstanceOf(ClosedError);
+    expect(b).toBeInstanceOf(ClosedError);
+    expect(c).toBe('still here');
+  });
+
   it('BroadcastSender methods throw ClosedError after close()', () => {
     const tx = broadcast<number>(1);
     tx.close();
