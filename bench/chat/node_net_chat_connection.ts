@@ -5,7 +5,7 @@
  */
 import type net from 'node:net';
 import {
-  decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups,
+  decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups, tooManyJoins,
 } from '../../examples/chat/protocol.js';
 import type { Subscription } from './node_net_chat_group.js';
 import type { ChatServer } from './node_net_chat_server.js';
@@ -149,6 +149,8 @@ export class Connection {
     const request = decoded.value;
     if (request === null) return; // a blank line
     if (request.kind === 'join') {
+      const { maxJoins } = this.#server.options;
+      if (this.#subscriptions.length >= maxJoins) return this.#reply(tooManyJoins(maxJoins));
       const group = this.#server.groups.getOrCreate(request.groupName);
       if (group === undefined) return this.#reply(tooManyGroups(this.#server.options.maxGroups));
       this.#subscriptions.push(group.subscribe(this));

@@ -136,7 +136,7 @@ export class Subscription {
  *
  * @example
  * ```ts
- * const groups = new GroupTable({ capacity: 1000, maxLine: 65536, maxGroups: 10000 });
+ * const groups = new GroupTable({ capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 });
  * groups.getOrCreate('dogs')?.post('I love dogs!');
  * ```
  */

@@ -19,11 +19,11 @@ import { isProgram } from '../is_program.js';
 /**
  * The server's limits. They bound memory, loosely: members that stop reading can make the groups
  * hold up to maxGroups × capacity × maxLine bytes of posts, plus per connection up to `maxLine`
- * of unfinished input; connections and Joins are not capped.
+ * of unfinished input; at most `maxJoins` Joins per connection; connections are not capped.
  *
  * @example
  * ```ts
- * const options: ChatServerOptions = { capacity: 1000, maxLine: 65536, maxGroups: 10000 };
+ * const options: ChatServerOptions = { capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 };
  * ```
  */
 export interface ChatServerOptions {
@@ -33,6 +33,8 @@ export interface ChatServerOptions {
   readonly maxLine: number;
   /** Most groups that may exist. */
   readonly maxGroups: number;
+  /** Most Joins one connection may make. */
+  readonly maxJoins: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface ChatServerOptions {
  *
  * @example
  * ```ts
- * const server = new ChatServer({ capacity: 1000, maxLine: 65536, maxGroups: 10000 });
+ * const server = new ChatServer({ capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 });
  * const address = await server.listen('127.0.0.1', 8088);
  * // ...later
  * server.close();
@@ -104,7 +106,7 @@ export class ChatServer {
  *
  * @example
  * ```ts
- * const args: ServerArgs = { host: '127.0.0.1', port: 8088, capacity: 1000, maxLine: 65536, maxGroups: 10000 };
+ * const args: ServerArgs = { host: '127.0.0.1', port: 8088, capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 };
  * ```
  */
 export interface ServerArgs extends ChatServerOptions {
@@ -112,23 +114,23 @@ export interface ServerArgs extends ChatServerOptions {
   readonly port: number;
 }
 
-const USAGE = 'usage: node_net_chat_server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]';
+const USAGE = 'usage: node_net_chat_server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]';
 
 /**
  * Parses the command line (without node and the script): `[ADDRESS] [--capacity N]
- * [--max-line BYTES] [--max-groups N]`, ADDRESS being `host:port` or `[ipv6]:port`.
+ * [--max-line BYTES] [--max-groups N] [--max-joins N]`, ADDRESS being `host:port` or `[ipv6]:port`.
  *
  * @example
  * ```ts
  * parseServerArgs(['127.0.0.1:0', '--capacity', '16']);
- * // { ok: true, value: { host: '127.0.0.1', port: 0, capacity: 16, maxLine: 65536, maxGroups: 10000 } }
+ * // { ok: true, value: { host: '127.0.0.1', port: 0, capacity: 16, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 } }
  * ```
  */
 export function parseServerArgs(argv: readonly string[]): { ok: true; value: ServerArgs } | { ok: false; error: string } {
   const parsed = parseChatServerArgs(argv);
   if (!parsed.ok) return parsed;
-  const { host, port, capacity, maxLine, maxGroups } = parsed.value;
-  return { ok: true, value: { host, port, capacity, maxLine, maxGroups } };
+  const { host, port, capacity, maxLine, maxGroups, maxJoins } = parsed.value;
+  return { ok: true, value: { host, port, capacity, maxLine, maxGroups, maxJoins } };
 }
 
 /** The CLI: parse, listen, announce the address, stop on SIGINT/SIGTERM. */

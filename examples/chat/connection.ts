@@ -20,7 +20,7 @@ import {
 import { Batch, Packet } from './batch.js';
 import type { Subscription } from './group.js';
 import type { GroupTable } from './group_table.js';
-import { decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups } from './protocol.js';
+import { decodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups, tooManyJoins } from './protocol.js';
 
 /** How long a closing connection may take to finish a write, or to read our last error. */
 const LINGER_MS = 5000;
@@ -115,9 +115,16 @@ export class Outbound {
   }
 }
 
+/** What one connection may use: its longest request line, and how many Joins it may make. */
+export interface ConnectionLimits {
+  readonly maxLine: number;
+  readonly maxJoins: number;
+}
+
 /**
  * Serves one client until it closes or resets the connection: joins, posts, and an error reply
- * for a post to a missing group, a bad line or one group too many. Blank lines are ignored. A
+ * for a post to a missing group, a bad line, one group too many or one Join too many (each Join
+ * is a subscription with its task: without a cap one client could grow them without end). Blank lines are ignored. A
  * line longer than `maxLine` bytes gets `line too long` and ends the connection. When the client
  * half-closes, it still gets (within LINGER_MS) what was posted before, its own last posts
  * included. Every subscription is cancelled and the stream closed on the way out, whatever the
@@ -125,10 +132,11 @@ export class Outbound {
  *
  * @example
  * ```ts
- * spawn(serve(yield* listener.accept(), groups, 65536));
+ * spawn(serve(yield* listener.accept(), groups, { maxLine: 65536, maxJoins: 1000 }));
  * ```
  */
-export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): Task<void> {
+export function* serve(stream: TcpStream, groups: GroupTable, limits: ConnectionLimits): Task<void> {
+  const { maxLine } = limits;
   const outbound = new Outbound(stream);
   const reader = new BufReader(stream, { maxLineBytes: maxLine });
   const subscriptions: Subscription[] = [];
@@ -149,7 +157,7 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
         return;
       }
       if (line === null) break; // the client half-closed: no more requests
-      const outcome = handle(line, groups, outbound, subscriptions);
+      const outcome = handle(line, groups, outbound, subscriptions, limits.maxJoins);
       if (outcome === CROWDED) {
         yield* yieldNow(); // let the group's subscribers run before posting more
       } else if (outcome !== null) {
@@ -172,12 +180,13 @@ export function* serve(stream: TcpStream, groups: GroupTable, maxLine: number): 
 const CROWDED = Symbol('crowded');
 
 /** Carries out one request line; returns the error text to send back, CROWDED or null. */
-function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: Subscription[]): string | typeof CROWDED | null {
+function handle(line: Uint8Array, groups: GroupTable, outbound: Outbound, subscriptions: Subscription[], maxJoins: number): string | typeof CROWDED | null {
   const decoded = decodeFromClient(line);
   if (!decoded.ok) return decoded.error;
   const request = decoded.value;
   if (request === null) return null; // a blank line
   if (request.kind === 'join') {
+    if (subscriptions.length >= maxJoins) return tooManyJoins(maxJoins);
     const group = groups.getOrCreate(request.groupName);
     if (group === undefined) return tooManyGroups(groups.maxGroups);
     subscriptions.push(group.join(outbound));

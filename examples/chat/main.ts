@@ -16,7 +16,7 @@ import {
   type Task,
   type TcpStream,
 } from '../../src/index.js';
-import { serve } from './connection.js';
+import { serve, type ConnectionLimits } from './connection.js';
 import { GroupTable } from './group_table.js';
 import { asksForHelp } from '../command_line.js';
 import { logSync } from './output.js';
@@ -27,12 +27,12 @@ import { parseChatServerArgs } from './server_args.js';
  * loosely: members that stop reading can make the groups hold up to
  * maxGroups × capacity × maxLine bytes of posts (each group keeps its last `capacity` posts until
  * every member has taken them), plus per group with members an arena of at most 64 KiB, per
- * connection up to `maxLine` of unfinished input, and per Join a task. Connections and Joins are
- * not capped.
+ * connection up to `maxLine` of unfinished input, and per Join a task (at most `maxJoins` per
+ * connection). Connections are not capped.
  *
  * @example
  * ```ts
- * const args: ChatServerArgs = { address: '127.0.0.1:8088', capacity: 1000, maxLine: 65536, maxGroups: 10000 };
+ * const args: ChatServerArgs = { address: '127.0.0.1:8088', capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 };
  * ```
  */
 export interface ChatServerArgs {
@@ -44,25 +44,27 @@ export interface ChatServerArgs {
   readonly maxLine: number;
   /** Most groups that may exist. */
   readonly maxGroups: number;
+  /** Most Joins one connection may make. */
+  readonly maxJoins: number;
 }
 
-const USAGE = 'usage: wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]\n' +
+const USAGE = 'usage: wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]\n' +
   '  ADDRESS is HOST:PORT (default 127.0.0.1:8088; port 0 picks a free one)';
 
 /**
- * Parses `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`.
+ * Parses `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]`.
  *
  * @example
  * ```ts
  * parseServerArgs(['127.0.0.1:0', '--capacity', '16']);
- * // { ok: true, value: { address: '127.0.0.1:0', capacity: 16, maxLine: 65536, maxGroups: 10000 } }
+ * // { ok: true, value: { address: '127.0.0.1:0', capacity: 16, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 } }
  * ```
  */
 export function parseServerArgs(argv: readonly string[]): { ok: true; value: ChatServerArgs } | { ok: false; error: string } {
   const parsed = parseChatServerArgs(argv);
   if (!parsed.ok) return parsed;
-  const { address, capacity, maxLine, maxGroups } = parsed.value;
-  return { ok: true, value: { address, capacity, maxLine, maxGroups } };
+  const { address, capacity, maxLine, maxGroups, maxJoins } = parsed.value;
+  return { ok: true, value: { address, capacity, maxLine, maxGroups, maxJoins } };
 }
 
 /** Live connections, for the SIGUSR2 line and the shutdown message. */
@@ -83,7 +85,7 @@ interface Counts {
 export function* chatServer(args: ChatServerArgs, log: (line: string) => void, counts: Counts = { connections: 0 }): Task<void> {
   const listener = yield* TcpListener.bind(args.address);
   const groups = new GroupTable(args);
-  const accepting = spawn(acceptLoop(listener, groups, args.maxLine, counts));
+  const accepting = spawn(acceptLoop(listener, groups, args, counts));
   // The listener installs the handlers now, before the address is announced: a test (or a
   // bench) may send a signal as soon as it reads the line, and none is missed between waits.
   using signals = listenSignals('SIGINT', 'SIGTERM', 'SIGUSR2');
@@ -97,19 +99,19 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
 }
 
 /** The book's main loop: one `serve` task per connection, all sharing the group table. */
-function* acceptLoop(listener: TcpListener, groups: GroupTable, maxLine: number, counts: Counts): Task<void> {
+function* acceptLoop(listener: TcpListener, groups: GroupTable, limits: ConnectionLimits, counts: Counts): Task<void> {
   for (;;) {
     const stream = yield* listener.accept();
     stream.setNoDelay(true); // each packet goes out at once, as the book's client does too
-    spawn(connection(stream, groups, maxLine, counts));
+    spawn(connection(stream, groups, limits, counts));
   }
 }
 
 /** Runs `serve`, counting the connection, and reports what fails inside it (the book's log_error). */
-function* connection(stream: TcpStream, groups: GroupTable, maxLine: number, counts: Counts): Task<void> {
+function* connection(stream: TcpStream, groups: GroupTable, limits: ConnectionLimits, counts: Counts): Task<void> {
   counts.connections++;
   try {
-    yield* serve(stream, groups, maxLine);
+    yield* serve(stream, groups, limits);
   } catch (error) {
     logSync(2, `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   } finally {

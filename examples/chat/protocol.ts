@@ -77,6 +77,8 @@ export const DEFAULT_GROUP_CAPACITY = 1000;
  * ```
  */
 export const DEFAULT_MAX_GROUPS = 10_000;
+/** Joins one connection may make (`--max-joins`): each is a subscription, a task and its memory. */
+export const DEFAULT_MAX_JOINS = 1000;
 
 /**
  * The error text for a Post to a group nobody ever joined.
@@ -125,6 +127,18 @@ export function lineTooLong(limit: number): string {
  */
 export function tooManyGroups(limit: number): string {
   return `too many groups (limit ${limit})`;
+}
+
+/**
+ * The error text for a Join beyond the joins one connection may make.
+ *
+ * @example
+ * ```ts
+ * tooManyJoins(1000); // "too many joins on this connection (limit 1000)"
+ * ```
+ */
+export function tooManyJoins(limit: number): string {
+  return `too many joins on this connection (limit ${limit})`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The chat server's command line, shared by wakeloop's server and the node:net reference server
 // (pure: no I/O, no wakeloop imports).
 import { parseArgs } from 'node:util';
-import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE } from './protocol.js';
+import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_JOINS, DEFAULT_MAX_LINE } from './protocol.js';
 
 /** The largest `--capacity`: wakeloop's `broadcast()` takes no more (2^30). */
 const MAX_CAPACITY = 2 ** 30;
@@ -10,7 +10,7 @@ const MAX_LINE = 2 ** 31 - 1;
 /** The largest `--max-groups`: a V8 `Map` holds no more entries (2^24). */
 const MAX_GROUPS = 2 ** 24;
 
-/** `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N]`, parsed. */
+/** `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]`, parsed. */
 export interface ParsedServerArgs {
   /** As given: `host:port` or `[ipv6]:port` (default 127.0.0.1:8088). */
   address: string;
@@ -19,6 +19,8 @@ export interface ParsedServerArgs {
   capacity: number;
   maxLine: number;
   maxGroups: number;
+  /** Joins one connection may make. */
+  maxJoins: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface ParsedServerArgs {
  * @example
  * ```ts
  * parseChatServerArgs(['[::1]:0', '--capacity', '16']);
- * // { ok: true, value: { address: '[::1]:0', host: '::1', port: 0, capacity: 16, maxLine: 65536, maxGroups: 10000 } }
+ * // { ok: true, value: { address: '[::1]:0', host: '::1', port: 0, capacity: 16, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 } }
  * ```
  */
 export function parseChatServerArgs(argv: readonly string[]): { ok: true; value: ParsedServerArgs } | { ok: false; error: string } {
@@ -36,7 +38,7 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' } },
+      options: { capacity: { type: 'string' }, 'max-line': { type: 'string' }, 'max-groups': { type: 'string' }, 'max-joins': { type: 'string' } },
     });
   } catch (error) {
     return { ok: false, error: (error as Error).message };
@@ -49,10 +51,11 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
   const capacity = positiveInteger('capacity', values.capacity, DEFAULT_GROUP_CAPACITY, MAX_CAPACITY);
   const maxLine = positiveInteger('max-line', values['max-line'], DEFAULT_MAX_LINE, MAX_LINE);
   const maxGroups = positiveInteger('max-groups', values['max-groups'], DEFAULT_MAX_GROUPS, MAX_GROUPS);
-  for (const n of [capacity, maxLine, maxGroups]) if (typeof n === 'string') return { ok: false, error: n };
+  const maxJoins = positiveInteger('max-joins', values['max-joins'], DEFAULT_MAX_JOINS, MAX_GROUPS);
+  for (const n of [capacity, maxLine, maxGroups, maxJoins]) if (typeof n === 'string') return { ok: false, error: n };
   return {
     ok: true,
-    value: { address, ...hostPort, capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups },
+    value: { address, ...hostPort, capacity: +capacity, maxLine: +maxLine, maxGroups: +maxGroups, maxJoins: +maxJoins },
   };
 }
 

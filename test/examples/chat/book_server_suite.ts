@@ -187,7 +187,7 @@ export function bookServerTests(s: BookServer): void {
   });
 
   it(`${s.subject} spends a few KiB per group: one client joins 4000 groups and posts a line to each`, async () => {
-    const server = await s.start();
+    const server = await s.start('--max-joins', '4000');
     const c = await s.connect(server.port);
     await c.sync();
     const before = server.rssKiB();
@@ -211,6 +211,19 @@ export function bookServerTests(s: BookServer): void {
       message('a', 'x'),
       `{"Error":"Group 'c' does not exist"}`,
     ]);
+  });
+
+  it(`${s.subject} refuses a Join beyond --max-joins on one connection; others still join`, async () => {
+    const { port } = await s.start('--max-joins', '2');
+    const c = await s.connect(port);
+    await c.send(join('a') + join('a') + join('b'));
+    await c.sync();
+    await c.send(post('a', 'x'));
+    await c.sync();
+    expect(noSync(c.lines)).toEqual(['{"Error":"too many joins on this connection (limit 2)"}', message('a', 'x'), message('a', 'x')]);
+    const d = await s.connect(port);
+    await d.send(join('b') + post('b', 'y'));
+    await d.waitFor((l) => l === message('b', 'y'), 'the post to b');
   });
 
   it(`${s.subject} answers the lines before a FIN, then closes`, async () => {
@@ -276,13 +289,13 @@ export function bookServerTests(s: BookServer): void {
  */
 export function parseServerArgsTests(p: ServerArgsParser): void {
   it('parseServerArgs() defaults to 127.0.0.1:8088 and the protocol limits', () => {
-    expect(p.parse([])).toEqual({ ok: true, value: { ...p.address('127.0.0.1:8088', '127.0.0.1', 8088), capacity: 1000, maxLine: 65536, maxGroups: 10000 } });
+    expect(p.parse([])).toEqual({ ok: true, value: { ...p.address('127.0.0.1:8088', '127.0.0.1', 8088), capacity: 1000, maxLine: 65536, maxGroups: 10000, maxJoins: 1000 } });
   });
 
   it('parseServerArgs() reads the address and every flag', () => {
-    expect(p.parse(['[::1]:0', '--capacity', '16', '--max-line=100', '--max-groups', '2'])).toEqual({
+    expect(p.parse(['[::1]:0', '--capacity', '16', '--max-line=100', '--max-groups', '2', '--max-joins', '5'])).toEqual({
       ok: true,
-      value: { ...p.address('[::1]:0', '::1', 0), capacity: 16, maxLine: 100, maxGroups: 2 },
+      value: { ...p.address('[::1]:0', '::1', 0), capacity: 16, maxLine: 100, maxGroups: 2, maxJoins: 5 },
     });
     expect(p.parse(['localhost:9000'])).toMatchObject({ ok: true, value: p.address('localhost:9000', 'localhost', 9000) });
   });
@@ -297,7 +310,7 @@ export function parseServerArgsTests(p: ServerArgsParser): void {
   });
 
   it('parseServerArgs() rejects bad addresses, bad numbers, unknown flags and extra arguments', () => {
-    for (const argv of [['8088'], [':8088'], ['host:70000'], ['::1:80'], ['a:1', 'b:2'], ['--capacity', '1.5'], ['--max-line', '-3'], ['--max-groups', 'x'], ['--verbose']]) {
+    for (const argv of [['8088'], [':8088'], ['host:70000'], ['::1:80'], ['a:1', 'b:2'], ['--capacity', '1.5'], ['--max-line', '-3'], ['--max-groups', 'x'], ['--max-joins', '0'], ['--verbose']]) {
       expect(p.parse(argv).ok, argv.join(' ')).toBe(false);
     }
   });

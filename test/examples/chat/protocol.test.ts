@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LINE, decodeFromClient, decodeFromServer, droppedMessages,
-  encodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups,
+  encodeFromClient, encodeFromServer, groupDoesNotExist, lineTooLong, tooManyGroups, tooManyJoins,
 } from '../../../examples/chat/protocol.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -34,9 +34,10 @@ describe('protocol constants and texts', () => {
     expect(droppedMessages(16311, 'dogs')).toBe('Dropped 16311 messages from dogs.');
   });
 
-  it('lineTooLong() and tooManyGroups() name their limit', () => {
+  it('lineTooLong(), tooManyGroups() and tooManyJoins() name their limit', () => {
     expect(lineTooLong(65536)).toBe('line too long (limit 65536 bytes)');
     expect(tooManyGroups(2)).toBe('too many groups (limit 2)');
+    expect(tooManyJoins(3)).toBe('too many joins on this connection (limit 3)');
   });
 });
 
