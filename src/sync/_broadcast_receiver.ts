@@ -204,7 +204,7 @@ class Recv<T> extends Future<T> {
       throw new RecvClosedError('the broadcast channel is closed: every sender is closed and all was read');
     }
     if (this.#waiter === null) {
-      this.#waiter = new Waiter(cursor);
+      this.#waiter = new Waiter();
       cursor.waiters.push(this.#waiter);
     }
     this.#state.waiters.push(this.#waiter, cx.waker);

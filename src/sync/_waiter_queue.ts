@@ -9,7 +9,7 @@ import type { Waker } from '../future.js';
  *
  * @example
  * ```ts
- * const waiter = new Waiter(this);
+ * const waiter = new Waiter();
  * queue.push(waiter, cx.waker);  // pending: wait in line
  * queue.remove(waiter);          // dropped: leave the line
  * ```
@@ -29,9 +29,6 @@ export class Waiter {
    * grant when polled or pass it on when dropped, so no wake-up is lost.
    */
   granted = false;
-
-  /** @param owner What the waiter belongs to (a receiver, say), for {@link WaiterQueue.wakeOwnedBy}. */
-  constructor(readonly owner: unknown = null) {}
 
   /** True while the waiter is in a queue. */
   get linked(): boolean {
@@ -107,19 +104,6 @@ export class WaiterQueue {
       const waiter = this.shift();
       if (waiter === null) return;
       wake(waiter);
-    }
-  }
-
-  /** Unlinks and wakes the waiters whose owner is `owner`. O(number of waiters). */
-  wakeOwnedBy(owner: unknown): void {
-    let waiter = this.#head;
-    while (waiter !== null) {
-      const next = waiter.next;
-      if (waiter.owner === owner) {
-        this.remove(waiter);
-        wake(waiter);
-      }
-      waiter = next;
     }
   }
 }

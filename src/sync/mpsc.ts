@@ -7,7 +7,7 @@ import { coop } from '../_coop.js';
 import { checkInteger } from '../_validate.js';
 import { ChannelState, enqueue, grantSlots } from './_channel_state.js';
 import { SENT, type TrySendResult } from './_results.js';
-import { Waiter } from './_waiter_queue.js';
+import { Waiter, wake } from './_waiter_queue.js';
 import { Receiver, newReceiver } from './_mpsc_receiver.js';
 
 export { Receiver };
@@ -71,6 +71,11 @@ export function unboundedChannel<T>(): { readonly sender: UnboundedSender<T>; re
 export class Sender<T> {
   readonly #state: ChannelState<T>;
   #closed = false;
+  /**
+   * @internal The queue entries of this handle's sends waiting in line, so that close() wakes
+   * them without scanning every sender's.
+   */
+  _waiting: Set<Waiter> | null = null;
 
   static {
     newSender = (state) => new Sender(state);
@@ -145,7 +150,7 @@ export class Sender<T> {
     if (this.#closed) return;
     this.#closed = true;
     const state = this.#state;
-    state.sendWaiters.wakeOwnedBy(this);
+    if (this._waiting !== null) for (const waiter of this._waiting) if (state.sendWaiters.remove(waiter)) wake(waiter);
     if (--state.senders === 0) state.recvWaiters.wakeAll();
   }
 }
@@ -259,7 +264,10 @@ class Send<T> extends Future<void> {
       }
       return this.#push();
     }
-    this.#waiter ??= new Waiter(this.#sender);
+    if (this.#waiter === null) {
+      this.#waiter = new Waiter();
+      (this.#sender._waiting ??= new Set()).add(this.#waiter);
+    }
     state.sendWaiters.push(this.#waiter, cx.waker);
     return PENDING;
   }
@@ -273,6 +281,7 @@ class Send<T> extends Future<void> {
     const value = this.#value as T;
     this.#done = true;
     this.#value = undefined;
+    if (this.#waiter !== null) this.#sender._waiting!.delete(this.#waiter);
     enqueue(this.#state, value);
   }
 
@@ -282,6 +291,7 @@ class Send<T> extends Future<void> {
     this.#value = undefined;
     const waiter = this.#waiter;
     if (waiter === null) return;
+    this.#sender._waiting!.delete(waiter);
     this.#state.sendWaiters.remove(waiter);
     if (waiter.granted) {
       waiter.granted = false;

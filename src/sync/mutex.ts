@@ -201,7 +201,7 @@ class Lock<T> extends Future<MutexGuard<T>> {
       this.#done = true;
       return newGuard(state);
     }
-    this.#waiter ??= new Waiter(this);
+    this.#waiter ??= new Waiter();
     state.waiters.push(this.#waiter, cx.waker);
     return PENDING;
   }

@@ -127,7 +127,7 @@ class Notified extends Future<void> {
       this.#done = true;
       return undefined;
     }
-    this.#waiter ??= new Waiter(this);
+    this.#waiter ??= new Waiter();
     state.waiters.push(this.#waiter, cx.waker);
     return PENDING;
   }

@@ -114,6 +114,25 @@ describe('mpsc', () => {
     expect(receiver.tryRecv()).toEqual({ ok: false, reason: 'closed' });
   });
 
+  it("Sender.close() fails that handle's waiting sends with ClosedError; another handle's wait on", () => {
+    const { sender, receiver } = channel<string>(1);
+    const other = sender.clone();
+    const [mine, theirs, received] = run((function* () {
+      sender.trySend('fills the channel');
+      const first = spawn(catching(sender.send('a')));
+      const second = spawn(catching(sender.send('b'))); // two sends of one handle waiting at once
+      const bystander = spawn(other.send('c'));
+      yield* yieldNow();
+      sender.close();
+      const got = [yield* receiver.recv(), yield* receiver.recv()];
+      return [[yield* first, yield* second], yield* bystander, got];
+    })());
+    expect(mine[0]).toBeInstanceOf(ClosedError);
+    expect(mine[1]).toBeInstanceOf(ClosedError);
+    expect(theirs).toBe(undefined);
+    expect(received).toEqual(['fills the channel', 'c']);
+  });
+
   it('Receiver.recv() waiting is woken by the last Sender.close() and throws RecvClosedError', () => {
     const { sender, receiver } = channel<number>(1);
     const err = run((function* () {
