@@ -7,7 +7,7 @@ import { coop } from '../_coop.js';
 import { Cursor, type BroadcastState } from './_broadcast_ring.js';
 import { LaggedError, RecvClosedError } from './errors.js';
 import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
-import { Waiter, wake } from './_waiter_queue.js';
+import { Waiter } from './_waiter_queue.js';
 
 /**
  * What `BroadcastReceiver.tryRecv()` returns: a message, or why there is none. `'lagged'` means
@@ -146,7 +146,7 @@ export class BroadcastReceiver<T> {
     const state = this.#state;
     state.receivers--;
     state.ring.leave(cursor);
-    for (const waiter of cursor.waiters) if (state.waiters.remove(waiter)) wake(waiter);
+    state.waiters.wakeListed(cursor.waiters);
   }
 }
 

@@ -98,6 +98,14 @@ export class WaiterQueue {
     return first;
   }
 
+  /**
+   * Unlinks and wakes those of `waiters` that are linked here: a closing handle's own entries,
+   * which it keeps itself, so that closing one handle never scans the waiters of all of them.
+   */
+  wakeListed(waiters: Iterable<Waiter>): void {
+    for (const waiter of waiters) if (this.remove(waiter)) wake(waiter);
+  }
+
   /** Unlinks every waiter and wakes it, oldest first. O(number of waiters). */
   wakeAll(): void {
     for (let n = this.#length; n > 0; n--) {

@@ -7,7 +7,7 @@ import { coop } from '../_coop.js';
 import { checkInteger } from '../_validate.js';
 import { ChannelState, enqueue, grantSlots } from './_channel_state.js';
 import { SENT, type TrySendResult } from './_results.js';
-import { Waiter, wake } from './_waiter_queue.js';
+import { Waiter } from './_waiter_queue.js';
 import { Receiver, newReceiver } from './_mpsc_receiver.js';
 
 export { Receiver };
@@ -150,7 +150,7 @@ export class Sender<T> {
     if (this.#closed) return;
     this.#closed = true;
     const state = this.#state;
-    if (this._waiting !== null) for (const waiter of this._waiting) if (state.sendWaiters.remove(waiter)) wake(waiter);
+    if (this._waiting !== null) state.sendWaiters.wakeListed(this._waiting);
     if (--state.senders === 0) state.recvWaiters.wakeAll();
   }
 }
