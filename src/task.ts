@@ -40,29 +40,24 @@ export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Futu
   );
 }
 
-/**
- * True for a generator object (a called generator function), the shape of a task: `next` and
- * `throw` drive it, `return` cancels it.
- */
-export function isGenerator(value: unknown): value is Task<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Task<unknown>).next === 'function' &&
-    typeof (value as Task<unknown>).throw === 'function' &&
-    typeof (value as Task<unknown>).return === 'function' &&
-    typeof (value as Task<unknown>)[Symbol.iterator] === 'function'
-  );
+/** The methods a task has besides next(), as error messages name them: `throw` drives it, `return` cancels it. */
+const TASK_METHODS = [['throw', 'throw()'], ['return', 'return()'], [Symbol.iterator, '[Symbol.iterator]()']] as const;
+
+/** An object with a next() method: an iterator, which may or may not be a task. */
+function isIterator(value: unknown): value is Record<PropertyKey, unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Task<unknown>).next === 'function';
 }
 
-/** The methods isGenerator() checks besides next(), as error messages name them. */
-const TASK_METHODS = [['throw', 'throw()'], ['return', 'return()'], [Symbol.iterator, '[Symbol.iterator]()']] as const;
+/** True for a generator object (a called generator function), the shape of a task. */
+export function isGenerator(value: unknown): value is Task<unknown> {
+  return isIterator(value) && TASK_METHODS.every(([key]) => typeof value[key] === 'function');
+}
 
 /** describe() of a value that is not a task; for an iterator, also the task methods it lacks. */
 export function describeNonTask(value: unknown): string {
   const text = describe(value);
-  if (typeof value !== 'object' || value === null || typeof (value as Task<unknown>).next !== 'function') return text;
-  const missing = TASK_METHODS.filter(([key]) => typeof (value as Record<PropertyKey, unknown>)[key] !== 'function');
+  if (!isIterator(value)) return text;
+  const missing = TASK_METHODS.filter(([key]) => typeof value[key] !== 'function');
   return `${text}, an iterator lacking ${missing.map(([, name]) => name).join(', ')}`;
 }
 
