@@ -78,13 +78,9 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
     // One watcher per thread: the blocker that blocks takes the watch over (not while
     // attached: Node's loop then watches us).
     if (t_loop_watcher != this && !loop_paused_) {
-      if (t_loop_watcher != nullptr) {
-        IoBlocker* previous = t_loop_watcher;
-        t_loop_watcher = this;
-        previous->sync_loop_watch();  // drops its watch
-      } else {
-        t_loop_watcher = this;
-      }
+      IoBlocker* previous = t_loop_watcher;
+      t_loop_watcher = this;
+      if (previous != nullptr) previous->sync_loop_watch();  // drops its watch
     }
     sync_loop_watch();
     if (loop_dirty_ && check_dirty_loop()) return 0;
@@ -128,9 +124,9 @@ int IoBlocker::block(double timeout_ms, Event* out, int capacity) {
     // Readiness of Node's loop that this wait does not turn into a stop leaves it dirty.
     if (wakes & WAKE_LOOP) loop_dirty_ = true;
     if (n > 0 || (wakes & WAKE_NOTIFY) || timeout_ns == 0) return n;
-    // Node's loop was woken: a stop ends the wait, anything else is its loop's business.
-    if ((wakes & WAKE_LOOP) && loop_stopping_(loop_arg_)) return 0;
-    if (capped && !(wakes & WAKE_LOOP) && check_dirty_loop()) return 0;
+    // Node's loop was woken, or a capped wait ran out: a stop ends the wait, anything else is
+    // its loop's business.
+    if (((wakes & WAKE_LOOP) || capped) && check_dirty_loop()) return 0;
     if (timeout_ns > 0) {
       // Millisecond kernel timeouts round and hrtimers have slack: never return early.
       remaining = deadline - monotonic_ns();
