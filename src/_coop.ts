@@ -1,6 +1,6 @@
 // Per-thread state shared by futures and the executor that polls them, kept apart from
 // executor.ts so low-level modules do not import it (and no import cycle forms).
-import type { Future } from './future.js';
+import type { Context, Future } from './future.js';
 
 /** Polls a task may make in one turn before it must let the others run. */
 export const TASK_BUDGET = 128;
@@ -17,6 +17,14 @@ export const coop = {
   proceed(): boolean {
     return --coop.budget >= 0;
   },
+  /**
+   * The context of the generator task being resumed (set by GenFuture around `next()` and
+   * `throw()`), or null. With it, a future's `yield*` polls the future at once and, if it is
+   * ready, returns its value without suspending the generator (see Future.next).
+   */
+  cx: null as Context | null,
+  /** The future a `yield*` polled under `cx` and found pending: the task must not poll it again. */
+  polledPending: null as Future<unknown> | null,
   /** Runs a dropped future's awaiting cleanup (a cancelled task's `finally`) to completion. */
   finishDropped(future: Future<unknown>): void {
     throw new Error(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);

@@ -52,12 +52,14 @@ const AWAITED = 2;
  * poll registered (wakers, timers, interest) and is called when the future is cancelled.
  *
  * A future is its own one-shot iterator, so a generator task awaits it with `yield*` and gets
- * its typed value back: the first `next()` yields the future to the executor, the second
- * returns the value the executor polled out of it. (A generator method here would allocate a
- * generator object on every await.) A future gives its value once: a `yield*` of a future
- * that already gave its value (or error) throws a TypeError, rather than quietly giving
- * `undefined`, and so does a `yield*` of a future another task is awaiting. An await that was
- * cancelled gave nothing, so the future may be awaited again.
+ * its typed value back. Inside a task the first `next()` polls the future with the task's
+ * context: a ready value is returned at once and the generator never suspends; a pending future
+ * is yielded to the task, and the second `next()` returns the value the task polled out of it
+ * once woken. (A generator method here would allocate a generator object on every await.)
+ * A future gives its value once: a `yield*` of a future that already gave its value (or error)
+ * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
+ * future another task is awaiting. An await that was cancelled gave nothing, so the future may
+ * be awaited again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
@@ -95,10 +97,31 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     return this;
   }
 
-  /** @internal The `yield*` protocol: first hand the future to the executor, then its value. */
+  /**
+   * @internal The `yield*` protocol: first hand the future to the executor, then its value.
+   * Inside a generator task's step (`coop.cx` set) the first call polls at once, as the task
+   * would right after the yield: a ready value returns without suspending the generator, and a
+   * pending future is handed over marked as polled, so the task does not poll it twice.
+   */
   next(value?: unknown): IteratorResult<Future<unknown>, T> {
     if (this.#await === FRESH) {
       this.#await = AWAITING;
+      const cx = coop.cx;
+      if (cx !== null) {
+        let v: Poll<T>;
+        try {
+          v = this.poll(cx);
+        } catch (error) {
+          this.#await = AWAITED;
+          throw error; // surfaces at the `yield*`, as the task's throw() would put it
+        }
+        if (v !== PENDING) {
+          this.#await = AWAITED;
+          RETURNED.value = v;
+          return RETURNED as IteratorReturnResult<T>;
+        }
+        coop.polledPending = this;
+      }
       YIELDED.value = this;
       return YIELDED;
     }

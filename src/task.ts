@@ -122,14 +122,25 @@ export class GenFuture<T> extends Future<T> {
         this.#current = null;
       }
       let step: IteratorResult<Future<unknown>, T>;
+      const outerCx = coop.cx;
+      coop.cx = cx; // the generator's `yield*`s poll their futures with it (see Future.next)
+      coop.polledPending = null;
       try {
         step = failed ? this.gen.throw(input) : this.gen.next(input);
       } catch (error) {
+        coop.cx = outerCx;
         this.#finished = true;
         throw error;
       }
+      coop.cx = outerCx;
       if (step.done) return this.#end(step.value);
       fut = step.value;
+      if (fut === coop.polledPending) {
+        // Its `yield*` already polled it in this step and it is pending (its waker is stored).
+        coop.polledPending = null;
+        this.#current = fut;
+        return PENDING;
+      }
       if (!(fut instanceof Future)) {
         // `yield x` of a non-future: throw it back into the generator at that point.
         input = new TypeError(`a task yielded ${describe(fut)}; await futures with \`yield* future\``);
@@ -137,8 +148,9 @@ export class GenFuture<T> extends Future<T> {
         fut = null;
         continue;
       }
-      // Polled at once, never deferred: a read's view of the shared scratch buffer stays valid
-      // until the task next suspends. The cooperative budget is spent by I/O futures instead.
+      // A future yielded without `yield*` (or from a generator stepped outside coop.cx): polled
+      // at once, never deferred, as Future.next does, so a read's view of the shared scratch
+      // buffer stays valid until the task next suspends. The budget is spent by I/O futures.
       this.#current = fut;
     }
   }
@@ -173,11 +185,17 @@ export class GenFuture<T> extends Future<T> {
       this.#dropError = { error }; // the finally blocks run first, as for an error at the await
     }
     let step: IteratorResult<Future<unknown>, T>;
+    // Not polled on behalf of any task: a `finally` that awaits hands its future over unpolled,
+    // even when the cancel comes from inside another task's step.
+    const outerCx = coop.cx;
+    coop.cx = null;
     try {
       step = this.gen.return(undefined as T);
     } catch (error) {
       this.#finished = true;
       throw error;
+    } finally {
+      coop.cx = outerCx;
     }
     if (step.done) {
       this.#end(step.value);

@@ -1,6 +1,6 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
-import { Mutex, TimeoutError, channel, oneshot, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow, type Future, type Task } from '../src/index.js';
+import { Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow, type Future, type Task, type Waker } from '../src/index.js';
 import { catching, run } from './util.js';
 
 describe('awaiting a future', () => {
@@ -157,5 +157,101 @@ describe('awaiting a future', () => {
     expect(outcomes).toContain(5);
     const other = outcomes.find((o) => o !== 5);
     expect((other as Error).name).toBe('RecvClosedError');
+  });
+});
+
+describe('a yield* polls its future inside the task step', () => {
+  /** A future pending until `open()` (which wakes the waker its last poll stored), counting its polls. */
+  function gate(): Future<number> & { polls: number; wakers: Waker[]; open(): void } {
+    let opened = false;
+    const fut = Object.assign(
+      pollFn<number>((cx) => {
+        fut.polls++;
+        if (opened) return fut.polls;
+        fut.wakers.push(cx.waker);
+        return PENDING;
+      }),
+      {
+        polls: 0,
+        wakers: [] as Waker[],
+        open(): void {
+          opened = true;
+          fut.wakers.at(-1)!.wake();
+        },
+      },
+    );
+    return fut;
+  }
+
+  it('polls a ready future once, and a pending one once until it is woken', () => {
+    const [readyPolls, gatePolls] = run((function* () {
+      let polls = 0;
+      expect(yield* pollFn(() => ++polls * 7)).toBe(7);
+      const later = gate();
+      spawn((function* () {
+        yield* sleep(5);
+        later.open();
+      })());
+      expect(yield* later).toBe(2);
+      return [polls, later.polls];
+    })());
+    expect(readyPolls).toBe(1);
+    expect(gatePolls).toBe(2); // pending once (its waker stored), then ready after the wake
+  });
+
+  it('an error from the first poll surfaces at the yield*, and the future counts as awaited', () => {
+    const [caught, again] = run((function* () {
+      const failing = pollFn<number>(() => {
+        throw new RangeError('bad poll');
+      });
+      let first: unknown;
+      try {
+        yield* failing;
+      } catch (error) {
+        first = error;
+      }
+      return [first, yield* catching(failing)];
+    })());
+    expect((caught as Error).message).toBe('bad poll');
+    expect((again as Error).message).toMatch(/was already awaited/);
+  });
+
+  it("a cancelled task's awaiting finally is polled with its own waker, even when another task cancels it", () => {
+    const cleanup = gate();
+    const [log, victimWaker] = run((function* () {
+      const log: string[] = [];
+      let victimWaker: Waker | null = null;
+      const victim = spawn((function* () {
+        victimWaker = yield* pollFn((cx) => cx.waker);
+        try {
+          yield* sleep(60_000);
+        } finally {
+          yield* cleanup;
+          log.push('cleanup done');
+        }
+      })());
+      yield* yieldNow(); // the victim waits in its sleep
+      yield* spawn((function* () {
+        victim.cancel(); // runs the victim's finally, which waits on `cleanup`
+        log.push('cancel returned');
+      })());
+      yield* sleep(5);
+      cleanup.open();
+      yield* catching(timeout(1000, victim));
+      return [log, victimWaker];
+    })());
+    expect(log).toEqual(['cancel returned', 'cleanup done']);
+    expect(cleanup.wakers).toEqual([victimWaker]); // polled once while pending, by the victim
+    expect(cleanup.polls).toBe(2);
+  });
+
+  it('a generator stepped by hand, outside a task, gets the future itself, unpolled', () => {
+    const fut = gate();
+    const gen = (function* () {
+      return yield* fut;
+    })();
+    const step = gen.next();
+    expect(step.value).toBe(fut);
+    expect(fut.polls).toBe(0);
   });
 });
