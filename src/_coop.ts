@@ -5,6 +5,9 @@ import type { Context, Future } from './future.js';
 /** Polls a task may make in one turn before it must let the others run. */
 export const TASK_BUDGET = 128;
 
+/** How deep generator futures may nest (one awaiting the next) and still poll eagerly. */
+export const EAGER_DEPTH = 32;
+
 /** The running executor's hooks, filled in while it polls a task. */
 export const coop = {
   /** Steps left for the task being polled; futures that are always ready spend it. */
@@ -25,6 +28,8 @@ export const coop = {
   cx: null as Context | null,
   /** The future a `yield*` polled under `cx` and found pending: the task must not poll it again. */
   polledPending: null as Future<unknown> | null,
+  /** How many generator task steps are running, one inside another's poll. */
+  depth: 0,
   /** Runs a dropped future's awaiting cleanup (a cancelled task's `finally`) to completion. */
   finishDropped(future: Future<unknown>): void {
     throw new Error(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);

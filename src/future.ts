@@ -56,6 +56,9 @@ const AWAITED = 2;
  * context: a ready value is returned at once and the generator never suspends; a pending future
  * is yielded to the task, and the second `next()` returns the value the task polled out of it
  * once woken. (A generator method here would allocate a generator object on every await.)
+ * Outside a task, and inside a future's `poll`, the first `next()` hands the future over
+ * unpolled, so a future that steps a generator by hand polls what it yields with its own
+ * context; a generator a task's own code steps by hand polls with the task's.
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
  * future another task is awaiting. An await that was cancelled gave nothing, so the future may
@@ -108,13 +111,18 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
       this.#await = AWAITING;
       const cx = coop.cx;
       if (cx !== null) {
+        // During the poll cx is unset: a future that steps a generator of its own by hand
+        // polls what that generator yields with its own context, not the task's.
+        coop.cx = null;
         let v: Poll<T>;
         try {
           v = this.poll(cx);
         } catch (error) {
+          coop.cx = cx;
           this.#await = AWAITED;
           throw error; // surfaces at the `yield*`, as the task's throw() would put it
         }
+        coop.cx = cx;
         if (v !== PENDING) {
           this.#await = AWAITED;
           RETURNED.value = v;

@@ -1,7 +1,7 @@
 // Generator tasks: the `async fn` of wakeloop. A generator that awaits futures with `yield*`
 // compiles to a state machine, as a Rust async fn does; GenFuture polls it like any future.
 import { Future, PENDING, type Context, type Poll } from './future.js';
-import { coop } from './_coop.js';
+import { EAGER_DEPTH, coop } from './_coop.js';
 import { SharedFuture } from './_shared_future.js';
 
 /**
@@ -89,6 +89,8 @@ export class GenFuture<T> extends Future<T> {
   #finished = false;
   /** True while a cancelled generator runs a `finally` block that awaits. */
   #cancelling = false;
+  /** True while the generator runs (a poll then is the task awaiting itself). */
+  #stepping = false;
   /** What dropping the awaited future threw on cancel: thrown once the `finally` blocks ran. */
   #dropError: { error: unknown } | null = null;
 
@@ -102,6 +104,7 @@ export class GenFuture<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
+    if (this.#stepping) throw new TypeError('a generator task awaited itself: it cannot wait for its own end');
     if (this.#finished) throw new TypeError('a generator task was awaited again after it completed or was cancelled: call the generator function again');
     let fut = this.#current;
     let input: unknown = undefined;
@@ -122,20 +125,25 @@ export class GenFuture<T> extends Future<T> {
         this.#current = null;
       }
       let step: IteratorResult<Future<unknown>, T>;
+      // The generator's `yield*`s poll their futures with cx (see Future.next), except this deep
+      // in nested generator futures: each eager level costs several stack frames, and awaits
+      // nested thousands deep would overflow the stack where they used to fit.
       const outerCx = coop.cx;
-      coop.cx = cx; // the generator's `yield*`s poll their futures with it (see Future.next)
+      coop.cx = coop.depth < EAGER_DEPTH ? cx : null;
       coop.polledPending = null;
+      coop.depth++;
+      this.#stepping = true;
       try {
         step = failed ? this.gen.throw(input) : this.gen.next(input);
       } catch (error) {
-        coop.cx = outerCx;
+        this.#endStep(outerCx);
         this.#finished = true;
         throw error;
       }
-      coop.cx = outerCx;
+      this.#endStep(outerCx);
       if (step.done) return this.#end(step.value);
       fut = step.value;
-      if (fut === coop.polledPending) {
+      if (fut !== null && fut === coop.polledPending) {
         // Its `yield*` already polled it in this step and it is pending (its waker is stored).
         coop.polledPending = null;
         this.#current = fut;
@@ -153,6 +161,12 @@ export class GenFuture<T> extends Future<T> {
       // buffer stays valid until the task next suspends. The budget is spent by I/O futures.
       this.#current = fut;
     }
+  }
+
+  #endStep(outerCx: Context | null): void {
+    coop.cx = outerCx;
+    coop.depth--;
+    this.#stepping = false;
   }
 
   #fail(error: Error): never {

@@ -1,6 +1,9 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
-import { Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow, type Future, type Task, type Waker } from '../src/index.js';
+import {
+  Future, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  type Context, type Poll, type Task, type Waker,
+} from '../src/index.js';
 import { catching, run } from './util.js';
 
 describe('awaiting a future', () => {
@@ -243,6 +246,77 @@ describe('a yield* polls its future inside the task step', () => {
     expect(log).toEqual(['cancel returned', 'cleanup done']);
     expect(cleanup.wakers).toEqual([victimWaker]); // polled once while pending, by the victim
     expect(cleanup.polls).toBe(2);
+  });
+
+  it('a task that yields null (not yield*) gets the TypeError at its yield', () => {
+    const caught = run((function* (): Task<unknown> {
+      try {
+        yield null as never;
+      } catch (error) {
+        return error;
+      }
+      return 'resumed without an error';
+    })());
+    expect((caught as Error).message).toBe('a task yielded null; await futures with `yield* future`');
+  });
+
+  it('a future that steps a generator by hand polls what it yields with its own context, once', () => {
+    /** Drives a generator as GenFuture drives a plain `yield fut`: polls each yielded future with cx. */
+    class Drive extends Future<string> {
+      #current: Future<unknown> | null = null;
+      constructor(private readonly gen: Generator<Future<unknown>, string, unknown>) {
+        super();
+      }
+      poll(cx: Context): Poll<string> {
+        let input: unknown;
+        for (;;) {
+          if (this.#current !== null) {
+            const v = this.#current.poll(cx);
+            if (v === PENDING) return PENDING;
+            this.#current = null;
+            input = v;
+          }
+          const step = this.gen.next(input);
+          if (step.done) return step.value;
+          this.#current = step.value;
+        }
+      }
+    }
+    let flag = false;
+    const seen = run((function* () {
+      spawn((function* () {
+        flag = true;
+      })());
+      return yield* new Drive((function* () {
+        let spins = 0;
+        while (!flag && ++spins < 1000) yield* yieldNow(); // lets the other task run
+        return `flag seen after ${spins} spin(s)`;
+      })());
+    })());
+    expect(seen).toBe('flag seen after 1 spin(s)');
+  });
+
+  it('a generator task that awaits itself gets a TypeError at the yield*, and carries on', () => {
+    let self: Future<string> | null = null;
+    self = toFuture((function* (): Task<string> {
+      try {
+        return yield* self!;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })());
+    expect(run(self)).toBe('a generator task awaited itself: it cannot wait for its own end');
+  });
+
+  it('generator futures nested thousands deep still fit on the stack', () => {
+    function* nest(n: number): Task<number> {
+      if (n === 0) {
+        yield* sleep(1);
+        return 0;
+      }
+      return 1 + (yield* toFuture(nest(n - 1)));
+    }
+    expect(run(nest(3000))).toBe(3000);
   });
 
   it('a generator stepped by hand, outside a task, gets the future itself, unpolled', () => {
