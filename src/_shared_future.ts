@@ -8,28 +8,48 @@ import { Future, type Context, type Poll, type Waker } from './future.js';
  * accepts waiting on one listener), one slot per await.
  */
 export class AwaitWakers {
-  readonly #wakers = new Map<object, Waker>();
+  // Usually one await is pending (a task joining another, one accept): it is kept in the two
+  // fields, and a Map is made only for a second one at a time. Insertion order is wake order.
+  #key: object | null = null;
+  #waker: Waker | null = null;
+  #more: Map<object, Waker> | null = null;
 
   /** Records the waker of one await's latest poll, replacing that await's earlier one. */
   set(key: object, waker: Waker): void {
-    this.#wakers.set(key, waker);
+    if (this.#key === key) {
+      this.#waker = waker;
+    } else if (this.#key === null && (this.#more === null || this.#more.size === 0)) {
+      this.#key = key;
+      this.#waker = waker;
+    } else {
+      (this.#more ??= new Map()).set(key, waker);
+    }
   }
 
   /** Forgets one await's waker (the await was dropped, or it completed); true if it had one. */
   delete(key: object): boolean {
-    return this.#wakers.delete(key);
+    if (this.#key === key) {
+      this.#key = this.#waker = null;
+      return true;
+    }
+    return this.#more !== null && this.#more.delete(key);
   }
 
   get size(): number {
-    return this.#wakers.size;
+    return (this.#key !== null ? 1 : 0) + (this.#more?.size ?? 0);
   }
 
   /** Wakes every pending await once; each polls again and registers again if still pending. */
   wakeAll(): void {
-    if (this.#wakers.size === 0) return;
-    const wakers = [...this.#wakers.values()];
-    this.#wakers.clear();
-    for (const waker of wakers) waker.wake();
+    const first = this.#waker;
+    this.#key = this.#waker = null;
+    let rest: Waker[] | null = null;
+    if (this.#more !== null && this.#more.size > 0) {
+      rest = [...this.#more.values()];
+      this.#more.clear();
+    }
+    first?.wake();
+    if (rest !== null) for (const waker of rest) waker.wake();
   }
 }
 

@@ -50,7 +50,12 @@ function isIterator(value: unknown): value is Record<PropertyKey, unknown> {
 
 /** True for a generator object (a called generator function), the shape of a task. */
 export function isGenerator(value: unknown): value is Task<unknown> {
-  return isIterator(value) && TASK_METHODS.every(([key]) => typeof value[key] === 'function');
+  if (!isIterator(value)) return false;
+  // An indexed loop: every() with a destructuring callback allocated on each spawn.
+  for (let i = 0; i < TASK_METHODS.length; i++) {
+    if (typeof value[TASK_METHODS[i][0]] !== 'function') return false;
+  }
+  return true;
 }
 
 /** describe() of a value that is not a task; for an iterator, also the task methods it lacks. */
