@@ -2,7 +2,7 @@
 // the kernel (through the reactor) only when no task is ready.
 import { coop, TASK_BUDGET } from './_coop.js';
 import { CancelledError, ClosedError } from './errors.js';
-import { PENDING, type Future } from './future.js';
+import { PENDING, type Context, type Future } from './future.js';
 import { JoinHandle, TaskCell } from './join_handle.js';
 import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
@@ -65,6 +65,7 @@ export class Executor {
   /** What #enter replaced, put back by #leave (close() may run inside another executor's turn). */
   #outerRunning: Executor | null = null;
   #outerFinishDropped: (future: Future<unknown>) => void = coop.finishDropped;
+  #outerCx: Context | null = null;
   /** Set while node.ts attach() drives this executor from Node's loop: blockOn/turn refuse then. */
   #attached = false;
   /** Set by close() while it cancels: a task spawned meanwhile (by a `finally`) is cancelled at once. */
@@ -362,13 +363,16 @@ export class Executor {
    */
   #beginCancel(future: Future<unknown>): boolean {
     const outer = coop.finishDropped;
+    const outerCx = coop.cx;
     coop.finishDropped = this.#finishDropped;
+    coop.cx = null; // a cancel from inside a task's step: the cleanup is not that task's
     try {
       if (future instanceof GenFuture) return future.beginCancel();
       future.drop();
       return false;
     } finally {
       coop.finishDropped = outer;
+      coop.cx = outerCx;
     }
   }
 
@@ -379,15 +383,21 @@ export class Executor {
     this.#inTurn = true;
     this.#outerRunning = running;
     this.#outerFinishDropped = coop.finishDropped;
+    // Entered from inside another executor's task (its close(), a cancel), this one's tasks run
+    // with no task context of that one's: see Future.next.
+    this.#outerCx = coop.cx;
     running = this;
     coop.finishDropped = this.#finishDropped;
+    coop.cx = null;
   }
 
   #leave(): void {
     this.#inTurn = false;
     running = this.#outerRunning;
     coop.finishDropped = this.#outerFinishDropped;
+    coop.cx = this.#outerCx;
     this.#outerRunning = null;
+    this.#outerCx = null;
   }
 
   /** Runs the tasks queued when it starts; tasks woken meanwhile wait for the next turn. */

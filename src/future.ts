@@ -58,7 +58,8 @@ const AWAITED = 2;
  * once woken. (A generator method here would allocate a generator object on every await.)
  * Outside a task, and inside a future's `poll`, the first `next()` hands the future over
  * unpolled, so a future that steps a generator by hand polls what it yields with its own
- * context; a generator a task's own code steps by hand polls with the task's.
+ * context; a generator a task's own code steps by hand polls with the task's (so the pending
+ * future it hands out is armed: drop it if you abandon the generator).
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
  * future another task is awaiting. An await that was cancelled gave nothing, so the future may

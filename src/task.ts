@@ -145,12 +145,11 @@ export class GenFuture<T> extends Future<T> {
         this.#finished = true;
         throw error;
       }
-      this.#endStep(outerCx);
+      const polled = this.#endStep(outerCx);
       if (step.done) return this.#end(step.value);
       fut = step.value;
-      if (fut !== null && fut === coop.polledPending) {
+      if (fut !== null && fut === polled) {
         // Its `yield*` already polled it in this step and it is pending (its waker is stored).
-        coop.polledPending = null;
         this.#current = fut;
         return PENDING;
       }
@@ -168,10 +167,14 @@ export class GenFuture<T> extends Future<T> {
     }
   }
 
-  #endStep(outerCx: Context | null): void {
+  /** Ends a step: puts back the outer context and returns (and clears) the polled-pending mark. */
+  #endStep(outerCx: Context | null): Future<unknown> | null {
+    const polled = coop.polledPending;
+    coop.polledPending = null; // kept no longer than the step, nor the future it names
     coop.cx = outerCx;
     coop.depth--;
     this.#stepping = false;
+    return polled;
   }
 
   #fail(error: Error): never {
@@ -198,17 +201,17 @@ export class GenFuture<T> extends Future<T> {
     this.#cancelling = true;
     const current = this.#current;
     this.#current = null;
-    try {
-      current?.drop();
-    } catch (error) {
-      this.#dropError = { error }; // the finally blocks run first, as for an error at the await
-    }
-    let step: IteratorResult<Future<unknown>, T>;
-    // Not polled on behalf of any task: a `finally` that awaits hands its future over unpolled,
-    // even when the cancel comes from inside another task's step.
+    // Not polled on behalf of any task: what the drop and a `finally` that awaits run is handed
+    // over unpolled, even when the cancel comes from inside another task's step.
     const outerCx = coop.cx;
     coop.cx = null;
+    let step: IteratorResult<Future<unknown>, T>;
     try {
+      try {
+        current?.drop();
+      } catch (error) {
+        this.#dropError = { error }; // the finally blocks run first, as for an error at the await
+      }
       step = this.gen.return(undefined as T);
     } catch (error) {
       this.#finished = true;

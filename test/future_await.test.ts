@@ -1,9 +1,10 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
 import {
-  Future, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  Executor, Future, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
+import { coop } from '../src/_coop.js';
 import { catching, run } from './util.js';
 
 describe('awaiting a future', () => {
@@ -164,6 +165,37 @@ describe('awaiting a future', () => {
 });
 
 describe('a yield* polls its future inside the task step', () => {
+  /**
+   * A hand-written future that drives a generator as GenFuture drives a plain `yield fut`: polls
+   * each yielded future with cx. Dropping it runs the generator's `finally` blocks, and keeps the
+   * future a `finally` awaits (to see with which context it gets polled).
+   */
+  class Drive extends Future<string> {
+    #current: Future<unknown> | null = null;
+    constructor(private readonly gen: Generator<Future<unknown>, string, unknown>) {
+      super();
+    }
+    poll(cx: Context): Poll<string> {
+      let input: unknown;
+      for (;;) {
+        if (this.#current !== null) {
+          const v = this.#current.poll(cx);
+          if (v === PENDING) return PENDING;
+          this.#current = null;
+          input = v;
+        }
+        const step = this.gen.next(input);
+        if (step.done) return step.value;
+        this.#current = step.value;
+      }
+    }
+    override drop(): void {
+      this.#current?.drop();
+      const step = this.gen.return('dropped');
+      this.#current = step.done ? null : step.value;
+    }
+  }
+
   /** A future pending until `open()` (which wakes the waker its last poll stored), counting its polls. */
   function gate(): Future<number> & { polls: number; wakers: Waker[]; open(): void } {
     let opened = false;
@@ -261,27 +293,6 @@ describe('a yield* polls its future inside the task step', () => {
   });
 
   it('a future that steps a generator by hand polls what it yields with its own context, once', () => {
-    /** Drives a generator as GenFuture drives a plain `yield fut`: polls each yielded future with cx. */
-    class Drive extends Future<string> {
-      #current: Future<unknown> | null = null;
-      constructor(private readonly gen: Generator<Future<unknown>, string, unknown>) {
-        super();
-      }
-      poll(cx: Context): Poll<string> {
-        let input: unknown;
-        for (;;) {
-          if (this.#current !== null) {
-            const v = this.#current.poll(cx);
-            if (v === PENDING) return PENDING;
-            this.#current = null;
-            input = v;
-          }
-          const step = this.gen.next(input);
-          if (step.done) return step.value;
-          this.#current = step.value;
-        }
-      }
-    }
     let flag = false;
     const seen = run((function* () {
       spawn((function* () {
@@ -317,6 +328,68 @@ describe('a yield* polls its future inside the task step', () => {
       return 1 + (yield* toFuture(nest(n - 1)));
     }
     expect(run(nest(3000))).toBe(3000);
+  });
+
+  it("a task cancelled from another task's body runs its cleanup without that task's context", () => {
+    const cleanup = gate();
+    const victim = (function* (): Task<string> {
+      return yield* new Drive((function* () {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          yield* cleanup; // reached by Drive.drop(): handed over, not polled by anyone's context
+        }
+        return 'not reached';
+      })());
+    })();
+    run((function* () {
+      const handle = spawn(victim);
+      yield* sleep(1); // the victim waits inside Drive
+      handle.cancel();
+    })());
+    expect(cleanup.polls).toBe(0);
+  });
+
+  it("an executor closed from another executor's task runs its tasks' cleanup with their own contexts", () => {
+    const cleanup = gate();
+    const other = new Executor();
+    try {
+      other.spawn((function* () {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          yield* new Drive((function* () {
+            return String(yield* cleanup);
+          })());
+        }
+      })());
+      other.turn(0);
+      let mainWaker: Waker | null = null;
+      run((function* () {
+        mainWaker = yield* pollFn((cx) => cx.waker);
+        other.close(); // runs the other executor's cancel and its cleanup, inside this task
+      })());
+      expect(cleanup.polls).toBe(1); // by Drive, once, not first by the yield* with this task's waker
+      expect(cleanup.wakers).not.toContain(mainWaker);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("a generator a task steps by hand polls with the task's context, and leaves no mark after the step", () => {
+    const later = gate();
+    const polledBy = run((function* () {
+      const gen = (function* () {
+        return yield* later;
+      })();
+      const step = gen.next(); // polled at once: pending, so handed out
+      expect(step.value).toBe(later);
+      later.drop(); // abandoned: the armed future is dropped, as the Future docs ask
+      gen.return(undefined as never);
+      return yield* pollFn((cx) => cx.waker);
+    })());
+    expect(later.wakers).toEqual([polledBy]);
+    expect([coop.cx, coop.polledPending, coop.depth]).toEqual([null, null, 0]);
   });
 
   it('a generator stepped by hand, outside a task, gets the future itself, unpolled', () => {
