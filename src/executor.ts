@@ -383,8 +383,8 @@ export class Executor {
     this.#inTurn = true;
     this.#outerRunning = running;
     this.#outerFinishDropped = coop.finishDropped;
-    // Entered from inside another executor's task (its close(), a cancel), this one's tasks run
-    // with no task context of that one's: see Future.next.
+    // Entered from inside another executor's task (a close() or a cancel there), this
+    // executor's tasks must not poll with that task's context (see Future.next).
     this.#outerCx = coop.cx;
     running = this;
     coop.finishDropped = this.#finishDropped;
