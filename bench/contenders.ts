@@ -36,6 +36,8 @@ export const contenders: Contender[] = [
   // Two worker threads sharing the port (SO_REUSEPORT). It may use both CPUs, so it shares one
   // with the load generator: compare it with care on a 2-CPU machine.
   { name: 'wakeloop-t2', label: 'wakeloop --threads 2', servers: { echo: [node, 'dist/src/cli.js', 'echo-server', '--threads', '2'] }, cpus: '0,1', color: '#ff7f0e' },
+  // The floor under the first: the same echo on the public IoBlocker and sys calls, no tasks.
+  { name: 'blocker', label: 'IoBlocker loop', servers: { echo: [node, 'dist/bench/blocker_echo.js'] }, color: '#17becf' },
   // Later contenders are one entry each.
   // A chat server is one more key in `servers`, e.g. chat: [node, 'dist/bench/chat/node_net_chat_server.js', '{host}:{port}'].
 ];

@@ -1,6 +1,7 @@
 // Smoke test of the echo benchmark harness: the C programs build, the load generator drives the
-// C and node:net echo servers, refuses to score a server that corrupts bytes, and a contender
-// that cannot start is reported with its reason. Uses dist/ (built by `npm test`'s tsc step).
+// C, node:net and IoBlocker-loop echo servers, refuses to score a server that corrupts bytes, and
+// a contender that cannot start is reported with its reason. Uses dist/ (built by `npm test`'s tsc
+// step).
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildC } from '../../bench/build_c.js';
@@ -26,7 +27,7 @@ describe('echo bench', () => {
     for (const name of ['loadgen', 'epoll_echo']) expect(buildC(name)).toMatchObject({ ok: true });
   });
 
-  for (const name of ['c', 'node-net']) {
+  for (const name of ['c', 'node-net', 'blocker']) {
     it(`runLoadgen() drives the ${name} echo server and samples its CPU`, async () => {
       buildC('loadgen');
       buildC('epoll_echo');
