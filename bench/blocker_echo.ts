@@ -60,8 +60,14 @@ function flush(fd: number): boolean {
   if (tail === undefined) return true;
   const n = sys.write(fd, tail, 0, tail.length);
   if (n === EAGAIN) return false;
-  if (n < 0) return drop(fd), false;
-  if (n < tail.length) return tails.set(fd, tail.subarray(n)), false;
+  if (n < 0) {
+    drop(fd);
+    return false;
+  }
+  if (n < tail.length) {
+    tails.set(fd, tail.subarray(n));
+    return false;
+  }
   tails.delete(fd);
   return true;
 }
