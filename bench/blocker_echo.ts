@@ -29,7 +29,9 @@ sys.setReuseAddr(listenFd, true);
 check('bind', sys.bind(listenFd, values.host!, Number(values.port)));
 check('listen', sys.listen(listenFd, 4096)); // the kernel caps it at somaxconn
 
-const blocker = new IoBlocker();
+// epoll whatever WAKELOOP_BACKEND says: the loop registers each fd once and relies on edge
+// triggering, where the poll backend reports a direction once and must be re-armed.
+const blocker = new IoBlocker({ backend: 'epoll' });
 const events = blocker.events;
 blocker.register(listenFd, LISTENER, { readable: true });
 const scratch = new Uint8Array(64 * 1024);
