@@ -111,10 +111,14 @@ class SignalFuture extends Future<SignalName> {
  * one wait and the next. While one is pending, the signal's default action (exiting on SIGINT or
  * SIGTERM) is replaced; it is restored when the last such future completes or is dropped.
  *
+ * Not cancel-safe: a signal delivered while it waits is lost if the future is dropped before
+ * returning it (a losing branch of `select`, an expired `timeout`). There, receive from a
+ * {@link listenSignals} listener made outside the loop: its `recv()` is cancel-safe.
+ *
  * @example
  * ```ts
  * const which = yield* signal('SIGINT', 'SIGTERM');
- * listener.close();
+ * console.log(`${which}: stopping`);
  * ```
  */
 export function signal(...names: SignalName[]): Future<SignalName> {

@@ -42,7 +42,7 @@ const only = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
 const selected = microBenches.filter((b) => only.length === 0 || only.some((s) => b.name.includes(s)));
 if (selected.length === 0) throw new Error(`--only ${only.join(',')}: no benchmark name contains that`);
 if (typeof globalThis.gc !== 'function') {
-  process.stderr.write('note: run with --expose-gc (npm run bench:micro does) so each allocation batch starts after a full GC\n');
+  process.stderr.write('note: run with --expose-gc (npm run bench:micro does) so the allocation count of each row starts after a full GC\n');
 }
 
 function measure(b: MicroBench, backendOut: { name: string }): Row {
