@@ -67,6 +67,7 @@ describe('echo bench', () => {
 
   it('textTable() and svgChart() render an unavailable contender', () => {
     const w = workloads.find((x) => x.name === 'pingpong256')!;
+    const chat = workloads.find((x) => x.name === 'chat-fanout')!;
     const results: Results = {
       date: 'test',
       quick: true,
@@ -82,6 +83,14 @@ describe('echo bench', () => {
             { contender: 'c', status: 'ok', runs: [], notes: [], median: { value: 100, p50Us: 1, p99Us: 2, cpuPerMsgUs: 1, serverCpu: 1, loadgenCpu: 1 } },
           ],
         },
+        {
+          workload: chat,
+          cells: [
+            { contender: 'wakeloop', status: 'ok', runs: [], notes: [], median: { value: 150, p50Us: 1, p99Us: 2, cpuPerMsgUs: 1, serverCpu: 1, loadgenCpu: 1 } },
+            { contender: 'node-net', status: 'ok', runs: [], notes: [], median: { value: 100, p50Us: 1, p99Us: 2, cpuPerMsgUs: 1, serverCpu: 1, loadgenCpu: 1 } },
+            { contender: 'c', status: 'unavailable', reason: 'C epoll has no chat server', runs: [], notes: [] },
+          ],
+        },
       ],
     };
     expect(textTable(results)).toMatch(/node:net\s+50\.0 msg\/s.*1\.00\s+0\.50/);
@@ -89,5 +98,9 @@ describe('echo bench', () => {
     const svg = svgChart(results);
     expect(svg).toMatch(/^<svg[^]*<\/svg>\n$/);
     expect(svg).toContain('n/a');
+    // Where C has no server, the bars are relative to node:net, and the group says so.
+    expect(svg).toContain('wakeloop, chat-fanout: 1.500 x node:net');
+    expect(svg).toContain('deliveries/s, vs node:net');
+    expect(svg).toContain('node:net, pingpong256: 0.500 x C');
   });
 });
