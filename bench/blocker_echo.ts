@@ -76,7 +76,7 @@ function flush(fd: number): boolean {
 
 /** Echoes until the socket is drained (a short read, with edge triggering) or the peer stalls. */
 function echo(fd: number, signals: number): void {
-  if (!flush(fd) || !open.has(fd)) return;
+  if (!flush(fd)) return; // a tail still waits, or the write failed and dropped fd
   const halfClosed = (signals & IoBlocker.READ_CLOSED) !== 0;
   for (;;) {
     const n = sys.read(fd, scratch, 0, scratch.length);
@@ -93,11 +93,9 @@ function echo(fd: number, signals: number): void {
   }
 }
 
-let stopping = false;
-
 function serve(): void {
   const sliceEnd = performance.now() + SLICE_MS;
-  while (!stopping && performance.now() < sliceEnd) {
+  while (performance.now() < sliceEnd) {
     const n = blocker.block(SLICE_MS);
     for (let i = 0; i < n; i++) {
       const id = events[2 * i];
@@ -105,11 +103,10 @@ function serve(): void {
       else if (open.has(id)) echo(id, events[2 * i + 1]);
     }
   }
-  if (!stopping) setImmediate(serve);
+  setImmediate(serve); // Node's loop runs the signal handlers meanwhile
 }
 
 function stop(): void {
-  stopping = true;
   for (const fd of open) drop(fd);
   blocker.deregister(listenFd);
   sys.close(listenFd);

@@ -28,7 +28,10 @@ export function svgChart(r: Results): string {
   for (const c of shown) legendX.push(legendEnd), (legendEnd += 36 + c.label.length * 6.5);
   const width = Math.max(LEFT + r.workloads.length * groupW + 20, legendEnd, 480);
   const height = TOP + PLOT_H + 80;
-  const values = r.workloads.flatMap((wr) => wr.cells.map((cell) => relative(wr, cell, referenceOf(wr).name) ?? 0));
+  const values = r.workloads.flatMap((wr) => {
+    const ref = referenceOf(wr).name;
+    return wr.cells.map((cell) => relative(wr, cell, ref) ?? 0);
+  });
   // Linear scale up to 2.0 at most; a taller bar is cut at the top and labelled with its value.
   const yMax = Math.min(2, Math.max(1.2, Math.ceil(Math.max(...values, 0) * 5) / 5));
   const y = (v: number) => TOP + PLOT_H - (Math.min(v, yMax) / yMax) * PLOT_H;
