@@ -106,7 +106,7 @@ describe('wakeloop chat-server under pressure', () => {
     const server = await Server.start();
     const big = 'x'.repeat(40 * 1024);
     const rss: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 6; round++) {
       const c = await Client.connect(server.port);
       const names = Array.from({ length: 600 }, (_, i) => `r${round}-${i}`);
       await c.send(names.map((g) => join(g)).join(''));
@@ -117,8 +117,10 @@ describe('wakeloop chat-server under pressure', () => {
       rss.push(server.rssKiB());
     }
     // Each round leaves 600 groups that had 80 KiB of posts each and no member: kept arenas
-    // (64 KiB a group) would add 38 MB a round.
-    expect(rss[4] - rss[0], `RSS KiB by round: ${rss.join(' ')}`).toBeLessThan(64 * 1024);
+    // (64 KiB a group) would add 38 MB a round, 150 MB over the last four (174 MB when tried).
+    // The first round warms up: the heap grows to its working size in it (by 23-43 MB in ten
+    // trials), so the growth is measured from its end; from before it, it once reached 64.3 MB.
+    expect(rss[5] - rss[1], `RSS KiB by round: ${rss.join(' ')}`).toBeLessThan(64 * 1024);
   });
 
   it('serve() leaks no subscription when a client resets right after its Join (before its subscriber task ever ran)', async () => {
