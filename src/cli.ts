@@ -10,11 +10,11 @@ type Command = { about: string; load: () => Promise<{ main: Main }> };
 const COMMANDS = new Map<string, Command>(Object.entries({
   'echo-server': { about: 'echo every byte on every connection (--host, --port, --attached, --threads N)', load: () => import('../examples/echo_server.js') },
   'socket-read': { about: 'a hand-written SocketRead future on a real socket (--pause MS)', load: () => import('../examples/socket_read.js') },
-  handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker', load: () => import('../examples/handshake.js') },
+  handshake: { about: 'the TCP handshake acted out by two threads with Parker/Unparker (--start-delay MS, --time-wait MS)', load: () => import('../examples/handshake.js') },
   'scope-demo': { about: 'the scoped-task trilemma: spawn, scope and a worker-pool scope (--limit N, --workers N)', load: () => import('../examples/scope_demo.js') },
-  'http-and-echo': { about: 'a wakeloop echo server and a node:http server in one process, on Node\'s loop', load: () => import('../examples/http_and_echo.js') },
-  'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N)', load: () => import('../examples/select_demo_main.js') },
-  'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups)', load: () => import('../examples/chat/main.js') },
+  'http-and-echo': { about: 'a wakeloop echo server and a node:http server in one process, on Node\'s loop (--host, --echo-port, --http-port)', load: () => import('../examples/http_and_echo.js') },
+  'select-demo': { about: 'select() dropping a read mid-way loses data; two cancel-safe fixes (--messages N, --piece BYTES, --pause MS, --tick MS)', load: () => import('../examples/select_demo_main.js') },
+  'chat-server': { about: 'the async-chat server (ADDRESS, --capacity, --max-line, --max-groups, --max-joins)', load: () => import('../examples/chat/main.js') },
   'chat-client': { about: 'the async-chat client: commands on stdin, messages on stdout (ADDRESS)', load: () => import('../examples/chat/client.js') },
 } satisfies Record<string, Command>));
 

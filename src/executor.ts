@@ -11,7 +11,14 @@ import { Deque } from './_deque.js';
 import { checkBackend, checkDuration } from './_validate.js';
 import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
-/** Options for `new Executor()`. */
+/**
+ * Options for `new Executor()`.
+ *
+ * @example
+ * ```ts
+ * const executor = new Executor({ backend: 'poll', onUnhandledError: 'warn' });
+ * ```
+ */
 export interface ExecutorOptions {
   /** 'epoll' (Linux) or the portable 'poll'; default: `WAKELOOP_BACKEND` or 'epoll'. */
   backend?: 'epoll' | 'poll';

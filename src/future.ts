@@ -14,7 +14,14 @@ import { coop } from './_coop.js';
  */
 export const PENDING: unique symbol = Symbol('wakeloop.PENDING');
 
-/** What `Future.poll` returns: the value, or `PENDING`. */
+/**
+ * What `Future.poll` returns: the value, or `PENDING`.
+ *
+ * @example
+ * ```ts
+ * poll(cx: Context): Poll<number> { return this.ready ? 42 : PENDING; }
+ * ```
+ */
 export type Poll<T> = T | typeof PENDING;
 
 /**

@@ -15,7 +15,14 @@ import { defaultBackend } from './reactor.js';
 import { describe } from './task.js';
 import { checkBackend, checkInteger } from './_validate.js';
 
-/** Options for `new IoBlocker()`. */
+/**
+ * Options for `new IoBlocker()`.
+ *
+ * @example
+ * ```ts
+ * const blocker = new IoBlocker({ backend: 'poll', capacity: 64 });
+ * ```
+ */
 export interface IoBlockerOptions {
   /** 'epoll' (Linux, edge-triggered) or the portable 'poll'; default `WAKELOOP_BACKEND` or 'epoll'. */
   backend?: 'epoll' | 'poll';
@@ -23,7 +30,14 @@ export interface IoBlockerOptions {
   capacity?: number;
 }
 
-/** One event: the id given at registration and the signal bits (READABLE = 1, WRITABLE = 2, ...). */
+/**
+ * One event: the id given at registration and the signal bits (READABLE = 1, WRITABLE = 2, ...).
+ *
+ * @example
+ * ```ts
+ * for (const { eventId, signals } of blocker.eventList(blocker.block(100))) wake(eventId, signals);
+ * ```
+ */
 export interface BlockerEvent {
   eventId: number;
   signals: number;

@@ -9,7 +9,15 @@ import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import type { Reactor } from './reactor.js';
 
-/** Signals a program may wait for. */
+/**
+ * Signals a program may wait for.
+ *
+ * @example
+ * ```ts
+ * const stopOn: SignalName[] = ['SIGINT', 'SIGTERM'];
+ * using signals = listenSignals(...stopOn);
+ * ```
+ */
 export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGWINCH';
 const WATCHABLE = new Set<string>(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']);
 

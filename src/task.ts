@@ -16,7 +16,14 @@ import { SharedFuture } from './_shared_future.js';
  */
 export type Task<T> = Generator<Future<unknown>, T, unknown>;
 
-/** Anything wakeloop can await: a future or a generator task. */
+/**
+ * Anything wakeloop can await: a future or a generator task.
+ *
+ * @example
+ * ```ts
+ * function* twice<T>(work: () => Awaitable<T>): Task<[T, T]> { return [yield* work(), yield* work()]; }
+ * ```
+ */
 export type Awaitable<T> = Future<T> | Task<T>;
 
 /**

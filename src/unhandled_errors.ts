@@ -2,7 +2,14 @@
 // error `blockOn`/`turn` throw by default, and the queue they wait in until the turn ends.
 import type { TaskCell } from './join_handle.js';
 
-/** What to do with an error thrown by a spawned task that nobody joins. */
+/**
+ * What to do with an error thrown by a spawned task that nobody joins.
+ *
+ * @example
+ * ```ts
+ * const executor = new Executor({ onUnhandledError: (error) => log.error(error) });
+ * ```
+ */
 export type UnhandledErrorPolicy = 'throw' | 'warn' | ((error: unknown) => void);
 
 const TASK_FAILED = 'a spawned task failed and nobody joined it';

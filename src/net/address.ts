@@ -23,7 +23,14 @@ export interface SocketAddress {
   family: 4 | 6;
 }
 
-/** An address to bind or connect to: `'host:port'`, `'[::1]:port'`, or `{ host, port }`. */
+/**
+ * An address to bind or connect to: `'host:port'`, `'[::1]:port'`, or `{ host, port }`.
+ *
+ * @example
+ * ```ts
+ * const stream = yield* TcpStream.connect({ host: 'localhost', port: 8088 }); // or 'localhost:8088'
+ * ```
+ */
 export type AddressInput = string | { host?: string; port: number };
 
 /**
@@ -86,7 +93,14 @@ function checkNoNul(where: string, host: string): void {
 /** getaddrinfo's names for "no such name" and "no address for it": both are Node's ENOTFOUND. */
 const NOT_FOUND = new Set(['EAI_NONAME', 'EAI_NODATA']);
 
-/** A resolved address: numeric, with its family. */
+/**
+ * A resolved address: numeric, with its family.
+ *
+ * @example
+ * ```ts
+ * const [first] = yield* resolve('localhost'); // { address: '127.0.0.1', family: 4 }
+ * ```
+ */
 export interface ResolvedHost {
   address: string;
   family: 4 | 6;
@@ -152,7 +166,20 @@ class Lookup extends Future<ResolvedHost[]> {
   }
 }
 
-/** Formats an address for people: '127.0.0.1:7000' or '[::1]:7000'. */
+/**
+ * Formats a numeric address (a `localAddress`, a `peerAddress`) for people: '127.0.0.1:7000' or
+ * '[::1]:7000'. Throws a TypeError for anything else, such as the `{ host, port }` form.
+ *
+ * @example
+ * ```ts
+ * console.log(`listening on ${formatAddress(listener.localAddress)}`);
+ * ```
+ */
 export function formatAddress(a: SocketAddress): string {
+  const where = 'formatAddress()';
+  if (typeof a !== 'object' || a === null || typeof a.address !== 'string' || (a.family !== 4 && a.family !== 6)) {
+    throw new TypeError(`${where}: expected a numeric address { address, port, family: 4 | 6 }, got ${describe(a)}`);
+  }
+  checkInteger(where, 'port', a.port, 0, 65535);
   return a.family === 6 ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

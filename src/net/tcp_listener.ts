@@ -14,7 +14,14 @@ import { socketAddress, TcpStream } from './tcp_stream.js';
 
 const { EAGAIN, EMFILE, ENFILE, ECONNABORTED, EINTR, EPROTO, ENOBUFS, ENOMEM } = constants.errno;
 
-/** Options for `TcpListener.bind()`. */
+/**
+ * Options for `TcpListener.bind()`.
+ *
+ * @example
+ * ```ts
+ * const listener = yield* TcpListener.bind({ port: 7000 }, { reusePort: true, backlog: 128 });
+ * ```
+ */
 export interface ListenOptions {
   /** SO_REUSEPORT, so several executors (threads) can accept on one port. Default false. */
   reusePort?: boolean;

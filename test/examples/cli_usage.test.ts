@@ -22,6 +22,14 @@ describe('wakeloop', () => {
     for (const name of COMMANDS) expect(stdout).toContain(`  ${name} `);
   });
 
+  it.each(COMMANDS)("wakeloop --help names the same options for %s as the command's own usage line", async (name) => {
+    const overview = (await runQuick(['--help'])).stdout;
+    const own = (await runQuick([name, '--help'])).stdout.split('\n')[0];
+    const summary = overview.split('\n').find((l) => l.startsWith(`  ${name} `))!;
+    const options = (text: string) => [...new Set(text.match(/--[a-z-]+/g) ?? [])].sort();
+    expect(options(summary)).toEqual(options(own));
+  });
+
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'nope'])('wakeloop %s is an unknown command: exit code 2', async (name) => {
     const { code, stdout, stderr } = await runQuick([name]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResolveError, TcpListener, TcpStream, resolve } from '../../src/index.js';
+import { ResolveError, TcpListener, formatAddress, TcpStream, resolve } from '../../src/index.js';
 import { catching, noLeak, run } from '../util.js';
 
 describe('resolve() and host names', () => {
@@ -25,5 +25,21 @@ describe('resolve() and host names', () => {
     expect(() => TcpStream.connect({ host, port: 80 })).toThrow(/^TcpStream\.connect\(\): host must not contain NUL/);
     expect(() => TcpListener.bind(`${host}:0`)).toThrow(/^TcpListener\.bind\(\): host must not contain NUL/);
     expect(() => TcpListener.bind({ host, port: 0 })).toThrow(TypeError);
+  });
+});
+
+describe('formatAddress()', () => {
+  it('formats numeric IPv4 and IPv6 addresses', () => {
+    expect(formatAddress({ address: '127.0.0.1', port: 7000, family: 4 })).toBe('127.0.0.1:7000');
+    expect(formatAddress({ address: '::1', port: 7000, family: 6 })).toBe('[::1]:7000');
+  });
+
+  it("printed 'undefined:5' for the { host, port } form and a string: now a TypeError saying what it takes", () => {
+    const bad: unknown[] = [{ host: '::1', port: 5 }, 'x', null, undefined, { address: '::1', port: 5 }, { address: 1, port: 5, family: 4 }];
+    for (const a of bad) {
+      expect(() => formatAddress(a as never), String(a)).toThrow(/^formatAddress\(\): expected a numeric address \{ address, port, family: 4 \| 6 \}, got /);
+    }
+    expect(() => formatAddress({ address: '::1', port: 70000, family: 6 })).toThrow(RangeError);
+    expect(() => formatAddress({ address: '::1', port: 1.5, family: 6 })).toThrow(/port must be an integer/);
   });
 });
