@@ -168,7 +168,8 @@ class Lookup extends Future<ResolvedHost[]> {
 
 /**
  * Formats a numeric address (a `localAddress`, a `peerAddress`) for people: '127.0.0.1:7000' or
- * '[::1]:7000'. Throws a TypeError for anything else, such as the `{ host, port }` form.
+ * '[::1]:7000'. Anything else (the `{ host, port }` form, say) is a TypeError, a port out of
+ * range a RangeError.
  *
  * @example
  * ```ts
