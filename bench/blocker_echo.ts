@@ -9,7 +9,7 @@
 // JS, so the loop hands the thread back to Node's loop every SLICE_MS for its signal handlers.
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { IoBlocker, sys } from '../src/index.js';
+import { IoBlocker, IoError, formatAddress, sys } from '../src/index.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 const SLICE_MS = 100;
@@ -20,7 +20,7 @@ const { values } = parseArgs({
 });
 
 function check(what: string, rc: number): number {
-  if (rc < 0) throw new Error(`blocker_echo: ${what}: errno ${-rc}`);
+  if (rc < 0) throw new IoError(what, rc);
   return rc;
 }
 
@@ -117,6 +117,6 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 const local = sys.localAddress(listenFd);
-if (typeof local === 'number') check('getsockname', local);
-else console.log(`listening on ${values.host}:${local.port}`);
+if (typeof local === 'number') throw new IoError('getsockname', local);
+console.log(`listening on ${formatAddress(local)}`);
 serve();

@@ -28,10 +28,8 @@ export function svgChart(r: Results): string {
   for (const c of shown) legendX.push(legendEnd), (legendEnd += 36 + c.label.length * 6.5);
   const width = Math.max(LEFT + r.workloads.length * groupW + 20, legendEnd, 480);
   const height = TOP + PLOT_H + 80;
-  const values = r.workloads.flatMap((wr) => {
-    const ref = referenceOf(wr).name;
-    return wr.cells.map((cell) => relative(wr, cell, ref) ?? 0);
-  });
+  const refs = r.workloads.map(referenceOf);
+  const values = r.workloads.flatMap((wr, g) => wr.cells.map((cell) => relative(wr, cell, refs[g]!.name) ?? 0));
   // Linear scale up to 2.0 at most; a taller bar is cut at the top and labelled with its value.
   const yMax = Math.min(2, Math.max(1.2, Math.ceil(Math.max(...values, 0) * 5) / 5));
   const y = (v: number) => TOP + PLOT_H - (Math.min(v, yMax) / yMax) * PLOT_H;
@@ -55,7 +53,7 @@ export function svgChart(r: Results): string {
   out.push(`<line x1="${LEFT}" x2="${width - 10}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#444" stroke-dasharray="4 3"/>`);
 
   r.workloads.forEach((wr, g) => {
-    const ref = referenceOf(wr);
+    const ref = refs[g]!;
     const x0 = LEFT + (groupW - shown.length * BAR) / 2 + g * groupW;
     shown.forEach((c, i) => {
       const x = x0 + i * BAR;

@@ -22,8 +22,9 @@ describe('wakeloop', () => {
     for (const name of COMMANDS) expect(stdout).toContain(`  ${name} `);
   });
 
+  let overviewRun: Promise<ChildRun> | undefined; // one `wakeloop --help` serves every command's check
   it.each(COMMANDS)("wakeloop --help names the same options for %s as the command's own usage line", async (name) => {
-    const overview = (await runQuick(['--help'])).stdout;
+    const overview = (await (overviewRun ??= runQuick(['--help']))).stdout;
     const own = (await runQuick([name, '--help'])).stdout.split('\n')[0];
     const summary = overview.split('\n').find((l) => l.startsWith(`  ${name} `))!;
     const options = (text: string) => [...new Set(text.match(/--[a-z-]+/g) ?? [])].sort();

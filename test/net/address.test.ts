@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResolveError, TcpListener, formatAddress, TcpStream, resolve } from '../../src/index.js';
+import { ResolveError, TcpListener, TcpStream, formatAddress, resolve } from '../../src/index.js';
 import { catching, noLeak, run } from '../util.js';
 
 describe('resolve() and host names', () => {
