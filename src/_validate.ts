@@ -27,6 +27,13 @@ export function checkDuration(where: string, name: string, value: unknown, infin
   return value;
 }
 
+/** Throws a TypeError unless `options` is an options object (an array is a mistake, not options). */
+export function checkOptions(where: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+  }
+}
+
 /** Throws unless `value` names a backend: a TypeError for a non-string, a RangeError for another name. */
 export function checkBackend(where: string, value: unknown): asserts value is 'epoll' | 'poll' {
   if (typeof value !== 'string') throw new TypeError(`${where}: backend must be 'epoll' or 'poll', got ${describe(value)}`);
@@ -39,12 +46,27 @@ export function checkBoolean(where: string, name: string, value: unknown): boole
   return value;
 }
 
-/** Throws unless `value` is a Uint8Array (a Buffer is one). */
+/**
+ * Throws unless `value` is a Uint8Array (a Buffer is one) whose memory was not transferred away
+ * (a detached array reads as empty, which a read would report as end of stream).
+ */
 export function checkBytes(where: string, name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`${where}: ${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
   }
+  if (value.byteLength === 0 && isDetached(value.buffer)) throw new TypeError(`${where}: ${name} is detached`);
   return value;
+}
+
+/** Node 20 has no `ArrayBuffer.prototype.detached`; only a detached buffer refuses a view. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** Checks an (offset, length) window of `buf`, defaulting to the whole rest of it. */

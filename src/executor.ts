@@ -8,7 +8,7 @@ import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
 import { Deque } from './_deque.js';
-import { checkBackend, checkDuration } from './_validate.js';
+import { checkBackend, checkDuration, checkOptions } from './_validate.js';
 import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
 /**
@@ -79,13 +79,11 @@ export class Executor {
   #closing = false;
 
   constructor(options: ExecutorOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('new Executor(options): options must be an object');
-    }
+    checkOptions('new Executor()', options);
     const { backend, onUnhandledError = 'throw' } = options;
-    if (backend !== undefined) checkBackend('new Executor()', backend);
+    if (backend !== undefined && backend !== null) checkBackend('new Executor()', backend);
     this.#unhandled = new UnhandledErrors(onUnhandledError);
-    this.reactor = new Reactor(backend, () => this.#changed());
+    this.reactor = new Reactor(backend ?? undefined, () => this.#changed());
   }
 
   /** The executor polling a task on this thread; throws outside one. */

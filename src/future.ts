@@ -91,6 +91,16 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     this.#await = FRESH;
   }
 
+  /**
+   * @internal Throws if a `yield*` of this future is waiting or already took its value, so a
+   * combinator or spawn given the same future does not poll it a second time.
+   */
+  _checkUnawaited(where: string): void {
+    if (this.#await === FRESH) return;
+    const what = this.#await === AWAITING ? 'is being awaited by a task' : 'was already awaited';
+    throw new TypeError(`${where}: this ${this.constructor.name} ${what}: a future gives its value once (make a new one)`);
+  }
+
   /** Makes progress; returns the value or `PENDING` (after storing `cx.waker`). May throw. */
   abstract poll(cx: Context): Poll<T>;
 

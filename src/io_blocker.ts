@@ -13,7 +13,7 @@ import {
 import { ClosedError, IoError } from './errors.js';
 import { defaultBackend } from './reactor.js';
 import { describe } from './task.js';
-import { checkBackend, checkInteger } from './_validate.js';
+import { checkBackend, checkInteger, checkOptions } from './_validate.js';
 
 /**
  * Options for `new IoBlocker()`.
@@ -69,7 +69,7 @@ export class IoBlocker {
   #closed = false;
 
   constructor(options: IoBlockerOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('new IoBlocker(options): options must be an object');
+    checkOptions('new IoBlocker()', options);
     const capacity = checkInteger('new IoBlocker()', 'capacity', options.capacity ?? 1024, 1, 1 << 20);
     const backend = options.backend ?? defaultBackend();
     checkBackend('new IoBlocker()', backend);

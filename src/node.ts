@@ -3,11 +3,11 @@
 // calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
 // wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate, as
 // does work that ends outside a turn (a cancel from plain code), to re-check the keep-alive.
-import { CancelledError } from './errors.js';
+import { CancelledError, ClosedError } from './errors.js';
 import { Executor } from './executor.js';
 import { defaultExecutorForThread } from './default_executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
-import { toFuture, type Awaitable, type Task } from './task.js';
+import { describe, toFuture, type Awaitable, type Task } from './task.js';
 
 /**
  * Thrown by `fromPromise()` awaited in an executor that Node's loop does not drive (inside
@@ -65,8 +65,13 @@ export class Attachment {
   /** The uv handle's ref state as last set (null: not set yet). */
   #keepAlive: boolean | null = null;
 
-  /** @internal Use {@link attach}. */
+  /** Use {@link attach}; the checks are here so that `new Attachment()` makes the same ones. */
   constructor(executor: Executor) {
+    if (!(executor instanceof Executor)) throw new TypeError(`attach(executor): executor must be an Executor, got ${describe(executor)}`);
+    if (executor.closed) throw new ClosedError('attach(): the executor');
+    if (executor.attached) {
+      throw new Error('attach(): this executor is already attached to Node\'s loop; call detach() on the Attachment first');
+    }
     this.executor = executor;
     const blocker = executor.reactor.blocker;
     if (blocker.backend !== 'epoll' || blocker.attach === undefined) {
@@ -200,11 +205,6 @@ export class Attachment {
  * ```
  */
 export function attach(executor: Executor = defaultExecutorForThread()): Attachment {
-  if (!(executor instanceof Executor)) throw new TypeError('attach(executor): executor must be an Executor');
-  if (executor.closed) throw new Error('attach(): the executor is closed');
-  if (executor.attached) {
-    throw new Error('attach(): this executor is already attached to Node\'s loop; call detach() on the Attachment first');
-  }
   return new Attachment(executor);
 }
 

@@ -88,6 +88,7 @@ export class Reactor {
   #generations: number[] = [];
   #freeSlots: number[] = [];
   #registered = 0;
+  #closed = false;
   /** Futures completed through notify() (name lookups, signals): re-checked after each block. */
   #notifyWaiters = new Set<Waker>();
   /** The blocker's wakeCount when the notify waiters were last woken. */
@@ -146,7 +147,8 @@ export class Reactor {
     this.#sources[slot] = undefined;
     this.#freeSlots.push(slot);
     this.#registered--;
-    if (!source.alwaysReady) this.blocker.deregister(source.fd);
+    // After close() the blocker is gone and its fd with it: the kernel keeps no interest to remove.
+    if (!source.alwaysReady && !this.#closed) this.blocker.deregister(source.fd);
     source.readiness = READ_CLOSED | WRITE_CLOSED | ERROR;
     const r = source.readWaker;
     const w = source.writeWaker;
@@ -242,8 +244,12 @@ export class Reactor {
     }
   }
 
-  /** Closes the blocker. Sources must be deregistered first (the owners close their fds). */
+  /**
+   * Closes the blocker. Sources still registered (a stream kept past its executor) can still be
+   * deregistered and closed by their owners.
+   */
   close(): void {
+    this.#closed = true;
     this.blocker.close();
   }
 }

@@ -2,6 +2,7 @@
 // small waker, so a poll of the combinator re-polls only the children that were woken.
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
+import { SharedFuture } from './_shared_future.js';
 import { describe, describeNonTask, toFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
@@ -79,6 +80,7 @@ abstract class Combinator<T> extends Future<T> {
     this.children = new Array(n);
     this.cxs = new Array(n);
     this.ready = new Array(n);
+    checkDistinct(where, futures);
     for (let i = 0; i < n; i++) {
       this.children[i] = childFuture(where, futures[i], i);
       this.cxs[i] = new ChildWaker(this as Combinator<unknown>, i);
@@ -167,12 +169,41 @@ abstract class Combinator<T> extends Future<T> {
 
 function childFuture(where: string, value: unknown, i: number): Future<unknown> {
   try {
-    return toFuture(value as Awaitable<unknown>);
-  } catch {
+    return toFuture(value as Awaitable<unknown>, `${where}: the argument at index ${i}`);
+  } catch (error) {
+    if (value instanceof Future) throw error; // a future in the wrong state: its own message says which
     throw new TypeError(
       `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`,
     );
   }
+}
+
+/**
+ * Throws if one future or generator is given twice: both children would poll it, and one would
+ * never see its value (a JoinHandle may repeat, as each use awaits it separately).
+ */
+function checkDistinct(where: string, values: ArrayLike<unknown>): void {
+  const n = values.length;
+  if (n > 16) {
+    const seen = new Set<unknown>();
+    for (let i = 0; i < n; i++) {
+      if (seen.has(values[i]) && mistakenRepeat(values[i])) twice(where, i);
+      seen.add(values[i]);
+    }
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    for (let j = 0; j < i; j++) if (values[j] === values[i] && mistakenRepeat(values[i])) twice(where, i);
+  }
+}
+
+/** A value given twice by mistake: not a JoinHandle (each use awaits it afresh), nor a primitive (refused later). */
+function mistakenRepeat(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !(value instanceof SharedFuture);
+}
+
+function twice(where: string, i: number): never {
+  throw new TypeError(`${where}: the argument at index ${i} was given twice (a future or generator is awaited once)`);
 }
 
 class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
@@ -334,7 +365,8 @@ export function joinAll<T>(futures: Iterable<Awaitable<T>>): Future<T[]> {
     typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function' ||
     typeof (futures as Partial<Iterator<unknown>>).next === 'function'
   ) {
-    throw new TypeError(`joinAll(): expected an array of futures, got ${describe(futures)}`);
+    const hint = typeof (futures as Partial<Iterator<unknown>> | null)?.next === 'function' ? ' (a future or generator task is one awaitable: pass [it], or use join())' : '';
+    throw new TypeError(`joinAll(): expected an array of futures, got ${describe(futures)}${hint}`);
   }
   return new Join<T>('joinAll()', Array.isArray(futures) ? futures : [...futures]);
 }

@@ -40,7 +40,10 @@ export type Awaitable<T> = Future<T> | Task<T>;
  */
 export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Future<T> {
   if (awaitable instanceof SharedFuture) return awaitable.newAwait();
-  if (awaitable instanceof Future) return awaitable;
+  if (awaitable instanceof Future) {
+    awaitable._checkUnawaited(where);
+    return awaitable;
+  }
   if (isGenerator(awaitable)) return new GenFuture(awaitable);
   throw new TypeError(
     `${where}: expected a Future or a generator task (call the generator function), got ${describeNonTask(awaitable)}`,

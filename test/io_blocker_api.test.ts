@@ -1,12 +1,24 @@
 // The public IoBlocker: timeouts taken as given, and registry ids that never name a newer blocker.
 import { describe, expect, it } from 'vitest';
-import { IoBlocker, notifyBlocker } from '../src/index.js';
+import { BufReader, Executor, IoBlocker, TcpListener, notifyBlocker, ready } from '../src/index.js';
 import { BACKEND } from './util.js';
 
 describe('IoBlocker (public API)', () => {
   it('new IoBlocker() refuses an unknown backend name with a RangeError and a non-string with a TypeError', () => {
     expect(() => new IoBlocker({ backend: 'kqueue' as never })).toThrow(new RangeError(`new IoBlocker(): backend must be 'epoll' or 'poll', got "kqueue"`));
     expect(() => new IoBlocker({ backend: 5 as never })).toThrow(new TypeError("new IoBlocker(): backend must be 'epoll' or 'poll', got number 5"));
+  });
+
+  it('the options objects refuse an array (options.x of an array is always undefined: a silent default)', () => {
+    expect(() => new IoBlocker([] as never)).toThrow('new IoBlocker(): options must be an object, got an object (Array)');
+    expect(() => new Executor([] as never)).toThrow('new Executor(): options must be an object, got an object (Array)');
+    expect(() => new BufReader({ read: () => ready(new Uint8Array(0)) }, [] as never)).toThrow(/new BufReader\(\): options must be an object/);
+    expect(() => TcpListener.bind('127.0.0.1:0', [] as never)).toThrow(/TcpListener.bind\(\): options must be an object/);
+    const executor = new Executor({ backend: null as never }); // null, like undefined, is the default
+    const blocker = new IoBlocker({ backend: null as never });
+    expect(executor.reactor.blocker.backend).toBe(blocker.backend);
+    blocker.close();
+    executor.close();
   });
 
   it('block() refuses a timeout between -1 and 0 instead of waiting forever', () => {

@@ -6,7 +6,9 @@ import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  Attachment,
   CancelledError,
+  ClosedError,
   Executor,
   NotAttachedError,
   PENDING,
@@ -18,7 +20,6 @@ import {
   sleep,
   toPromise,
   yieldNow,
-  type Attachment,
   type Task,
 } from '../src/index.js';
 import { runNode, type ChildRun } from './child.js';
@@ -151,8 +152,11 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     expect(() => attach(ex)).toThrow(/already attached/);
     expect(() => ex.blockOn(sleep(1))).toThrow(/Executor\.blockOn\(\): this executor is attached to Node's event loop/);
     expect(() => ex.turn(0)).toThrow(/Executor\.turn\(\): this executor is attached/);
+    expect(() => new Attachment(ex)).toThrow(/already attached/); // the constructor checks too
+    expect(() => new Attachment({} as never)).toThrow(/executor must be an Executor, got an object/);
     ex.close();
-    expect(() => attach(ex)).toThrow(/closed/);
+    expect(() => attach(ex)).toThrow(ClosedError);
+    expect(() => attach(ex)).toThrow(/attach\(\): the executor is closed/);
   });
 
   it('toPromise() rejects with the task\'s own error, stack included', async () => {

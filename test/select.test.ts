@@ -321,7 +321,7 @@ describe('join() and joinAll()', () => {
 
   it('joinAll() validates its argument', () => {
     expect(() => joinAll(ready(1) as never)).toThrow(/joinAll\(\): expected an array of futures/);
-    expect(() => joinAll((function* () {})() as never)).toThrow(TypeError);
+    expect(() => joinAll((function* () {})() as never)).toThrow(/one awaitable: pass \[it\], or use join\(\)/);
     expect(() => joinAll([ready(1), 'x' as never])).toThrow(/joinAll\(\): the argument at index 1 .* got string x/);
     expect(() => join(ready(1), undefined as never)).toThrow(/join\(\): the argument at index 1/);
   });

@@ -8,6 +8,8 @@ export class ReadOp extends Future<Uint8Array | null> {
   #arg = 0;
   /** True from start() until the call completes, throws or is dropped. */
   inUse = false;
+  /** Set by drop(): an await that was cancelled gave nothing, so it may be polled again. */
+  #dropped = false;
   constructor(private readonly reader: BufReader) {
     super();
   }
@@ -15,11 +17,18 @@ export class ReadOp extends Future<Uint8Array | null> {
     this.reader._checkIdle();
     this.rearm();
     this.inUse = true;
+    this.#dropped = false;
     this.#mode = mode;
     this.#arg = arg;
     return this;
   }
   poll(cx: Context): Poll<Uint8Array | null> {
+    if (!this.inUse) {
+      // Awaited again after it finished, through a combinator: refuse rather than read more.
+      if (!this.#dropped) throw new TypeError('BufReader: this future already completed; call the method again');
+      this.inUse = true;
+      this.#dropped = false;
+    }
     let item: Poll<Uint8Array | null>;
     try {
       item = this.reader._poll(cx, this, this.#mode, this.#arg);
@@ -32,6 +41,7 @@ export class ReadOp extends Future<Uint8Array | null> {
   }
   override drop(): void {
     this.inUse = false;
+    this.#dropped = true;
     this.reader._drop(this);
   }
 }

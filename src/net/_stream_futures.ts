@@ -22,10 +22,14 @@ export abstract class StreamFuture<T> extends Future<T> {
   #stored: Context['waker'] | null = null;
   #direction: 1 | 2 = 1;
   /**
-   * For the futures a stream reuses: true from `issue()` until the future completes, throws
-   * or is dropped; the stream hands out a new one meanwhile.
+   * True from `issue()` until the future completes, throws or is dropped. A reused future is
+   * handed out again only after that (the stream makes a new one meanwhile); a poll while it is
+   * false is a program awaiting a finished future again, through a combinator (a second
+   * `yield*` is caught by Future itself), and throws instead of starting another read or write.
    */
   inUse = false;
+  /** Set by drop(): an await that was cancelled gave nothing, so the future may be polled again. */
+  #dropped = false;
   constructor(protected readonly stream: TcpStream) {
     super();
   }
@@ -33,6 +37,15 @@ export abstract class StreamFuture<T> extends Future<T> {
   issue(): void {
     this.rearm();
     this.inUse = true;
+    this.#dropped = false;
+  }
+  /** Throws if the future already gave its value or error (see `inUse`). */
+  protected checkIssued(call: string): void {
+    if (this.inUse) return;
+    if (!this.#dropped) throw new TypeError(`TcpStream.${call}: this future already completed; call ${call} again`);
+    // Awaited again after a cancelled await: it owns its direction again (the await's own state is the yield*'s).
+    this.inUse = true;
+    this.#dropped = false;
   }
   protected waitRead(cx: Context): typeof PENDING {
     const stream = this.stream;
@@ -132,12 +145,14 @@ export abstract class StreamFuture<T> extends Future<T> {
   override drop(): void {
     this.#release();
     this.inUse = false;
+    this.#dropped = true;
   }
 }
 
 /** The future of `TcpStream.read()`, reused by its stream. */
 export class ReadFuture extends StreamFuture<Uint8Array> {
   poll(cx: Context): Poll<Uint8Array> {
+    this.checkIssued('read()');
     if (this.yieldIfSpent(cx)) return PENDING;
     const reactor = this.stream.reactor;
     const n = this.readOnce(cx, reactor.scratch, 0, reactor.scratch.length);
@@ -155,11 +170,22 @@ export class ReadIntoFuture extends StreamFuture<number> {
     private readonly len: number,
   ) {
     super(stream);
+    this.issue();
   }
   poll(cx: Context): Poll<number> {
-    if (this.len === 0) return 0;
+    this.checkIssued('readInto()');
+    if (this.len === 0) return this.#done(0);
+    // The caller's buffer can be detached (transferred) or shrunk while the read waits.
+    if (this.off + this.len > this.buf.length) {
+      this.fail(new TypeError('TcpStream.readInto(): buf was detached or shrank while the read waited'));
+    }
     if (this.yieldIfSpent(cx)) return PENDING;
-    return this.readOnce(cx, this.buf, this.off, this.len);
+    const n = this.readOnce(cx, this.buf, this.off, this.len);
+    return n === PENDING ? PENDING : this.#done(n);
+  }
+  #done(n: number): number {
+    this.inUse = false;
+    return n;
   }
 }
 
@@ -170,8 +196,10 @@ export class ReadExactFuture extends StreamFuture<Uint8Array> {
     private readonly buf: Uint8Array,
   ) {
     super(stream);
+    this.issue();
   }
   poll(cx: Context): Poll<Uint8Array> {
+    this.checkIssued('readExact()');
     while (this.#filled < this.buf.length) {
       if (this.yieldIfSpent(cx)) return PENDING;
       const n = this.readOnce(cx, this.buf, this.#filled, this.buf.length - this.#filled);
@@ -179,6 +207,7 @@ export class ReadExactFuture extends StreamFuture<Uint8Array> {
       if (n === 0) this.fail(new UnexpectedEofError(this.buf.length, this.#filled));
       this.#filled += n;
     }
+    this.inUse = false;
     return this.buf;
   }
 }
@@ -192,11 +221,15 @@ export class WriteFuture extends StreamFuture<number> {
     private readonly len: number,
   ) {
     super(stream);
+    this.issue();
   }
   poll(cx: Context): Poll<number> {
-    if (this.len === 0) return 0;
-    const n = this.writeSome(cx, this.buf, this.off, this.len);
-    if (n !== PENDING) return n;
+    this.checkIssued('write()');
+    const n = this.len === 0 ? 0 : this.writeSome(cx, this.buf, this.off, this.len);
+    if (n !== PENDING) {
+      this.inUse = false;
+      return n;
+    }
     if (!this.#copied) {
       this.buf = copyOf(this.buf, this.off, this.off + this.len); // the caller's memory may change meanwhile
       this.off = 0;
@@ -222,6 +255,7 @@ export class WriteAllFuture extends StreamFuture<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    this.checkIssued('writeAll()');
     while (this.#off < this.#end) {
       const n = this.writeSome(cx, this.#buf, this.#off, this.#end - this.#off);
       if (n === PENDING) {

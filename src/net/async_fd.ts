@@ -4,6 +4,7 @@ import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import type { Context } from '../future.js';
 import { READ_READY, READABLE, WRITABLE, WRITE_READY, type IoSource, type Reactor } from '../reactor.js';
+import { describe } from '../task.js';
 import { checkInteger } from '../_validate.js';
 
 /**
@@ -38,7 +39,7 @@ export class AsyncFd {
 
   /** True if a read may make progress; otherwise stores `cx.waker` and returns false. */
   pollReadable(cx: Context): boolean {
-    this.#check();
+    this.#check(cx, 'pollReadable');
     if (this.#source.readiness & READ_READY) return true;
     this.#reactor.waitReadable(this.#source, cx.waker);
     return false;
@@ -46,7 +47,7 @@ export class AsyncFd {
 
   /** True if a write may make progress; otherwise stores `cx.waker` and returns false. */
   pollWritable(cx: Context): boolean {
-    this.#check();
+    this.#check(cx, 'pollWritable');
     if (this.#source.readiness & WRITE_READY) return true;
     this.#reactor.waitWritable(this.#source, cx.waker);
     return false;
@@ -74,7 +75,11 @@ export class AsyncFd {
     this.#reactor.deregister(this.#source);
   }
 
-  #check(): void {
+  /** The waker is stored and called at the next event, far from here: check it now. */
+  #check(cx: Context, what: string): void {
     if (!this.#registered) throw new ClosedError('AsyncFd');
+    if (typeof cx?.waker?.wake !== 'function') {
+      throw new TypeError(`AsyncFd.${what}(cx): cx must be the Context the future was polled with, got ${describe(cx)}`);
+    }
   }
 }

@@ -3,7 +3,7 @@
 // so dropping a pending read loses nothing: the next call continues from the buffered bytes.
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { describe } from '../task.js';
-import { checkInteger } from '../_validate.js';
+import { checkInteger, checkOptions } from '../_validate.js';
 import { UnexpectedEofError } from './tcp_stream.js';
 import { indexOfLf } from './_index_of_lf.js';
 import { ReadOp } from './_read_op.js';
@@ -57,9 +57,9 @@ export class BufReader {
     options: BufReaderOptions = {},
   ) {
     if (typeof stream !== 'object' || stream === null || typeof stream.read !== 'function') {
-      throw new TypeError(`new BufReader(stream): stream must be a TcpStream, got ${describe(stream)}`);
+      throw new TypeError(`new BufReader(stream): stream must be a TcpStream or another ByteSource, got ${describe(stream)}`);
     }
-    if (typeof options !== 'object' || options === null) throw new TypeError('new BufReader(): options must be an object');
+    checkOptions('new BufReader()', options);
     this.maxLineBytes = checkInteger('new BufReader()', 'maxLineBytes', options.maxLineBytes ?? 64 * 1024, 0, 2 ** 31 - 1);
     this.maxFrameBytes = checkInteger('new BufReader()', 'maxFrameBytes', options.maxFrameBytes ?? 16 << 20, 0, 2 ** 32 - 1);
   }
@@ -138,7 +138,7 @@ export class BufReader {
           if (item !== MORE) return item;
         }
         this.#bytes.settle(); // the scratch is about to be overwritten: keep the leftovers first
-        const read = (this.#read ??= this.stream.read());
+        const read = (this.#read ??= this.#sourceRead());
         this.#reading = op;
         let chunk: Poll<Uint8Array>;
         try {
@@ -149,12 +149,20 @@ export class BufReader {
         }
         if (chunk === PENDING) return PENDING;
         this.#read = this.#reading = null;
+        if (!(chunk instanceof Uint8Array)) throw new TypeError(`BufReader: the stream's read() gave ${describe(chunk)}, not a Uint8Array`);
         if (chunk.length === 0) this.#eof = true;
         else this.#bytes.append(chunk);
       }
     } finally {
       this.#bytes.settle();
     }
+  }
+
+  /** The source's next read; a ByteSource that is not one fails here with a clear error. */
+  #sourceRead(): Future<Uint8Array> {
+    const read: unknown = this.stream.read();
+    if (!(read instanceof Future)) throw new TypeError(`BufReader: the stream's read() returned ${describe(read)}, not a Future`);
+    return read as Future<Uint8Array>;
   }
 
   /** @internal A call's future was dropped: if its source read is in flight, forget it (no byte was taken). */

@@ -8,7 +8,7 @@ import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
 import { AwaitWakers } from '../_shared_future.js';
-import { checkBoolean, checkInteger } from '../_validate.js';
+import { checkBoolean, checkInteger, checkOptions } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
 
@@ -93,7 +93,7 @@ export class TcpListener implements Disposable {
    */
   static bind(address: AddressInput, options: ListenOptions = {}): Future<TcpListener> {
     const { host, port } = parseAddress('TcpListener.bind()', address);
-    if (typeof options !== 'object' || options === null) throw new TypeError('TcpListener.bind(): options must be an object');
+    checkOptions('TcpListener.bind()', options);
     const backlog = checkInteger('TcpListener.bind()', 'backlog', options.backlog ?? binding.somaxconn, 1, 2 ** 31 - 1);
     const reusePort = options.reusePort === undefined ? false : checkBoolean('TcpListener.bind()', 'reusePort', options.reusePort);
     return new BindFuture(host, port, backlog, reusePort);

@@ -5,6 +5,7 @@ import { ClosedError, IoError } from '../errors.js';
 import type { Future } from '../future.js';
 import type { IoSource, Reactor } from '../reactor.js';
 import { checkBoolean, checkBytes, checkInteger, checkRange } from '../_validate.js';
+import { describe } from '../task.js';
 import { parseAddress, type AddressInput, type SocketAddress } from './address.js';
 import { ConnectFuture } from './_connect.js';
 import {
@@ -193,7 +194,7 @@ export class TcpStream implements Disposable {
   shutdown(how: 'read' | 'write' | 'both' = 'write'): void {
     this.#checkOpen('shutdown');
     const code = how === 'read' ? 0 : how === 'write' ? 1 : how === 'both' ? 2 : -1;
-    if (code === -1) throw new TypeError(`TcpStream.shutdown(): how must be 'read', 'write' or 'both', got ${String(how)}`);
+    if (code === -1) throw new TypeError(`TcpStream.shutdown(): how must be 'read', 'write' or 'both', got ${typeof how === 'string' ? JSON.stringify(how) : describe(how)}`);
     const rc = binding.shutdown(this.source.fd, code as 0 | 1 | 2);
     if (rc < 0 && rc !== -constants.errno.ENOTCONN) throw new IoError('shutdown', rc);
   }

@@ -330,9 +330,18 @@ describe('BufReader', () => {
 
   it('BufReader validates its arguments', () => {
     const reader = new BufReader(new ChunkSource([]));
-    expect(() => new BufReader({} as never)).toThrow(/stream must be a TcpStream, got an object/);
+    expect(() => new BufReader({} as never)).toThrow(/stream must be a TcpStream or another ByteSource, got an object/);
     expect(() => new BufReader(new ChunkSource([]), { maxLineBytes: -1 })).toThrow(RangeError);
     expect(() => reader.readExact(1.5)).toThrow(/readExact\(\): n must be an integer/);
     expect(() => reader.readLine('x' as never)).toThrow(TypeError);
+  });
+
+  it('a ByteSource that breaks its contract gets an error naming it, not a wrong result', () => {
+    run((function* () {
+      const notAFuture = new BufReader({ read: () => 42 } as never);
+      expect(yield* catching(notAFuture.readLine())).toMatchObject({ message: "BufReader: the stream's read() returned number 42, not a Future" });
+      const floats = new BufReader({ read: () => ready(new Float64Array(4)) } as never);
+      expect(yield* catching(floats.readLine())).toMatchObject({ message: "BufReader: the stream's read() gave an object (Float64Array), not a Uint8Array" });
+    })());
   });
 });

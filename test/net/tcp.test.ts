@@ -296,7 +296,8 @@ describe('TcpStream and TcpListener', () => {
         expect(() => client.write(new Uint8Array(4), 2, 3)).toThrow(RangeError);
         expect(() => client.readInto(new Uint8Array(4), -1)).toThrow(RangeError);
         expect(() => client.readExact(-1)).toThrow(RangeError);
-        expect(() => client.shutdown('sideways' as never)).toThrow(/'read', 'write' or 'both'/);
+        expect(() => client.shutdown('sideways' as never)).toThrow(/'read', 'write' or 'both', got "sideways"/);
+        expect(() => client.shutdown({} as never)).toThrow(/got an object \(Object\)/);
         client.close();
         expect(() => client.close()).toThrow(ClosedError);
         expect(() => client.read()).toThrow(/TcpStream \(read\) is closed/);

@@ -1,0 +1,209 @@
+// Futures that already gave their value, buffers whose memory was transferred away, and
+// sockets outliving their executor: each is refused or handled, never a silent wrong result.
+import { describe, expect, it } from 'vitest';
+import {
+  AsyncFd,
+  BufReader,
+  Executor,
+  PENDING,
+  TcpListener,
+  TcpStream,
+  join,
+  pollFn,
+  select,
+  sleep,
+  spawn,
+  sys,
+  timeout,
+  yieldNow,
+} from '../../src/index.js';
+import { BACKEND, catching, noLeak, openFds, pair, run } from '../util.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A Uint8Array whose ArrayBuffer was transferred away (what postMessage with a transfer list does). */
+function detached(size = 8): Uint8Array {
+  const buf = new Uint8Array(size);
+  structuredClone(buf.buffer, { transfer: [buf.buffer] });
+  return buf;
+}
+
+describe('a finished future given to a combinator', () => {
+  it('a read that gave its value is refused by timeout, select and join instead of reading again', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        yield* client.writeAll(bytes('abc'));
+        const read = server.read();
+        expect(text(yield* read)).toBe('abc');
+        yield* client.writeAll(bytes('def'));
+        expect(() => timeout(300, read)).toThrow(/timeout\(\): this ReadFuture was already awaited/);
+        expect(() => select(read)).toThrow(/select\(\): the argument at index 0: this ReadFuture was already awaited/);
+        expect(() => join(sleep(1), read)).toThrow(/join\(\): the argument at index 1: this ReadFuture was already awaited/);
+        expect(text(yield* server.read())).toBe('def'); // the refused calls took nothing
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('a readInto or write that completed inside a combinator cannot be polled into another syscall', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const write = client.write(bytes('xy'));
+        expect((yield* select(write)).value).toBe(2);
+        const buf = new Uint8Array(8);
+        const readInto = server.readInto(buf);
+        expect((yield* join(readInto))[0]).toBe(2);
+        yield* client.writeAll(bytes('z'));
+        for (const again of [write, readInto]) {
+          const error = yield* catching(timeout(300, join(again)));
+          expect(error).toBeInstanceOf(TypeError);
+          expect((error as Error).message).toMatch(/already completed/);
+        }
+        expect(text(yield* server.read())).toBe('z');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('a BufReader line that gave its value is refused, and the next line is still there', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        yield* client.writeAll(bytes('one\ntwo\n'));
+        const reader = new BufReader(server);
+        const line = reader.readLine();
+        expect(text((yield* line)!)).toBe('one');
+        expect(() => timeout(300, line)).toThrow(TypeError);
+        expect(text((yield* reader.readLine())!)).toBe('two');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('a read whose await was cancelled by select may be awaited again and gets the data', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const buf = new Uint8Array(8);
+        const readInto = server.readInto(buf);
+        expect((yield* select(readInto, sleep(10))).index).toBe(1); // the read lost and was dropped
+        yield* client.writeAll(bytes('late'));
+        expect(yield* readInto).toBe(4);
+        expect(text(buf.subarray(0, 4))).toBe('late');
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('the same future or generator twice in one join or select is refused; a JoinHandle twice is fine', () => {
+    run((function* () {
+      const f = pollFn(() => 1);
+      expect(() => join(f, f)).toThrow(/index 1 was given twice/);
+      const gen = (function* () {
+        return 2;
+      })();
+      expect(() => select(sleep(5), gen, gen)).toThrow(/index 2 was given twice/);
+      const h = spawn((function* () {
+        yield* sleep(1);
+        return 3;
+      })());
+      expect(yield* join(h, h)).toEqual([3, 3]);
+    })());
+  });
+});
+
+describe('detached buffers', () => {
+  it('readInto, write and writeAll refuse a detached buffer instead of reporting end of stream', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        expect(() => server.readInto(detached())).toThrow(/TcpStream.readInto\(\): buf is detached/);
+        expect(() => client.write(detached())).toThrow(/TcpStream.write\(\): buf is detached/);
+        expect(() => client.writeAll(detached())).toThrow(/TcpStream.writeAll\(\): buf is detached/);
+        expect(yield* server.readInto(new Uint8Array(0))).toBe(0); // an empty buffer is not detached
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+
+  it('a readInto whose buffer is detached while it waits fails, and later reads still work', () => {
+    noLeak(() =>
+      run((function* () {
+        const [client, server] = yield* pair();
+        const buf = new Uint8Array(16);
+        const reading = spawn(catching(server.readInto(buf)));
+        yield* yieldNow(); // the read is now waiting
+        structuredClone(buf.buffer, { transfer: [buf.buffer] });
+        yield* client.writeAll(bytes('hello'));
+        const error = yield* reading;
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as Error).message).toMatch(/detached or shrank while the read waited/);
+        expect(text(yield* server.read())).toBe('hello'); // not "a read is already pending"
+        client.close();
+        server.close();
+      })()),
+    );
+  });
+});
+
+describe('sockets kept past their executor', () => {
+  it('a stream and a listener closed after their executor closed release their fds', () => {
+    const before = openFds();
+    const executor = new Executor({ backend: BACKEND });
+    const [listener, client, server] = executor.blockOn(
+      (function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const connecting = spawn(TcpStream.connect(listener.localAddress));
+        const server = yield* listener.accept();
+        return [listener, yield* connecting, server] as const;
+      })(),
+    );
+    executor.close();
+    for (const socket of [client, server, listener]) {
+      socket.close();
+      expect(socket.closed).toBe(true);
+      expect(() => socket.close()).toThrow(/closed/);
+    }
+    expect(openFds()).toBe(before);
+  });
+});
+
+describe('AsyncFd', () => {
+  it('refuses a poll whose context has no waker (it would fail later, at the next event)', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const client = yield* TcpStream.connect(listener.localAddress);
+        const fd = sys.accept(listener.fd); // a raw fd, the kind AsyncFd is for
+        listener.close();
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const afd = new AsyncFd(fd);
+        try {
+          for (const cx of [undefined, {}, { waker: 42 }]) {
+            expect(() => afd.pollReadable(cx as never)).toThrow(/AsyncFd.pollReadable\(cx\): cx must be the Context/);
+            expect(() => afd.pollWritable(cx as never)).toThrow(/AsyncFd.pollWritable\(cx\)/);
+          }
+          // A real poll still works: it waits until the peer writes.
+          const writing = spawn((function* () {
+            yield* sleep(5);
+            yield* client.writeAll(bytes('x'));
+          })());
+          expect(yield* pollFn((cx) => (afd.pollReadable(cx) ? true : PENDING))).toBe(true);
+          yield* writing;
+        } finally {
+          afd.deregister();
+          sys.close(fd);
+          client.close();
+        }
+      })()),
+    );
+  });
+});
