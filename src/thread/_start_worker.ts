@@ -1,14 +1,17 @@
 // Starting the Node worker behind a ThreadWorker: its script checked as Node would, and the
 // parent's flags handed over the way Node's own inheritance does, which accepts them all.
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { describe } from '../task.js';
 import type { ThreadWorkerOptions } from './worker.js';
 
 /**
  * The script as Node's Worker takes it: a URL, or a path that is absolute or starts with ./ or
- * ../ (a file: or data: URL string becomes a URL). Throws a TypeError naming what it got.
+ * ../ (a file: or data: URL string becomes a URL). A path or file: URL must name a file: Node
+ * would only report a missing one through the worker's 'error' event, which kills the process
+ * when nothing listens. Throws a TypeError naming what it got.
  *
  * @example
  * ```ts
@@ -16,6 +19,17 @@ import type { ThreadWorkerOptions } from './worker.js';
  * ```
  */
 export function workerScript(script: unknown): URL | string {
+  const entry = scriptForm(script);
+  if (entry instanceof URL && entry.protocol !== 'file:') return entry; // data: is not a file
+  const path = entry instanceof URL ? fileURLToPath(entry) : resolve(entry); // from the cwd, as Node does
+  if (statSync(path, { throwIfNoEntry: false })?.isFile()) return entry;
+  const got = script instanceof URL ? `URL ${script.href}` : describe(script);
+  const where = path === script ? '' : ` (${path})`;
+  throw new TypeError(`new ThreadWorker(script): script must name an existing file, got ${got}${where}`);
+}
+
+/** The script as a URL or a path Node takes, or a TypeError naming what it got. */
+function scriptForm(script: unknown): URL | string {
   if (script instanceof URL) return script;
   if (typeof script === 'string') {
     if (/^(file|data):/.test(script)) return new URL(script);

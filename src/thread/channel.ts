@@ -141,8 +141,9 @@ export class ThreadChannel<T> {
    * milliseconds, default `Infinity`: forever; false if it ran out). Throws ClosedError once
    * closed (a sender blocked at the close wakes up and throws it), a TypeError for `undefined`
    * (what `recv()` returns once closed) or a `timeoutMs` that is not a number, a RangeError
-   * for a negative `timeoutMs` or a message that can never fit, and what `v8.serialize` throws
-   * for an uncloneable value.
+   * for a negative `timeoutMs` or a message that can never fit, and a TypeError for a message
+   * that cannot be cloned (a function, for one; its `cause` is `v8.serialize`'s error). After
+   * any of these errors nothing was queued, and the channel works on.
    *
    * @example
    * ```ts
@@ -238,7 +239,7 @@ export class ThreadChannel<T> {
       const why = 'recv() returns undefined once the channel is closed; send null instead';
       throw new TypeError(`${what}: message must not be undefined (${why})`);
     }
-    const bytes = serialize(message);
+    const bytes = serializeMessage(what, message); // before the lock: a failure leaves nothing to undo
     const need = 4 + bytes.length;
     if (need > this.#capacity) {
       throw new RangeError(`${what}: a ${bytes.length}-byte message cannot fit a ${this.#capacity}-byte ring`);
@@ -313,6 +314,16 @@ export class ThreadChannel<T> {
   #bump(): void {
     Atomics.add(this.#cells, SEQ, 1);
     Atomics.notify(this.#cells, SEQ);
+  }
+}
+
+/** v8.serialize(), with a value it cannot clone reported as a TypeError naming the call. */
+function serializeMessage(what: string, message: unknown): Buffer {
+  try {
+    return serialize(message);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TypeError(`${what}: the message could not be cloned to another thread (${why})`, { cause: error });
   }
 }
 

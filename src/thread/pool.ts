@@ -158,9 +158,10 @@ export class Pool {
     try {
       this._workers[worker].post(message);
     } catch (error) {
+      const cause = (error as Error).cause ?? error; // Node's error, not post()'s wrapper of it
       throw new TypeError(
-        `pool.spawn(): the arguments cannot be sent to a worker thread (functions and class instances do not cross threads): ${(error as Error).message}`,
-        { cause: error },
+        `pool.spawn(): the arguments cannot be sent to a worker thread (functions and class instances do not cross threads): ${(cause as Error).message}`,
+        { cause },
       );
     }
     const task = new PoolTask<R>();

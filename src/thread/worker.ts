@@ -64,13 +64,17 @@ export interface ThreadWorkerOptions {
  * - `terminate()` ends the thread even if it is blocked in `block()` (the blocker wakes up when
  *   Node stops the thread); it also sets the stop flag and wakes the worker's blocker, which
  *   covers the rare case that wake-up misses (see `IoBlocker.block()`).
+ * - An error the worker's code throws and does not catch ends the thread and, as with Node's
+ *   own Worker, is emitted as 'error' on `worker`: with no listener it fails the whole program.
+ *   To handle it, listen with `w.worker.on('error', ...)`; `exited` then resolves with 1.
  *
  * @example
  * ```ts
  * const w = new ThreadWorker(new URL('./my_worker.js', import.meta.url));
+ * w.worker.on('error', (error) => console.error('worker failed:', error));
  * w.post({ job: 1 });
  * w.requestStop();
- * await w.exited;
+ * await w.exited; // 0, or 1 after an uncaught error
  * ```
  */
 export class ThreadWorker {
@@ -88,7 +92,8 @@ export class ThreadWorker {
    * string) or a path (absolute, or relative to the working directory starting with `./` or
    * `../`). The thread inherits this process's Node flags as Node passes them to workers (flags
    * a worker cannot take, such as `--max-old-space-size`, stay with the process). Throws a
-   * TypeError for any other `script`, or for options that are not an object.
+   * TypeError for any other `script`, for a path or `file:` URL that names no file, or for
+   * options that are not an object.
    *
    * @example
    * ```ts
@@ -137,8 +142,10 @@ export class ThreadWorker {
   }
 
   /**
-   * Queues `message` for the worker (`WorkerControl.tryReceive()`) and wakes it. Throws a
-   * DataCloneError for what cannot cross threads (functions, for one).
+   * Queues `message` for the worker (`WorkerControl.tryReceive()`) and wakes it, moving the
+   * objects in `transferList` (an array, if given) to the worker. Throws a TypeError for a
+   * `transferList` that is not an array, or for what cannot cross threads (functions, for one;
+   * its `cause` is Node's error); then nothing was posted.
    *
    * @example
    * ```ts
@@ -146,7 +153,15 @@ export class ThreadWorker {
    * ```
    */
   post(message: unknown, transferList?: TransferListItem[]): void {
-    this.#port.postMessage(message, transferList);
+    if (transferList !== undefined && !Array.isArray(transferList)) {
+      throw new TypeError(`ThreadWorker.post(message, transferList): transferList must be an array, got ${describe(transferList)}`);
+    }
+    try {
+      this.#port.postMessage(message, transferList);
+    } catch (error) {
+      const why = `the message could not be cloned or transferred to the worker (${error instanceof Error ? error.message : String(error)})`;
+      throw new TypeError(`ThreadWorker.post(): ${why}`, { cause: error });
+    }
     this.#wake.notify();
   }
 

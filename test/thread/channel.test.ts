@@ -64,7 +64,27 @@ describe('ThreadChannel', () => {
     expect(ch.tryRecv()).toEqual({ value: '0123456789' });
     expect(ch.trySend('0123456789')).toBe(true);
     expect(() => ch.send('x'.repeat(100))).toThrow(RangeError);
-    expect(() => ch.send((() => 1) as never)).toThrow(/could not be cloned/);
+  });
+
+  it('ThreadChannel.send() refuses a message that cannot be cloned with a TypeError, and the channel works on', () => {
+    const ch = new ThreadChannel<unknown>({ capacity: 64 });
+    expect(() => ch.send(() => 1, 100)).toThrow(
+      new TypeError('ThreadChannel.send(): the message could not be cloned to another thread (() => 1 could not be cloned.)'),
+    );
+    expect(() => ch.trySend({ f: () => 1 })).toThrow(/^ThreadChannel\.trySend\(\): the message could not be cloned/);
+    const error = (() => {
+      try {
+        ch.send(new SharedArrayBuffer(4));
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect((error?.cause as Error).message).toBe('#<SharedArrayBuffer> could not be cloned.');
+    // Nothing was queued or left locked: a send that needs the lock goes through at once.
+    expect(ch.tryRecv()).toBeUndefined();
+    expect(ch.send('after', 100)).toBe(true);
+    expect(ch.trySend('again')).toBe(true);
+    expect([ch.tryRecv(), ch.tryRecv(), ch.tryRecv()]).toEqual([{ value: 'after' }, { value: 'again' }, undefined]);
   });
 
   it('ThreadChannel.from() rebuilds the same channel from its cloneable form', () => {

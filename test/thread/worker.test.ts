@@ -46,12 +46,32 @@ describe('ThreadWorker', () => {
     expect(performance.now() - t0).toBeLessThan(2_000);
   });
 
-  it('ThreadWorker.post() refuses what cannot cross threads', async () => {
+  it('ThreadWorker.post() refuses what cannot cross threads and a transferList that is not an array, then posts on', async () => {
     const out = new ThreadChannel<number>();
     const w = new ThreadWorker(ECHO, { workerData: { out: out.toCloneable() } });
-    expect(() => w.post(() => 1)).toThrow(/could not be cloned/);
+    const error = (() => {
+      try {
+        w.post(() => 1);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error?.message).toBe('ThreadWorker.post(): the message could not be cloned or transferred to the worker (() => 1 could not be cloned.)');
+    expect((error?.cause as Error).name).toBe('DataCloneError');
+    expect(() => w.post(1, 'x' as never)).toThrow(new TypeError('ThreadWorker.post(message, transferList): transferList must be an array, got string x'));
+    expect(() => w.post(1, [{}] as never)).toThrow(/^ThreadWorker\.post\(\): .*Found invalid object in transferList/);
+    w.post(21, []);
+    expect(run(out.recv())).toBe(42);
     w.requestStop();
     expect(await w.exited).toBe(0);
+  });
+
+  it("ThreadWorker: an uncaught error in the worker is emitted as 'error' on worker, then exited resolves with 1", async () => {
+    const w = new ThreadWorker('data:text/javascript,throw new RangeError("worker boom")');
+    const seen = new Promise<Error>((resolve) => w.worker.on('error', resolve));
+    expect(await w.exited).toBe(1);
+    expect(await seen).toMatchObject({ name: 'RangeError', message: 'worker boom' });
   });
 
   it('ThreadWorker.requestStop() refuses a grace that is not a number >= 0, and the worker keeps running', async () => {
@@ -71,6 +91,13 @@ describe('ThreadWorker', () => {
   it('new ThreadWorker() and WorkerControl.connect() say what they got', () => {
     expect(() => new ThreadWorker(42 as never)).toThrow(/^new ThreadWorker\(script\): script must be a file URL, or a path .* got number 42$/);
     expect(() => new ThreadWorker('worker.js')).toThrow(/absolute or starts with \.\/ or \.\.\/, got string worker\.js$/);
+    const missing = 'new ThreadWorker(script): script must name an existing file, got';
+    expect(() => new ThreadWorker('/no/such/worker.mjs')).toThrow(new TypeError(`${missing} string /no/such/worker.mjs`));
+    expect(() => new ThreadWorker('./no_such_worker.mjs')).toThrow(`${missing} string ./no_such_worker.mjs (${process.cwd()}/no_such_worker.mjs)`);
+    const url = new URL('./no_such_worker.mjs', ECHO);
+    expect(() => new ThreadWorker(url)).toThrow(`${missing} URL ${url.href} (${fileURLToPath(url)})`);
+    expect(() => new ThreadWorker('file:///no/such/worker.mjs')).toThrow(`${missing} string file:///no/such/worker.mjs (/no/such/worker.mjs)`);
+    expect(() => new ThreadWorker(new URL('./', ECHO))).toThrow(missing); // a directory is no script
     expect(() => new ThreadWorker(ECHO, 5 as never)).toThrow('new ThreadWorker(script, options): options must be an object, got number 5');
     expect(() => new ThreadWorker(ECHO, { name: 7 as never })).toThrow('options.name must be a string, got number 7');
     expect(() => WorkerControl.connect(5 as never)).toThrow('WorkerControl.connect(executor): executor must be an Executor, got number 5');
