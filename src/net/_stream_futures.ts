@@ -89,6 +89,7 @@ export abstract class StreamFuture<T> extends Future<T> {
     }
     if (this.#stored !== null) this.#stopWaiting();
     if (n < len && !(source.readiness & READ_CLOSED)) source.clear(READABLE);
+    coop.spendBytes(n);
     return n;
   }
 
@@ -106,6 +107,7 @@ export abstract class StreamFuture<T> extends Future<T> {
     }
     if (this.#stored !== null) this.#stopWaiting();
     if (n < len) source.clear(WRITABLE); // a short write means the send buffer is full
+    coop.spendBytes(n);
     return n;
   }
 

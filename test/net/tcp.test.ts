@@ -11,6 +11,7 @@ import {
   sleep,
   spawn,
   sys,
+  yieldNow,
   type Task,
 } from '../../src/index.js';
 import { catching, noLeak, pair, run } from '../util.js';
@@ -26,6 +27,16 @@ function* readToEnd(stream: TcpStream): Task<Uint8Array> {
     if (chunk.length === 0) return Buffer.concat(chunks);
     chunks.push(chunk.slice());
   }
+}
+
+/** Another process that connects to `port` and writes as fast as it can (for 20 s at most), so the socket is always readable. */
+function startFlooder(port: number) {
+  return spawnProcess(process.execPath, [
+    '-e',
+    `const s=require('net').connect(${port},'127.0.0.1',()=>{const b=Buffer.alloc(65536);` +
+      `const w=()=>{while(s.write(b));};s.on('drain',w);w();});s.on('error',()=>{});` +
+      `setTimeout(()=>process.exit(0),20000);`,
+  ], { stdio: 'ignore' });
 }
 
 describe('TcpStream and TcpListener', () => {
@@ -240,13 +251,7 @@ describe('TcpStream and TcpListener', () => {
       run((function* () {
         const listener = yield* TcpListener.bind('127.0.0.1:0');
         const { port } = listener.localAddress;
-        // Another process writes as fast as it can, so the flood socket is always readable.
-        const flooder = spawnProcess(process.execPath, [
-          '-e',
-          `const s=require('net').connect(${port},'127.0.0.1',()=>{const b=Buffer.alloc(65536);` +
-            `const w=()=>{while(s.write(b));};s.on('drain',w);w();});s.on('error',()=>{});` +
-            `setTimeout(()=>process.exit(0),20000);`,
-        ], { stdio: 'ignore' });
+        const flooder = startFlooder(port);
         try {
           const flood = yield* listener.accept();
           let flooded = 0;
@@ -274,6 +279,44 @@ describe('TcpStream and TcpListener', () => {
           quietServer.close();
           listener.close();
           expect(floodedDuringPings).toBeGreaterThan(1 << 20);
+        } finally {
+          flooder.kill('SIGKILL');
+        }
+      })(), 20_000),
+    );
+  });
+
+  it('a task reading a flood lets the others run after about 128 KiB, not 128 reads', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const { port } = listener.localAddress;
+        const flooder = startFlooder(port);
+        try {
+          const flood = yield* listener.accept();
+          yield* sleep(100); // let megabytes queue up in the socket
+          let flooded = 0;
+          const drain = spawn((function* (): Task<void> {
+            for (;;) {
+              const n = (yield* flood.read()).length;
+              if (n === 0) return;
+              flooded += n;
+            }
+          })());
+          // Between two turns of this task, the flood task gets one poll.
+          let most = 0;
+          let seen = 0;
+          while (flooded < 8 << 20) {
+            yield* yieldNow();
+            most = Math.max(most, flooded - seen);
+            seen = flooded;
+          }
+          drain.cancel();
+          flood.close();
+          listener.close();
+          // 128 units, one per read and one per KiB read: at most ~128 KiB plus the last read.
+          expect(most).toBeGreaterThan(0);
+          expect(most).toBeLessThanOrEqual(192 * 1024);
         } finally {
           flooder.kill('SIGKILL');
         }
