@@ -182,9 +182,11 @@ export class ThreadServer {
 /** Why worker `index` could not start: the arguments, when they are what failed to clone. */
 function startError(index: number, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && error.name === 'DataCloneError') {
-    return new TypeError(`serveOnThreads(): options.args cannot be sent to the workers (closures do not cross threads): ${message}`, {
-      cause: error,
+  // new ThreadWorker() wraps Node's DataCloneError in a TypeError about its workerData: name args instead.
+  const clone = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (clone instanceof Error && clone.name === 'DataCloneError') {
+    return new TypeError(`serveOnThreads(): options.args cannot be sent to the workers (closures do not cross threads): ${clone.message}`, {
+      cause: clone,
     });
   }
   return new Error(`serveOnThreads(): cannot start worker ${index}: ${message}`, { cause: error });

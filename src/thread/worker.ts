@@ -92,8 +92,8 @@ export class ThreadWorker {
    * string) or a path (absolute, or relative to the working directory starting with `./` or
    * `../`). The thread inherits this process's Node flags as Node passes them to workers (flags
    * a worker cannot take, such as `--max-old-space-size`, stay with the process). Throws a
-   * TypeError for any other `script`, for a path or `file:` URL that names no file, or for
-   * options that are not an object.
+   * TypeError for any other `script`, for a path or `file:` URL that names no file, for
+   * options that are not an object, or for a `workerData` that cannot be cloned.
    *
    * @example
    * ```ts
@@ -114,11 +114,19 @@ export class ThreadWorker {
       port: port2,
       data: options.workerData,
     };
-    this.worker = startWorker(entry, {
-      workerData: control,
-      transferList: [port2, ...(options.transferList ?? [])],
-      name: options.name,
-    });
+    try {
+      this.worker = startWorker(entry, {
+        workerData: control,
+        transferList: [port2, ...(options.transferList ?? [])],
+        name: options.name,
+      });
+    } catch (error) {
+      port1.close();
+      port2.close();
+      if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
+      const why = `options.workerData could not be cloned or transferred to the worker (${error.message})`;
+      throw new TypeError(`new ThreadWorker(): ${why}`, { cause: error });
+    }
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         if (this.#backstop !== null) clearTimeout(this.#backstop);
