@@ -1,5 +1,6 @@
 // Per-thread state shared by futures and the executor that polls them, kept apart from
 // executor.ts so low-level modules do not import it (and no import cycle forms).
+import { StateError } from './errors.js';
 import type { Context, Future } from './future.js';
 
 /** Polls a task may make in one turn before it must let the others run. */
@@ -41,6 +42,6 @@ export const coop = {
   depth: 0,
   /** Runs a dropped future's awaiting cleanup (a cancelled task's `finally`) to completion. */
   finishDropped(future: Future<unknown>): void {
-    throw new Error(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);
+    throw new StateError(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);
   },
 };

@@ -1,7 +1,7 @@
 // The executor: a run queue of tasks, each polled until it is pending, and a loop that blocks in
 // the kernel (through the reactor) only when no task is ready.
 import { coop, TASK_BUDGET } from './_coop.js';
-import { CancelledError, ClosedError } from './errors.js';
+import { CancelledError, ClosedError, StateError } from './errors.js';
 import { PENDING, type Context, type Future } from './future.js';
 import { JoinHandle, TaskCell } from './join_handle.js';
 import { Reactor, EVENT_CAPACITY } from './reactor.js';
@@ -89,7 +89,7 @@ export class Executor {
   /** The executor polling a task on this thread; throws outside one. */
   static current(): Executor {
     if (running === null) {
-      throw new Error('no wakeloop executor is running on this thread: call this from a task (blockOn or spawn)');
+      throw new StateError('no wakeloop executor is running on this thread: call this from a task (blockOn or spawn)');
     }
     return running;
   }
@@ -150,7 +150,7 @@ export class Executor {
     if (this.#closed) throw new ClosedError('Executor');
     this.#refuseAttached('blockOn');
     if (this.#inTurn || running !== null) {
-      throw new Error('blockOn() cannot be called from inside a running task: use yield* or spawn()');
+      throw new StateError('blockOn() cannot be called from inside a running task: use yield* or spawn()');
     }
     const root = this.#start(toFuture(main, 'blockOn()'));
     root.observed = true;
@@ -202,7 +202,7 @@ export class Executor {
   turn(timeoutMs = 0): boolean {
     checkTurnTimeout(timeoutMs);
     this.#refuseAttached('turn');
-    if (this.#inTurn || running !== null) throw new Error('Executor.turn() cannot be called from inside a task');
+    if (this.#inTurn || running !== null) throw new StateError('Executor.turn() cannot be called from inside a task');
     if (this.#closed) throw new ClosedError('Executor');
     this.#enter();
     try {
@@ -232,7 +232,7 @@ export class Executor {
    */
   close(): void {
     if (this.#closed) return;
-    if (this.#inTurn) throw new Error('Executor.close() cannot be called from inside a task');
+    if (this.#inTurn) throw new StateError('Executor.close() cannot be called from inside a task');
     this.#closing = true;
     for (const task of [...this.#live]) this._cancel(task);
     this.#enter();
@@ -279,7 +279,7 @@ export class Executor {
 
   /** @internal node.ts marks the executor attached (Node's loop drives it) or plain again. */
   _setAttached(attached: boolean): void {
-    if (attached && this.#inTurn) throw new Error('attach(): the executor cannot attach itself from inside one of its tasks');
+    if (attached && this.#inTurn) throw new StateError('attach(): the executor cannot attach itself from inside one of its tasks');
     this.#attached = attached;
   }
 
@@ -290,7 +290,7 @@ export class Executor {
    * wake while the work stays under one task budget. Never blocks.
    */
   _turnAttached(): void {
-    if (this.#inTurn || running !== null) throw new Error('the attached executor was turned from inside a task');
+    if (this.#inTurn || running !== null) throw new StateError('the attached executor was turned from inside a task');
     if (this.#closed) throw new ClosedError('Executor');
     this.#enter();
     try {
@@ -308,7 +308,7 @@ export class Executor {
 
   #refuseAttached(what: string): void {
     if (this.#attached) {
-      throw new Error(
+      throw new StateError(
         `Executor.${what}(): this executor is attached to Node's event loop, which drives it; ` +
           'await toPromise(task) instead, or detach() first',
       );

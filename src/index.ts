@@ -5,7 +5,7 @@ export { JoinHandle } from './join_handle.js';
 export { Executor, type ExecutorOptions } from './executor.js';
 export { blockOn, spawn } from './default_executor.js';
 export { UnhandledTaskError, type UnhandledErrorPolicy } from './unhandled_errors.js';
-export { IoError, ClosedError, CancelledError, TimeoutError } from './errors.js';
+export { IoError, ClosedError, CancelledError, TimeoutError, StateError } from './errors.js';
 export { sleep, sleepUntil, Sleep } from './time/sleep.js';
 export { timeout } from './time/timeout.js';
 export { interval, Interval } from './time/interval.js';

@@ -3,7 +3,7 @@
 // calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
 // wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate, as
 // does work that ends outside a turn (a cancel from plain code), to re-check the keep-alive.
-import { CancelledError, ClosedError } from './errors.js';
+import { CancelledError, ClosedError, StateError } from './errors.js';
 import { Executor } from './executor.js';
 import { defaultExecutorForThread } from './default_executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
@@ -70,12 +70,12 @@ export class Attachment {
     if (!(executor instanceof Executor)) throw new TypeError(`attach(executor): executor must be an Executor, got ${describe(executor)}`);
     if (executor.closed) throw new ClosedError('attach(): the executor');
     if (executor.attached) {
-      throw new Error('attach(): this executor is already attached to Node\'s loop; call detach() on the Attachment first');
+      throw new StateError('attach(): this executor is already attached to Node\'s loop; call detach() on the Attachment first');
     }
     this.executor = executor;
     const blocker = executor.reactor.blocker;
     if (blocker.backend !== 'epoll' || blocker.attach === undefined) {
-      throw new Error(
+      throw new StateError(
         `attach() needs the epoll backend (this executor uses '${blocker.backend}'): create it with new Executor({ backend: 'epoll' })`,
       );
     }

@@ -12,6 +12,7 @@ import {
   Executor,
   NotAttachedError,
   PENDING,
+  StateError,
   TcpListener,
   attach,
   fromPromise,
@@ -150,6 +151,8 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
   it('attach() twice throws a clear error; blockOn() and turn() on an attached executor throw', () => {
     const ex = attached();
     expect(() => attach(ex)).toThrow(/already attached/);
+    expect(() => attach(ex)).toThrow(StateError);
+    expect(() => ex.blockOn(sleep(1))).toThrow(StateError);
     expect(() => ex.blockOn(sleep(1))).toThrow(/Executor\.blockOn\(\): this executor is attached to Node's event loop/);
     expect(() => ex.turn(0)).toThrow(/Executor\.turn\(\): this executor is attached/);
     expect(() => new Attachment(ex)).toThrow(/already attached/); // the constructor checks too

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ClosedError, Executor, TimeoutError, listenSignals, signal, timeout, yieldNow } from '../src/index.js';
+import { ClosedError, Executor, StateError, TimeoutError, listenSignals, signal, timeout, yieldNow } from '../src/index.js';
 import { BACKEND, catching, run } from './util.js';
 
 const FIXTURE = new URL('./fixtures/signal_listener.mjs', import.meta.url).pathname;
@@ -126,6 +126,7 @@ describe('signals', () => {
       expect(() => listener.recv()).toThrow(/SignalListener is closed/);
     })());
     expect(() => listenSignals('SIGUSR1')).toThrow(/no wakeloop executor is running/);
+    expect(() => listenSignals('SIGUSR1')).toThrow(StateError);
   });
 
   it('SignalListener.close() ends a recv() already waiting with ClosedError', () => {

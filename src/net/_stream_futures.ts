@@ -3,7 +3,7 @@
 import { constants } from 'node:os';
 import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
-import { ClosedError, IoError } from '../errors.js';
+import { ClosedError, IoError, StateError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { READ_CLOSED, READ_READY, READABLE, WRITABLE, WRITE_READY } from '../reactor.js';
 import type { TcpStream } from './tcp_stream.js';
@@ -50,7 +50,7 @@ export abstract class StreamFuture<T> extends Future<T> {
   protected waitRead(cx: Context): typeof PENDING {
     const stream = this.stream;
     if (stream._reader !== this) {
-      if (stream._reader !== null) this.fail(new Error('TcpStream: a read is already pending on this stream (one task reads at a time)'));
+      if (stream._reader !== null) this.fail(new StateError('TcpStream: a read is already pending on this stream (one task reads at a time)'));
       stream._reader = this;
     }
     this.#stored = cx.waker;
@@ -61,7 +61,7 @@ export abstract class StreamFuture<T> extends Future<T> {
   protected waitWrite(cx: Context): typeof PENDING {
     const stream = this.stream;
     if (stream._writer !== this) {
-      if (stream._writer !== null) this.fail(new Error('TcpStream: a write is already pending on this stream (one task writes at a time)'));
+      if (stream._writer !== null) this.fail(new StateError('TcpStream: a write is already pending on this stream (one task writes at a time)'));
       stream._writer = this;
     }
     this.#stored = cx.waker;

@@ -1,6 +1,7 @@
 // BufReader: cancel-safe lines, frames and exact reads over a stream. Every byte taken from the
 // stream lands in the reader (or in the value returned) before the poll that took it returns,
 // so dropping a pending read loses nothing: the next call continues from the buffered bytes.
+import { StateError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { describe } from '../task.js';
 import { checkInteger, checkOptions } from '../_validate.js';
@@ -125,7 +126,7 @@ export class BufReader {
 
   /** @internal Starting a call while another is pending is a bug in the caller. */
   _checkIdle(): void {
-    if (this.#read !== null) throw new Error('BufReader: a read is already pending on this reader');
+    if (this.#read !== null) throw new StateError('BufReader: a read is already pending on this reader');
   }
 
   /** @internal One poll of `op`: parse what is buffered, read more while it is not enough. */

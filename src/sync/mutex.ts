@@ -178,7 +178,7 @@ class Lock<T> extends Future<MutexGuard<T>> {
   }
 
   poll(cx: Context): Poll<MutexGuard<T>> {
-    if (this.#done) throw new Error('Mutex.lock(): this lock future already completed; call lock() again');
+    if (this.#done) throw new TypeError('Mutex.lock(): this lock future already completed; call lock() again');
     const state = this.#state;
     const waiter = this.#waiter;
     if (waiter !== null && waiter.granted) {

@@ -12,6 +12,7 @@ import {
   spawn,
   sys,
   timeout,
+  StateError,
   type Task,
 } from '../../src/index.js';
 import { BACKEND, catching, noLeak, pair, run } from '../util.js';
@@ -181,8 +182,9 @@ describe('TcpStream misuse and caller memory', () => {
           const waiting = spawn(catching(server.readInto(new Uint8Array(8))));
           yield* sleep(5);
           const error = yield* catching(second());
-          expect(error).toBeInstanceOf(Error);
-          expect((error as Error).message).toMatch(/a read is already pending on this stream/);
+          expect(error).toBeInstanceOf(StateError);
+          expect((error as StateError).code).toBe('ERR_INVALID_STATE');
+          expect((error as Error).message).toMatch(/a read is already pending on (this stream|this reader)/);
           waiting.cancel();
           yield* catching(waiting);
         }
@@ -190,6 +192,7 @@ describe('TcpStream misuse and caller memory', () => {
         const waitingWrite = spawn(catching(client.writeAll(new Uint8Array(8 << 20))));
         yield* sleep(20);
         const error = yield* catching(client.write(bytes('x')));
+        expect(error).toBeInstanceOf(StateError);
         expect((error as Error).message).toMatch(/a write is already pending on this stream/);
         waitingWrite.cancel();
         yield* catching(waitingWrite);
