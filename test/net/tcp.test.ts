@@ -12,6 +12,7 @@ import {
   spawn,
   sys,
   yieldNow,
+  type JoinHandle,
   type Task,
 } from '../../src/index.js';
 import { catching, noLeak, pair, run } from '../util.js';
@@ -27,6 +28,19 @@ function* readToEnd(stream: TcpStream): Task<Uint8Array> {
     if (chunk.length === 0) return Buffer.concat(chunks);
     chunks.push(chunk.slice());
   }
+}
+
+/** Reads `stream` to its end in a task of its own; `moved()` is how many bytes it has read so far. */
+function drainInTask(stream: TcpStream): { handle: JoinHandle<void>; moved: () => number } {
+  let moved = 0;
+  const handle = spawn((function* (): Task<void> {
+    for (;;) {
+      const n = (yield* stream.read()).length;
+      if (n === 0) return;
+      moved += n;
+    }
+  })());
+  return { handle, moved: () => moved };
 }
 
 /** Another process that connects to `port` and writes as fast as it can (for 20 s at most), so the socket is always readable. */
@@ -254,15 +268,8 @@ describe('TcpStream and TcpListener', () => {
         const flooder = startFlooder(port);
         try {
           const flood = yield* listener.accept();
-          let flooded = 0;
-          const drain = spawn((function* (): Task<void> {
-            for (;;) {
-              const n = (yield* flood.read()).length;
-              if (n === 0) return;
-              flooded += n;
-            }
-          })());
-          while (flooded < 1 << 20) yield* sleep(1);
+          const drain = drainInTask(flood);
+          while (drain.moved() < 1 << 20) yield* sleep(1);
           const connecting = spawn(TcpStream.connect({ host: '127.0.0.1', port }));
           const quietServer = yield* listener.accept();
           const quiet = yield* connecting;
@@ -272,8 +279,8 @@ describe('TcpStream and TcpListener', () => {
             yield* quietServer.writeAll(got);
             expect(text(yield* quiet.read())).toBe(`ping ${i}`);
           }
-          const floodedDuringPings = flooded;
-          drain.cancel();
+          const floodedDuringPings = drain.moved();
+          drain.handle.cancel();
           flood.close();
           quiet.close();
           quietServer.close();
@@ -295,23 +302,16 @@ describe('TcpStream and TcpListener', () => {
         try {
           const flood = yield* listener.accept();
           yield* sleep(100); // let megabytes queue up in the socket
-          let flooded = 0;
-          const drain = spawn((function* (): Task<void> {
-            for (;;) {
-              const n = (yield* flood.read()).length;
-              if (n === 0) return;
-              flooded += n;
-            }
-          })());
+          const drain = drainInTask(flood);
           // Between two turns of this task, the flood task gets one poll.
           let most = 0;
           let seen = 0;
-          while (flooded < 8 << 20) {
+          while (drain.moved() < 8 << 20) {
             yield* yieldNow();
-            most = Math.max(most, flooded - seen);
-            seen = flooded;
+            most = Math.max(most, drain.moved() - seen);
+            seen = drain.moved();
           }
-          drain.cancel();
+          drain.handle.cancel();
           flood.close();
           listener.close();
           // 128 units, one per read and one per KiB read: at most ~128 KiB plus the last read.
