@@ -1,9 +1,12 @@
 // Per-thread state shared by futures and the executor that polls them, kept apart from
 // executor.ts so low-level modules do not import it (and no import cycle forms).
-import { StateError } from './errors.js';
+import { StateError } from './state_error.js';
 import type { Context, Future } from './future.js';
 
-/** Polls a task may make in one turn before it must let the others run. */
+/**
+ * A task's budget for one poll, in units: one per I/O operation, plus one per KiB a socket read
+ * or write moved. A future that finds it spent yields, so the other tasks run.
+ */
 export const TASK_BUDGET = 128;
 
 /** How deep generator futures may nest (one awaiting the next) and still poll eagerly. */
@@ -11,7 +14,7 @@ export const EAGER_DEPTH = 32;
 
 /** The running executor's hooks, filled in while it polls a task. */
 export const coop = {
-  /** Steps left for the task being polled; futures that are always ready spend it. */
+  /** Units left for the task being polled (see TASK_BUDGET); futures that are always ready spend it. */
   budget: TASK_BUDGET,
   /**
    * Spends one unit of the polling task's budget. I/O futures that would produce a value call it
@@ -24,8 +27,8 @@ export const coop = {
   /**
    * Charges the polling task for `bytes` moved by a socket read or write: one unit per KiB. A
    * call's own unit counts calls; this makes a task that moves large buffers yield after about
-   * TASK_BUDGET KiB rather than TASK_BUDGET buffers (128 writes of 64 KiB filled 8 MiB of
-   * socket buffers in one poll while every other task waited).
+   * TASK_BUDGET KiB rather than TASK_BUDGET buffers (counting calls alone, an echo of 64 KiB
+   * reads moved up to 8 MiB in one poll while every other task waited).
    */
   spendBytes(bytes: number): void {
     coop.budget -= bytes >> 10;

@@ -27,6 +27,7 @@ export function blockOn<T>(main: Awaitable<T>): T {
 
 /**
  * Spawns a task on the running executor (or this thread's default one) and returns its handle.
+ * A future that already gave its value to a `yield*` is refused with a TypeError.
  *
  * @example
  * ```ts

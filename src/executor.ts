@@ -20,7 +20,7 @@ import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.j
  * ```
  */
 export interface ExecutorOptions {
-  /** 'epoll' (Linux) or the portable 'poll'; default: `WAKELOOP_BACKEND` or 'epoll'. */
+  /** 'epoll' (Linux) or the portable 'poll'; default (also for null): `WAKELOOP_BACKEND` or 'epoll'. */
   backend?: 'epoll' | 'poll';
   /**
    * An error in a spawned task whose JoinHandle was never awaited is, by default, thrown out of
@@ -115,7 +115,8 @@ export class Executor {
   }
 
   /**
-   * Starts a task; it runs when the executor next turns.
+   * Starts a task; it runs when the executor next turns. A future that already gave its value
+   * to a `yield*` is refused with a TypeError.
    *
    * @example
    * ```ts

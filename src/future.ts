@@ -92,13 +92,13 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
-   * @internal Throws if a `yield*` of this future is waiting or already took its value, so a
-   * combinator or spawn given the same future does not poll it a second time.
+   * @internal Why a combinator or spawn may not take this future (a `yield*` of it is waiting,
+   * or already took its value), or null if it may: it would poll the future a second time.
    */
-  _checkUnawaited(where: string): void {
-    if (this.#await === FRESH) return;
+  _awaitedProblem(): string | null {
+    if (this.#await === FRESH) return null;
     const what = this.#await === AWAITING ? 'is being awaited by a task' : 'was already awaited';
-    throw new TypeError(`${where}: this ${this.constructor.name} ${what}: a future gives its value once (make a new one)`);
+    return `this ${this.constructor.name} ${what}: a future gives its value once (make a new one)`;
   }
 
   /** Makes progress; returns the value or `PENDING` (after storing `cx.waker`). May throw. */

@@ -168,10 +168,14 @@ abstract class Combinator<T> extends Future<T> {
 }
 
 function childFuture(where: string, value: unknown, i: number): Future<unknown> {
+  if (value instanceof Future && !(value instanceof SharedFuture)) {
+    const problem = value._awaitedProblem();
+    if (problem !== null) throw new TypeError(`${where}: the argument at index ${i}: ${problem}`);
+    return value;
+  }
   try {
-    return toFuture(value as Awaitable<unknown>, `${where}: the argument at index ${i}`);
-  } catch (error) {
-    if (value instanceof Future) throw error; // a future in the wrong state: its own message says which
+    return toFuture(value as Awaitable<unknown>);
+  } catch {
     throw new TypeError(
       `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`,
     );
@@ -306,6 +310,9 @@ class Join<T> extends Combinator<T[]> {
  * end of the turn by default. A select dropped before it completed throws the first drop error
  * (and reports the others).
  *
+ * Throws a TypeError for a child that is not a future or task, a future that already gave its
+ * value to a `yield*`, or one future or generator given twice (a `JoinHandle` may repeat).
+ *
  * @example
  * ```ts
  * const r = yield* select(reader.readFrame(), rx.recv(), sleep(1000));
@@ -338,6 +345,7 @@ export function selectFair<A extends readonly Awaitable<unknown>[]>(...futures: 
  * Cancel safety: a join dropped before it completes drops the values of the children that had
  * already finished, so it is not cancel-safe when finishing consumed something (a `recv()`).
  * If dropping the others after an error throws, that drop error is reported as in `select`.
+ * Its children are checked as `select` checks them.
  *
  * @example
  * ```ts

@@ -41,7 +41,8 @@ export type Awaitable<T> = Future<T> | Task<T>;
 export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Future<T> {
   if (awaitable instanceof SharedFuture) return awaitable.newAwait();
   if (awaitable instanceof Future) {
-    awaitable._checkUnawaited(where);
+    const problem = awaitable._awaitedProblem();
+    if (problem !== null) throw new TypeError(`${where}: ${problem}`);
     return awaitable;
   }
   if (isGenerator(awaitable)) return new GenFuture(awaitable);

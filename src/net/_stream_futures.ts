@@ -227,7 +227,8 @@ export class WriteFuture extends StreamFuture<number> {
   }
   poll(cx: Context): Poll<number> {
     this.checkIssued('write()');
-    const n = this.len === 0 ? 0 : this.writeSome(cx, this.buf, this.off, this.len);
+    // A task that only writes must yield too: its waiting copy of the bytes is made below.
+    const n = this.len === 0 ? 0 : this.yieldIfSpent(cx) ? PENDING : this.writeSome(cx, this.buf, this.off, this.len);
     if (n !== PENDING) {
       this.inUse = false;
       return n;
@@ -246,6 +247,8 @@ export class WriteAllFuture extends StreamFuture<void> {
   #off = 0;
   #end = 0;
   #copied = false;
+  /** Whether this write checked the task's budget (once, before its first syscall). */
+  #budgeted = false;
 
   /** Hands the future out for `buf[off, off+len)`. */
   start(buf: Uint8Array, off: number, len: number): void {
@@ -254,27 +257,35 @@ export class WriteAllFuture extends StreamFuture<void> {
     this.#off = off;
     this.#end = off + len;
     this.#copied = false;
+    this.#budgeted = false;
   }
 
   poll(cx: Context): Poll<void> {
     this.checkIssued('writeAll()');
+    if (!this.#budgeted) {
+      this.#budgeted = true;
+      // A task that only writes must let the others run too.
+      if (this.#off < this.#end && this.yieldIfSpent(cx)) return this.#suspend();
+    }
     while (this.#off < this.#end) {
       const n = this.writeSome(cx, this.#buf, this.#off, this.#end - this.#off);
-      if (n === PENDING) {
-        if (!this.#copied) {
-          // Suspending while holding caller memory: keep a private copy of the unsent tail.
-          this.#buf = copyOf(this.#buf, this.#off, this.#end);
-          this.#end -= this.#off;
-          this.#off = 0;
-          this.#copied = true;
-        }
-        return PENDING;
-      }
+      if (n === PENDING) return this.#suspend();
       this.#off += n;
     }
     this.#buf = EMPTY;
     this.inUse = false;
     return undefined;
+  }
+
+  /** Suspending while holding caller memory: keep a private copy of the unsent tail. */
+  #suspend(): typeof PENDING {
+    if (!this.#copied) {
+      this.#buf = copyOf(this.#buf, this.#off, this.#end);
+      this.#end -= this.#off;
+      this.#off = 0;
+      this.#copied = true;
+    }
+    return PENDING;
   }
 }
 

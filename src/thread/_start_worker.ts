@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { describe } from '../task.js';
 import type { ThreadWorkerOptions } from './worker.js';
+import { checkOptions } from '../_validate.js';
 
 /**
  * The script as Node's Worker takes it: a URL, or a path that is absolute or starts with ./ or
@@ -48,9 +49,7 @@ function scriptForm(script: unknown): URL | string {
  * ```
  */
 export function checkWorkerOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`new ThreadWorker(script, options): options must be an object, got ${describe(options)}`);
-  }
+  checkOptions('new ThreadWorker(script, options)', options);
   const { name, transferList } = options as ThreadWorkerOptions;
   if (name !== undefined && typeof name !== 'string') {
     throw new TypeError(`new ThreadWorker(): options.name must be a string, got ${describe(name)}`);

@@ -6,7 +6,7 @@ import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import type { Reactor } from '../reactor.js';
-import { checkDuration, checkInteger } from '../_validate.js';
+import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
 import { describe } from '../task.js';
 import { CrossThreadSignal, checkForm, signalFromForm, type CrossThreadSignalForm } from './signal.js';
 
@@ -329,9 +329,7 @@ function serializeMessage(what: string, message: unknown): Buffer {
 
 /** The ring size from the constructor's options (default 64 KiB). */
 function checkCapacity(options: unknown): number {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`new ThreadChannel(): options must be an object, got ${describe(options)}`);
-  }
+  checkOptions('new ThreadChannel()', options);
   const { capacity } = options as { capacity?: unknown };
   if (capacity === undefined) return 64 * 1024;
   return checkInteger('new ThreadChannel()', 'options.capacity', capacity, MIN_CAPACITY, MAX_CAPACITY);

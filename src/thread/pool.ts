@@ -11,7 +11,7 @@ import { scope, type ScopeFuture } from '../scope.js';
 import { select } from '../select.js';
 import { describe, type Awaitable, type Task } from '../task.js';
 import { sleepUntil } from '../time/sleep.js';
-import { checkDuration, checkInteger } from '../_validate.js';
+import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
 import { PoolExits } from './_pool_exits.js';
 import { moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { ThreadChannel } from './channel.js';
@@ -291,9 +291,7 @@ export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>
   if (typeof body !== 'function') {
     throw new TypeError(`poolScope(workers, body): body must be a generator function (pool) => Task, got ${describe(body)}`);
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`poolScope(workers, body, options): options must be an object, got ${describe(options)}`);
-  }
+  checkOptions('poolScope(workers, body, options)', options);
   const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000);
   if (options.resultCapacity !== undefined) {
     // ThreadChannel's bounds, checked here so the error names the option the caller set

@@ -4,7 +4,7 @@
 // 'exit' events), so call it from plain async code or an attached executor, not from blockOn.
 import { pathToFileURL } from 'node:url';
 import { describe } from '../task.js';
-import { checkDuration } from '../_validate.js';
+import { checkDuration, checkOptions } from '../_validate.js';
 import { SERVE_KIND, type ServeMessage, type ServeWorkerData } from './_serve_worker.js';
 import { ThreadWorker } from './worker.js';
 
@@ -216,9 +216,7 @@ function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
  * ```
  */
 export function serveOnThreads(options: ServeOptions): ThreadServer {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`serveOnThreads(options): options must be an object, got ${describe(options)}`);
-  }
+  checkOptions('serveOnThreads(options)', options);
   const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`serveOnThreads(): options.threads must be an integer from 1 to 256, got ${describe(threads)}`);

@@ -50,7 +50,8 @@ class Timeout<T> extends Future<T> {
 /**
  * Awaits `future`, but throws `TimeoutError` if it has not finished after `ms` milliseconds; the
  * future is then dropped (cancelled). Whether that loses data depends on the future: see the
- * cancellation-safety table in the README.
+ * cancellation-safety table in the README. A future that already gave its value to a `yield*` is
+ * refused with a TypeError.
  *
  * @example
  * ```ts

@@ -324,6 +324,46 @@ describe('TcpStream and TcpListener', () => {
     );
   });
 
+  it('a task that only writes, to a peer that reads as fast as it can, lets the others run too', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const { port } = listener.localAddress;
+        const sink = spawnProcess(process.execPath, [
+          '-e',
+          `const s=require('net').connect(${port},'127.0.0.1');s.on('data',()=>{});s.on('error',()=>{});` +
+            `setTimeout(()=>process.exit(0),20000);`,
+        ], { stdio: 'ignore' });
+        try {
+          const stream = yield* listener.accept();
+          const chunk = new Uint8Array(64 << 10);
+          let written = 0;
+          const writer = spawn((function* (): Task<void> {
+            for (;;) {
+              yield* stream.writeAll(chunk);
+              written += chunk.length;
+            }
+          })());
+          let most = 0;
+          let seen = 0;
+          while (written < 32 << 20) {
+            yield* yieldNow();
+            most = Math.max(most, written - seen);
+            seen = written;
+          }
+          writer.cancel();
+          stream.close();
+          listener.close();
+          // Each writeAll checks the budget before it writes: about 128 KiB per turn, plus a write.
+          expect(most).toBeGreaterThan(0);
+          expect(most).toBeLessThanOrEqual(256 * 1024);
+        } finally {
+          sink.kill('SIGKILL');
+        }
+      })(), 20_000),
+    );
+  });
+
   it('bad input gives typed errors with clear messages', () => {
     noLeak(() =>
       run((function* () {

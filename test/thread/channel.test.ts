@@ -101,6 +101,7 @@ describe('ThreadChannel bad input', () => {
   it('new ThreadChannel() names options and capacity when they are wrong', () => {
     expect(() => new ThreadChannel(null as never)).toThrow(new TypeError('new ThreadChannel(): options must be an object, got null'));
     expect(() => new ThreadChannel('big' as never)).toThrow(/options must be an object, got string big/);
+    expect(() => new ThreadChannel([] as never)).toThrow(/options must be an object, got an object \(Array\)/);
     expect(() => new ThreadChannel({ capacity: '4096' as never })).toThrow(
       new TypeError('new ThreadChannel(): options.capacity must be an integer, got string 4096'),
     );

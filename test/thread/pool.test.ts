@@ -365,6 +365,7 @@ describe('poolScope() arguments', () => {
   it('poolScope(), scope() and pool.spawn() say what they got', async () => {
     const body = function* () {};
     expect(() => poolScope(1, body, null as never)).toThrow('poolScope(workers, body, options): options must be an object, got null');
+    expect(() => poolScope(1, body, [] as never)).toThrow('poolScope(workers, body, options): options must be an object, got an object (Array)');
     expect(() => poolScope(1, 5 as never)).toThrow('body must be a generator function (pool) => Task, got number 5');
     expect(() => scope(null as never)).toThrow('scope(body): body must be a generator function (s) => Task, got null');
     expect(() => poolScope('2' as never, body)).toThrow('workers must be an integer from 1 to 256, got string 2');

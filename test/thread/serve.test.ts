@@ -154,6 +154,7 @@ describe('serveOnThreads()', () => {
     expect(() => serveOnThreads({ ...base, exportName: '' })).toThrow(/exportName/);
     expect(() => serveOnThreads({ ...base, args: [() => 1] })).toThrow(/options\.args cannot be sent to the workers/);
     expect(() => serveOnThreads(null as never)).toThrow(TypeError);
+    expect(() => serveOnThreads([] as never)).toThrow('serveOnThreads(options): options must be an object, got an object (Array)');
   });
 
   it('serveOnThreads() says what it got for a bad exportName or stopGraceMs', () => {

@@ -99,6 +99,7 @@ describe('ThreadWorker', () => {
     expect(() => new ThreadWorker('file:///no/such/worker.mjs')).toThrow(`${missing} string file:///no/such/worker.mjs (/no/such/worker.mjs)`);
     expect(() => new ThreadWorker(new URL('./', ECHO))).toThrow(missing); // a directory is no script
     expect(() => new ThreadWorker(ECHO, 5 as never)).toThrow('new ThreadWorker(script, options): options must be an object, got number 5');
+    expect(() => new ThreadWorker(ECHO, [] as never)).toThrow('new ThreadWorker(script, options): options must be an object, got an object (Array)');
     expect(() => new ThreadWorker(ECHO, { name: 7 as never })).toThrow('options.name must be a string, got number 7');
     expect(() => new ThreadWorker(ECHO, { workerData: () => 1 })).toThrow(
       new TypeError('new ThreadWorker(): options.workerData could not be cloned or transferred to the worker (() => 1 could not be cloned.)'),
