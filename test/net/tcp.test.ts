@@ -43,6 +43,21 @@ function drainInTask(stream: TcpStream): { handle: JoinHandle<void>; moved: () =
   return { handle, moved: () => moved };
 }
 
+/**
+ * Turns until `moved()` reaches `total` and returns the most it grew between two turns of this
+ * task: what another task moved in one poll (each turn polls it once).
+ */
+function* mostPerTurn(moved: () => number, total: number): Task<number> {
+  let most = 0;
+  let seen = 0;
+  while (moved() < total) {
+    yield* yieldNow();
+    most = Math.max(most, moved() - seen);
+    seen = moved();
+  }
+  return most;
+}
+
 /** Another process that connects to `port` and writes as fast as it can (for 20 s at most), so the socket is always readable. */
 function startFlooder(port: number) {
   return spawnProcess(process.execPath, [
@@ -303,14 +318,7 @@ describe('TcpStream and TcpListener', () => {
           const flood = yield* listener.accept();
           yield* sleep(100); // let megabytes queue up in the socket
           const drain = drainInTask(flood);
-          // Between two turns of this task, the flood task gets one poll.
-          let most = 0;
-          let seen = 0;
-          while (drain.moved() < 8 << 20) {
-            yield* yieldNow();
-            most = Math.max(most, drain.moved() - seen);
-            seen = drain.moved();
-          }
+          const most = yield* mostPerTurn(drain.moved, 8 << 20);
           drain.handle.cancel();
           flood.close();
           listener.close();
@@ -344,13 +352,7 @@ describe('TcpStream and TcpListener', () => {
               written += chunk.length;
             }
           })());
-          let most = 0;
-          let seen = 0;
-          while (written < 32 << 20) {
-            yield* yieldNow();
-            most = Math.max(most, written - seen);
-            seen = written;
-          }
+          const most = yield* mostPerTurn(() => written, 32 << 20);
           writer.cancel();
           stream.close();
           listener.close();
