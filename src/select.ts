@@ -3,7 +3,7 @@
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { SharedFuture } from './_shared_future.js';
-import { describe, describeNonTask, isGenerator, toFuture, type Awaitable } from './task.js';
+import { describe, describeNonTask, toFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
 /**
@@ -174,9 +174,8 @@ function childFuture(where: string, value: unknown, i: number): Future<unknown> 
     return value;
   }
   try {
-    return toFuture(value as Awaitable<unknown>, where);
-  } catch (error) {
-    if (isGenerator(value)) throw error; // a generator already handed over: its message says so
+    return toFuture(value as Awaitable<unknown>);
+  } catch {
     throw new TypeError(
       `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`,
     );

@@ -29,10 +29,9 @@ export type Awaitable<T> = Future<T> | Task<T>;
 /**
  * Turns a generator task into a future (a future is returned as it is), so combinators such as
  * `select` and `timeout` accept either. Anything else is a TypeError whose message starts with
- * `where` (the calling function, default 'toFuture()'). A generator runs once: a generator
- * object given here a second time (to spawn, select, join, timeout, blockOn or toPromise) is a
- * TypeError, where it used to give `undefined` or resume the same generator from two places.
- * (A `yield*` of it is JS's own delegation and is not seen here.)
+ * `where` (the calling function, default 'toFuture()'). A generator runs once: give each
+ * generator object to one spawn, select or await (a second one is not detected, and the two
+ * would resume it in turn; keeping a WeakSet of them cost memory per spawned task).
  *
  * @example
  * ```ts
@@ -46,22 +45,11 @@ export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Futu
     if (problem !== null) throw new TypeError(`${where}: ${problem}`);
     return awaitable;
   }
-  if (isGenerator(awaitable)) {
-    if ((awaitable as Marked)[HANDED_OVER] === true) {
-      throw new TypeError(`${where}: this generator task was already handed over (to spawn, select, join...): call the generator function again`);
-    }
-    // A mark on the object costs ~10 ns; a WeakSet of generators measured 150 ns per spawn.
-    Reflect.set(awaitable, HANDED_OVER, true); // not on a frozen generator: no error for that
-    return new GenFuture(awaitable);
-  }
+  if (isGenerator(awaitable)) return new GenFuture(awaitable);
   throw new TypeError(
     `${where}: expected a Future or a generator task (call the generator function), got ${describeNonTask(awaitable)}`,
   );
 }
-
-/** Marks a generator object toFuture() has wrapped. */
-const HANDED_OVER = Symbol('wakeloop.handedOver');
-type Marked = { [HANDED_OVER]?: true };
 
 /** The methods a task has besides next(), as error messages name them: `throw` drives it, `return` cancels it. */
 const TASK_METHODS = [['throw', 'throw()'], ['return', 'return()'], [Symbol.iterator, '[Symbol.iterator]()']] as const;

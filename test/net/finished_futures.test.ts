@@ -102,23 +102,6 @@ describe('a finished future given to a combinator', () => {
     );
   });
 
-  it('a generator task handed over a second time is refused instead of giving undefined', () => {
-    run((function* () {
-      const answer = (function* () {
-        return 42;
-      })();
-      expect(yield* spawn(answer)).toBe(42);
-      expect(() => spawn(answer)).toThrow(/spawn\(\): this generator task was already handed over/);
-      const slow = (function* () {
-        yield* sleep(1_000);
-        return 'late';
-      })();
-      expect((yield* select(slow, sleep(1))).index).toBe(1); // slow lost: its finally ran
-      expect(() => select(slow)).toThrow(/select\(\): this generator task was already handed over/);
-      expect(() => timeout(10, slow)).toThrow(/timeout\(\): this generator task was already handed over/);
-    })());
-  });
-
   it('the same future or generator twice in one join or select is refused; a JoinHandle twice is fine', () => {
     run((function* () {
       const f = pollFn(() => 1);
