@@ -4,7 +4,8 @@ import { constants } from 'node:os';
 import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
 import { ClosedError, IoError, StateError } from '../errors.js';
-import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { PENDING, type Context, type Poll } from '../future.js';
+import { IssuedFuture } from '../_issued_future.js';
 import { READ_CLOSED, READ_READY, READABLE, WRITABLE, WRITE_READY } from '../reactor.js';
 import type { TcpStream } from './tcp_stream.js';
 import { UnexpectedEofError } from './unexpected_eof.js';
@@ -17,35 +18,16 @@ const EAGAIN = constants.errno.EAGAIN;
  * the same direction (another task reading the same stream) throws instead of taking turns with
  * it, since each wait would replace and wake the other's waker forever.
  */
-export abstract class StreamFuture<T> extends Future<T> {
+export abstract class StreamFuture<T> extends IssuedFuture<T> {
   /** The waker this future stored with the reactor, so drop() forgets exactly that one. */
   #stored: Context['waker'] | null = null;
   #direction: 1 | 2 = 1;
-  /**
-   * True from `issue()` until the future completes, throws or is dropped. A reused future is
-   * handed out again only after that (the stream makes a new one meanwhile); a poll while it is
-   * false is a program awaiting a finished future again, through a combinator (a second
-   * `yield*` is caught by Future itself), and throws instead of starting another read or write.
-   */
-  inUse = false;
-  /** Set by drop(): an await that was cancelled gave nothing, so the future may be polled again. */
-  #dropped = false;
   constructor(protected readonly stream: TcpStream) {
     super();
   }
-  /** Hands a reused future out (again): it may be awaited once more. */
-  issue(): void {
-    this.rearm();
-    this.inUse = true;
-    this.#dropped = false;
-  }
-  /** Throws if the future already gave its value or error (see `inUse`). */
+  /** Throws if the future already gave its value or error, instead of starting the syscall again. */
   protected checkIssued(call: string): void {
-    if (this.inUse) return;
-    if (!this.#dropped) throw new TypeError(`TcpStream.${call}: this future already completed; call ${call} again`);
-    // Awaited again after a cancelled await: it owns its direction again (the await's own state is the yield*'s).
-    this.inUse = true;
-    this.#dropped = false;
+    if (!this.stillIssued()) throw new TypeError(`TcpStream.${call}: this future already completed; call ${call} again`);
   }
   protected waitRead(cx: Context): typeof PENDING {
     const stream = this.stream;
@@ -146,8 +128,7 @@ export abstract class StreamFuture<T> extends Future<T> {
   }
   override drop(): void {
     this.#release();
-    this.inUse = false;
-    this.#dropped = true;
+    super.drop();
   }
 }
 
@@ -158,9 +139,7 @@ export class ReadFuture extends StreamFuture<Uint8Array> {
     if (this.yieldIfSpent(cx)) return PENDING;
     const reactor = this.stream.reactor;
     const n = this.readOnce(cx, reactor.scratch, 0, reactor.scratch.length);
-    if (n === PENDING) return PENDING;
-    this.inUse = false;
-    return reactor.scratchView(n);
+    return n === PENDING ? PENDING : this.done(reactor.scratchView(n));
   }
 }
 
@@ -176,18 +155,14 @@ export class ReadIntoFuture extends StreamFuture<number> {
   }
   poll(cx: Context): Poll<number> {
     this.checkIssued('readInto()');
-    if (this.len === 0) return this.#done(0);
+    if (this.len === 0) return this.done(0);
     // The caller's buffer can be detached (transferred) or shrunk while the read waits.
     if (this.off + this.len > this.buf.length) {
       this.fail(new TypeError('TcpStream.readInto(): buf was detached or shrank while the read waited'));
     }
     if (this.yieldIfSpent(cx)) return PENDING;
     const n = this.readOnce(cx, this.buf, this.off, this.len);
-    return n === PENDING ? PENDING : this.#done(n);
-  }
-  #done(n: number): number {
-    this.inUse = false;
-    return n;
+    return n === PENDING ? PENDING : this.done(n);
   }
 }
 
@@ -209,8 +184,7 @@ export class ReadExactFuture extends StreamFuture<Uint8Array> {
       if (n === 0) this.fail(new UnexpectedEofError(this.buf.length, this.#filled));
       this.#filled += n;
     }
-    this.inUse = false;
-    return this.buf;
+    return this.done(this.buf);
   }
 }
 
@@ -229,10 +203,7 @@ export class WriteFuture extends StreamFuture<number> {
     this.checkIssued('write()');
     // A task that only writes must yield too: its waiting copy of the bytes is made below.
     const n = this.len === 0 ? 0 : this.yieldIfSpent(cx) ? PENDING : this.writeSome(cx, this.buf, this.off, this.len);
-    if (n !== PENDING) {
-      this.inUse = false;
-      return n;
-    }
+    if (n !== PENDING) return this.done(n);
     if (!this.#copied) {
       this.buf = copyOf(this.buf, this.off, this.off + this.len); // the caller's memory may change meanwhile
       this.off = 0;
@@ -273,8 +244,7 @@ export class WriteAllFuture extends StreamFuture<void> {
       this.#off += n;
     }
     this.#buf = EMPTY;
-    this.inUse = false;
-    return undefined;
+    return this.done(undefined);
   }
 
   /** Suspending while holding caller memory: keep a private copy of the unsent tail. */
