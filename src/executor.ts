@@ -80,10 +80,11 @@ export class Executor {
 
   constructor(options: ExecutorOptions = {}) {
     checkOptions('new Executor()', options);
-    const { backend, onUnhandledError = 'throw' } = options;
-    if (backend !== undefined && backend !== null) checkBackend('new Executor()', backend);
+    const { onUnhandledError = 'throw' } = options;
+    const backend = options.backend ?? undefined; // null too means the default
+    if (backend !== undefined) checkBackend('new Executor()', backend);
     this.#unhandled = new UnhandledErrors(onUnhandledError);
-    this.reactor = new Reactor(backend ?? undefined, () => this.#changed());
+    this.reactor = new Reactor(backend, () => this.#changed());
   }
 
   /** The executor polling a task on this thread; throws outside one. */

@@ -188,6 +188,7 @@ function childFuture(where: string, value: unknown, i: number): Future<unknown> 
  */
 function checkDistinct(where: string, values: ArrayLike<unknown>): void {
   const n = values.length;
+  // A Set for a long joinAll() list; a select's few children are compared pairwise, allocating nothing.
   if (n > 16) {
     const seen = new Set<unknown>();
     for (let i = 0; i < n; i++) {
