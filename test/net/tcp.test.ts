@@ -58,14 +58,29 @@ function* mostPerTurn(moved: () => number, total: number): Task<number> {
   return most;
 }
 
-/** Another process that connects to `port` and writes as fast as it can (for 20 s at most), so the socket is always readable. */
-function startFlooder(port: number) {
-  return spawnProcess(process.execPath, [
+/** What a peer process does with its socket `s` once connected: write as fast as it can. */
+const FLOOD = `const b=Buffer.alloc(65536);const w=()=>{while(s.write(b));};s.on('drain',w);w();`;
+/** ...or read as fast as it can. */
+const SINK = `s.on('data',()=>{});`;
+
+/**
+ * Runs `body` on the connection of another process that runs `script` (FLOOD, SINK) on its
+ * socket `s`, so the traffic is real and not scheduled by this executor. The peer is killed and
+ * the connection and listener closed when `body` ends; the peer exits by itself after 20 s.
+ */
+function* withPeer(script: string, body: (stream: TcpStream, listener: TcpListener) => Task<void>): Task<void> {
+  using listener = yield* TcpListener.bind('127.0.0.1:0');
+  const peer = spawnProcess(process.execPath, [
     '-e',
-    `const s=require('net').connect(${port},'127.0.0.1',()=>{const b=Buffer.alloc(65536);` +
-      `const w=()=>{while(s.write(b));};s.on('drain',w);w();});s.on('error',()=>{});` +
-      `setTimeout(()=>process.exit(0),20000);`,
+    `const s=require('net').connect(${listener.localAddress.port},'127.0.0.1',()=>{${script}});` +
+      `s.on('error',()=>{});setTimeout(()=>process.exit(0),20000);`,
   ], { stdio: 'ignore' });
+  try {
+    using stream = yield* listener.accept();
+    yield* body(stream, listener);
+  } finally {
+    peer.kill('SIGKILL');
+  }
 }
 
 describe('TcpStream and TcpListener', () => {
@@ -277,92 +292,58 @@ describe('TcpStream and TcpListener', () => {
 
   it('a flooding connection does not starve a quiet one (cooperative budget)', () => {
     noLeak(() =>
-      run((function* () {
-        const listener = yield* TcpListener.bind('127.0.0.1:0');
-        const { port } = listener.localAddress;
-        const flooder = startFlooder(port);
-        try {
-          const flood = yield* listener.accept();
-          const drain = drainInTask(flood);
-          while (drain.moved() < 1 << 20) yield* sleep(1);
-          const connecting = spawn(TcpStream.connect({ host: '127.0.0.1', port }));
-          const quietServer = yield* listener.accept();
-          const quiet = yield* connecting;
-          for (let i = 0; i < 50; i++) {
-            yield* quiet.writeAll(bytes(`ping ${i}`));
-            const got = yield* quietServer.read();
-            yield* quietServer.writeAll(got);
-            expect(text(yield* quiet.read())).toBe(`ping ${i}`);
-          }
-          const floodedDuringPings = drain.moved();
-          drain.handle.cancel();
-          flood.close();
-          quiet.close();
-          quietServer.close();
-          listener.close();
-          expect(floodedDuringPings).toBeGreaterThan(1 << 20);
-        } finally {
-          flooder.kill('SIGKILL');
+      run(withPeer(FLOOD, function* (flood, listener) {
+        const drain = drainInTask(flood);
+        while (drain.moved() < 1 << 20) yield* sleep(1);
+        const connecting = spawn(TcpStream.connect(listener.localAddress));
+        const quietServer = yield* listener.accept();
+        const quiet = yield* connecting;
+        for (let i = 0; i < 50; i++) {
+          yield* quiet.writeAll(bytes(`ping ${i}`));
+          const got = yield* quietServer.read();
+          yield* quietServer.writeAll(got);
+          expect(text(yield* quiet.read())).toBe(`ping ${i}`);
         }
-      })(), 20_000),
+        const floodedDuringPings = drain.moved();
+        drain.handle.cancel();
+        quiet.close();
+        quietServer.close();
+        expect(floodedDuringPings).toBeGreaterThan(1 << 20);
+      }), 20_000),
     );
   });
 
   it('a task reading a flood lets the others run after about 128 KiB, not 128 reads', () => {
     noLeak(() =>
-      run((function* () {
-        const listener = yield* TcpListener.bind('127.0.0.1:0');
-        const { port } = listener.localAddress;
-        const flooder = startFlooder(port);
-        try {
-          const flood = yield* listener.accept();
-          yield* sleep(100); // let megabytes queue up in the socket
-          const drain = drainInTask(flood);
-          const most = yield* mostPerTurn(drain.moved, 8 << 20);
-          drain.handle.cancel();
-          flood.close();
-          listener.close();
-          // 128 units, one per read and one per KiB read: at most ~128 KiB plus the last read.
-          expect(most).toBeGreaterThan(0);
-          expect(most).toBeLessThanOrEqual(192 * 1024);
-        } finally {
-          flooder.kill('SIGKILL');
-        }
-      })(), 20_000),
+      run(withPeer(FLOOD, function* (flood) {
+        yield* sleep(100); // let megabytes queue up in the socket
+        const drain = drainInTask(flood);
+        const most = yield* mostPerTurn(drain.moved, 8 << 20);
+        drain.handle.cancel();
+        // 128 units, one per read and one per KiB read: at most ~128 KiB plus the last read.
+        expect(most).toBeGreaterThan(0);
+        expect(most).toBeLessThanOrEqual(192 * 1024);
+      }), 20_000),
     );
   });
 
   it('a task that only writes, to a peer that reads as fast as it can, lets the others run too', () => {
     noLeak(() =>
-      run((function* () {
-        const listener = yield* TcpListener.bind('127.0.0.1:0');
-        const { port } = listener.localAddress;
-        const sink = spawnProcess(process.execPath, [
-          '-e',
-          `const s=require('net').connect(${port},'127.0.0.1');s.on('data',()=>{});s.on('error',()=>{});` +
-            `setTimeout(()=>process.exit(0),20000);`,
-        ], { stdio: 'ignore' });
-        try {
-          const stream = yield* listener.accept();
-          const chunk = new Uint8Array(64 << 10);
-          let written = 0;
-          const writer = spawn((function* (): Task<void> {
-            for (;;) {
-              yield* stream.writeAll(chunk);
-              written += chunk.length;
-            }
-          })());
-          const most = yield* mostPerTurn(() => written, 32 << 20);
-          writer.cancel();
-          stream.close();
-          listener.close();
-          // Each writeAll checks the budget before it writes: about 128 KiB per turn, plus a write.
-          expect(most).toBeGreaterThan(0);
-          expect(most).toBeLessThanOrEqual(256 * 1024);
-        } finally {
-          sink.kill('SIGKILL');
-        }
-      })(), 20_000),
+      run(withPeer(SINK, function* (stream) {
+        const chunk = new Uint8Array(64 << 10);
+        let written = 0;
+        const writer = spawn((function* (): Task<void> {
+          for (;;) {
+            yield* stream.writeAll(chunk);
+            written += chunk.length;
+          }
+        })());
+        const most = yield* mostPerTurn(() => written, 32 << 20);
+        writer.cancel();
+        // Each writeAll checks the budget before it writes: about 128 KiB per turn, plus a write.
+        expect(most).toBeGreaterThan(0);
+        expect(most).toBeLessThanOrEqual(256 * 1024);
+      }), 20_000),
     );
   });
 
