@@ -2,6 +2,7 @@
 import { C_REFERENCE, NODE_REFERENCE, type Contender } from './contenders.js';
 import type { Cell } from './measure.js';
 import type { machineInfo } from './proc_stats.js';
+import { checkTargets, targetTable } from './targets.js';
 import { higherIsBetter, type Workload } from './workloads.js';
 
 export interface WorkloadResults {
@@ -163,6 +164,10 @@ export function markdown(r: Results, svgName: string): string {
     '"vs" columns: performance relative to that contender, > 1 is better (for idle memory: its KiB/conn divided by ours; ' +
       'where ours is 0 or less, or its below 0, no ratio means anything and the column says which grew).',
     'server CPU: server utime+stime over the measured interval divided by what was echoed.',
+    '',
+    '## Targets',
+    '',
+    ...targetTable(checkTargets(r)),
     '',
   ].join('\n');
 }

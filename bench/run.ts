@@ -16,6 +16,7 @@ import { disturbance, interference, machineInfo, snapshot } from './proc_stats.j
 import { installCleanup, pinning, sleep, stopAll } from './processes.js';
 import { loadgenCheck, markdown, textTable, type Results } from './report.js';
 import { svgChart } from './svg_chart.js';
+import { checkTargets, targetLines } from './targets.js';
 import { workloads } from './workloads.js';
 
 const USAGE = `usage: node dist/bench/run.js [options]
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
 
   console.log(`\n${textTable(results)}\n`);
   for (const line of loadgenCheck(results)) console.log(line);
+  console.log(`\n${targetLines(checkTargets(results)).join('\n')}`);
 
   mkdirSync(resultsDir, { recursive: true });
   const svg = svgChart(results);

@@ -32,7 +32,10 @@ function results(name: string, values: Record<string, number>): Results {
 
 /** The Markdown table's "vs node:net" and "vs C" columns, by contender label. */
 function versus(r: Results): Record<string, [string, string]> {
-  const lines = markdown(r, 'x.svg').split('\n').filter((l) => l.startsWith('| '));
+  const page = markdown(r, 'x.svg').split('\n');
+  const start = page.findIndex((l) => l.startsWith('| workload'));
+  const end = page.indexOf('', start); // the results table ends at the first blank line (the Targets table follows)
+  const lines = page.slice(start, end).filter((l) => l.startsWith('| '));
   const header = lines[0]!.slice(2, -2).split(' | ');
   const [at, node, c] = ['contender', 'vs node:net', 'vs C'].map((h) => header.indexOf(h));
   return Object.fromEntries(lines.slice(1).map((l) => l.slice(2, -2).split(' | ')).map((row) => [row[at!]!, [row[node!]!, row[c!]!]]));
