@@ -6,7 +6,6 @@
 //   node dist/bench/targets.js bench/results/2026-11-22T16-28-44Z.json
 //   node dist/bench/targets.js bench/results/2026-*.json
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { isProgram } from './is_program.js';
 import { median } from './measure.js';
 import { relative, type Results, type WorkloadResults } from './report.js';
@@ -136,9 +135,17 @@ function main(files: string[]): void {
     process.exitCode = 2;
     return;
   }
-  const all = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as Results);
+  const read = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as Results);
+  // The micro-benchmarks' JSON files sit beside the runs' in bench/results/: they hold no workloads.
+  const all = read.filter((r) => Array.isArray(r.workloads));
+  if (all.length === 0) {
+    console.error('targets: none of the files is a bench run (bench/results/<date>.json)');
+    process.exitCode = 1;
+    return;
+  }
+  if (all.length < read.length) console.log(`(${read.length - all.length} file(s) that are not bench runs left out)`);
   if (all.length === 1) {
-    console.log(`${basename(files[0]!)}\n${targetLines(checkTargets(all[0]!)).join('\n')}`);
+    console.log(`${all[0]!.date}\n${targetLines(checkTargets(all[0]!)).join('\n')}`);
     return;
   }
   // A --quick run's 2-second cells are a smoke test, not a measurement to count.
