@@ -3,8 +3,8 @@
 // saved runs, and with several files says in how many of them (--quick runs left out) each
 // target was met.
 //
-//   node dist/bench/targets.js bench/results/2026-11-22T16-28-44Z.json
-//   node dist/bench/targets.js bench/results/2026-*.json
+//   npm run bench:targets -- bench/results/2026-11-22T16-28-44Z.json
+//   node dist/bench/targets.js bench/results/*.json      (after a tsc build)
 import { readFileSync } from 'node:fs';
 import { isProgram } from './is_program.js';
 import { median } from './measure.js';
@@ -131,7 +131,7 @@ export function acrossRuns(runs: Results[]): string[] {
 
 function main(files: string[]): void {
   if (files.length === 0) {
-    console.error('usage: node dist/bench/targets.js RESULTS.json...');
+    console.error('usage: node dist/bench/targets.js RESULTS.json... (npm run bench:targets -- RESULTS.json...)');
     process.exitCode = 2;
     return;
   }
