@@ -6,6 +6,7 @@
 //   npm run bench:targets -- bench/results/2026-11-22T16-28-44Z.json
 //   node dist/bench/targets.js bench/results/*.json      (after a tsc build)
 import { readFileSync } from 'node:fs';
+import { contenders } from './contenders.js';
 import { isProgram } from './is_program.js';
 import { median } from './measure.js';
 import { relative, type Results, type WorkloadResults } from './report.js';
@@ -55,8 +56,7 @@ export interface TargetCheck {
   verdict: 'met' | 'missed' | 'not measured';
 }
 
-const NAMES: Record<string, string> = { 'node-net': 'node:net', c: 'C', 'wakeloop-attached': 'wakeloop attached' };
-const nameOf = (contender: string) => NAMES[contender] ?? contender;
+const nameOf = (contender: string) => contenders.find((c) => c.name === contender)?.label ?? contender;
 
 /** The target in words. */
 export function describeTarget(t: Target): string {

@@ -43,7 +43,7 @@ describe('bench targets', () => {
   it('a throughput ratio is met at or above its bound and missed below it', () => {
     const r = run({ pingpong256: { wakeloop: { value: 150 }, 'node-net': { value: 100 }, c: { value: 160 } } });
     expect(verdictOf(r, 'pingpong256: wakeloop vs node:net, throughput >= 1.50x')).toEqual(['met', 1.5]);
-    expect(verdictOf(r, 'pingpong256: wakeloop vs C, throughput >= 0.90x')).toEqual(['met', 0.9375]);
+    expect(verdictOf(r, 'pingpong256: wakeloop vs C epoll, throughput >= 0.90x')).toEqual(['met', 0.9375]);
     const slower = run({ pingpong256: { wakeloop: { value: 149 }, 'node-net': { value: 100 } } });
     expect(verdictOf(slower, 'pingpong256: wakeloop vs node:net, throughput >= 1.50x')).toEqual(['missed', 1.49]);
   });
@@ -76,7 +76,7 @@ describe('bench targets', () => {
     expect(verdictOf(r, 'pingpong16: wakeloop vs node:net, server CPU per message <= 0.65x')[0]).toBe('not measured');
     const failed = run({ bulk: { wakeloop: { value: 3000 }, c: { value: 3000 } } });
     failed.workloads[0]!.cells[1]!.status = 'failed';
-    expect(verdictOf(failed, 'bulk: wakeloop vs C, throughput >= 0.90x')[0]).toBe('not measured');
+    expect(verdictOf(failed, 'bulk: wakeloop vs C epoll, throughput >= 0.90x')[0]).toBe('not measured');
   });
 
   it('the attached mode is held to node:net and to blockOn, where being faster than blockOn is no miss', () => {
@@ -88,7 +88,7 @@ describe('bench targets', () => {
     const r = run({ idle: { wakeloop: { value: 1 } }, bulk: { wakeloop: { value: 80 }, c: { value: 100 } } });
     const lines = targetLines(checkTargets(r));
     expect(lines[0]).toBe('targets: 1 of 2 measured met');
-    expect(lines).toContain('  missed       bulk: wakeloop vs C, throughput >= 0.90x: 0.800');
+    expect(lines).toContain('  missed       bulk: wakeloop vs C epoll, throughput >= 0.90x: 0.800');
     const page = markdown(r, 'x.svg');
     expect(page).toContain('## Targets');
     expect(page).toContain('| idle: wakeloop, KiB/conn <= 2.00 | 1.000 | met |');
