@@ -97,13 +97,18 @@ export function checkTargets(r: Results): TargetCheck[] {
 // Three decimals: a figure just under a bound must not print as the bound itself.
 const shown = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
 
-/** The checks as lines for the terminal, with a count of those met. */
+/**
+ * The checks as lines for the terminal: a count of those met, one line per target measured, and
+ * how many the run did not measure (a run with --only or --contenders leaves most out).
+ */
 export function targetLines(checks: TargetCheck[]): string[] {
   const measured = checks.filter((c) => c.verdict !== 'not measured');
   const met = measured.filter((c) => c.verdict === 'met').length;
+  const left = checks.length - measured.length;
   return [
     `targets: ${met} of ${measured.length} measured met`,
-    ...checks.map((c) => `  ${c.verdict.padEnd(12)} ${c.what}: ${shown(c.measured)}`),
+    ...measured.map((c) => `  ${c.verdict.padEnd(6)} ${c.what}: ${shown(c.measured)}`),
+    ...(left > 0 ? [`  (${left} not measured: their workload or a contender they compare was not in this run)`] : []),
   ];
 }
 
