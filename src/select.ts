@@ -3,7 +3,7 @@
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { SharedFuture } from './_shared_future.js';
-import { describe, describeNonTask, toFuture, type Awaitable } from './task.js';
+import { describe, describeNonTask, isGenerator, toFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
 /**
@@ -168,18 +168,11 @@ abstract class Combinator<T> extends Future<T> {
 }
 
 function childFuture(where: string, value: unknown, i: number): Future<unknown> {
-  if (value instanceof Future && !(value instanceof SharedFuture)) {
-    const problem = value._awaitedProblem();
-    if (problem !== null) throw new TypeError(`${where}: the argument at index ${i}: ${problem}`);
-    return value;
+  const at = `${where}: the argument at index ${i}`;
+  if (!(value instanceof Future) && !isGenerator(value)) {
+    throw new TypeError(`${at} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`);
   }
-  try {
-    return toFuture(value as Awaitable<unknown>);
-  } catch {
-    throw new TypeError(
-      `${where}: the argument at index ${i} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`,
-    );
-  }
+  return toFuture(value as Awaitable<unknown>, at); // refuses a future that already gave its value, naming `at`
 }
 
 /**
