@@ -7,8 +7,8 @@ import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import type { Reactor } from '../reactor.js';
 import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
-import { describe } from '../task.js';
 import { CrossThreadSignal, checkForm, signalFromForm, type CrossThreadSignalForm } from './signal.js';
+import { cloneError } from './_clone_error.js';
 
 // Header cells, then the ring of bytes. Each message is a 4-byte length and v8.serialize() bytes.
 const LOCK = 0; // senders' lock: 0 free, 1 held
@@ -322,8 +322,7 @@ function serializeMessage(what: string, message: unknown): Buffer {
   try {
     return serialize(message);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new TypeError(`${what}: the message could not be cloned to another thread (${why})`, { cause: error });
+    throw cloneError(what, 'the message could not be cloned to another thread', error);
   }
 }
 

@@ -17,6 +17,7 @@ import { describe } from '../task.js';
 import { checkDuration } from '../_validate.js';
 import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
 import { checkWorkerOptions, startWorker, workerScript } from './_start_worker.js';
+import { cloneError } from './_clone_error.js';
 
 // Control cells: [stop flag, magic].
 const STOP = 0;
@@ -124,8 +125,7 @@ export class ThreadWorker {
       port1.close();
       port2.close();
       if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
-      const why = `options.workerData could not be cloned or transferred to the worker (${error.message})`;
-      throw new TypeError(`new ThreadWorker(): ${why}`, { cause: error });
+      throw cloneError('new ThreadWorker()', 'options.workerData could not be cloned or transferred to the worker', error);
     }
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
@@ -167,8 +167,7 @@ export class ThreadWorker {
     try {
       this.#port.postMessage(message, transferList);
     } catch (error) {
-      const why = `the message could not be cloned or transferred to the worker (${error instanceof Error ? error.message : String(error)})`;
-      throw new TypeError(`ThreadWorker.post(): ${why}`, { cause: error });
+      throw cloneError('ThreadWorker.post()', 'the message could not be cloned or transferred to the worker', error);
     }
     this.#wake.notify();
   }
