@@ -105,6 +105,24 @@ export function* pair(): Task<[TcpStream, TcpStream]> {
   return [client, server];
 }
 
+/**
+ * A test over one connected pair: runs `body(client, server)` on a fresh executor, closes the
+ * streams it left open, and checks that no fd leaked (noLeak).
+ */
+export function withPair(body: (client: TcpStream, server: TcpStream) => Task<void>): void {
+  noLeak(() =>
+    run((function* () {
+      const [client, server] = yield* pair();
+      try {
+        yield* body(client, server);
+      } finally {
+        client[Symbol.dispose]();
+        server[Symbol.dispose]();
+      }
+    })()),
+  );
+}
+
 // The first listener opens wakeloop's process-wide reserve fd (kept for EMFILE) and the name
 // lookup machinery starts lazily: make both happen before any test counts fds.
 run((function* () {

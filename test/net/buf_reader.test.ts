@@ -18,7 +18,7 @@ import {
   type Poll,
   type Task,
 } from '../../src/index.js';
-import { catching, noLeak, pair, run } from '../util.js';
+import { catching, noLeak, pair, run, withPair } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -94,26 +94,20 @@ describe('BufReader', () => {
     expect(run(reader.readLine())).toBeNull();
   });
 
-  it('BufReader.readLine() over a socket: lines arrive in small pieces with pauses', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const all = bytes(Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(i * 7)}\r\n`).join(''));
-        spawn((function* () {
-          for (let at = 0; at < all.length; at += 97) {
-            yield* client.writeAll(all.subarray(at, at + 97));
-            if (at % 5 === 0) yield* sleep(1);
-          }
-          client.shutdown('write');
-        })());
-        const lines = yield* readLines(new BufReader(server));
-        expect(lines.length).toBe(51);
-        expect(lines[49]).toBe(`line 49 ${'x'.repeat(343)}`);
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('BufReader.readLine() over a socket: lines arrive in small pieces with pauses', () =>
+    withPair(function* (client, server) {
+      const all = bytes(Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(i * 7)}\r\n`).join(''));
+      spawn((function* () {
+        for (let at = 0; at < all.length; at += 97) {
+          yield* client.writeAll(all.subarray(at, at + 97));
+          if (at % 5 === 0) yield* sleep(1);
+        }
+        client.shutdown('write');
+      })());
+      const lines = yield* readLines(new BufReader(server));
+      expect(lines.length).toBe(51);
+      expect(lines[49]).toBe(`line 49 ${'x'.repeat(343)}`);
+    }));
 
   it('BufReader.readLine() throws LineTooLongError at the cap and then skips that line', () => {
     const limit = 10;
@@ -210,47 +204,37 @@ describe('BufReader', () => {
     })());
   });
 
-  it('BufReader.readLine() is cancel-safe: a timeout mid-line loses no byte', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const reader = new BufReader(server);
-        yield* client.writeAll(bytes('first half, '));
-        expect(yield* catching(timeout(5, reader.readLine()))).toBeInstanceOf(TimeoutError);
-        expect(reader.buffered).toBe(12);
-        yield* client.writeAll(bytes('second half\nnext'));
-        expect(text(yield* reader.readLine())).toBe('first half, second half');
-        client.close();
-        expect(text(yield* reader.readLine())).toBe('next');
-        expect(yield* reader.readLine()).toBeNull();
-        server.close();
-      })()),
-    );
-  });
+  it('BufReader.readLine() is cancel-safe: a timeout mid-line loses no byte', () =>
+    withPair(function* (client, server) {
+      const reader = new BufReader(server);
+      yield* client.writeAll(bytes('first half, '));
+      expect(yield* catching(timeout(5, reader.readLine()))).toBeInstanceOf(TimeoutError);
+      expect(reader.buffered).toBe(12);
+      yield* client.writeAll(bytes('second half\nnext'));
+      expect(text(yield* reader.readLine())).toBe('first half, second half');
+      client.close();
+      expect(text(yield* reader.readLine())).toBe('next');
+      expect(yield* reader.readLine()).toBeNull();
+      server.close();
+    }));
 
-  it('BufReader.readFrame() and readExact() are cancel-safe when select drops them mid-way', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const reader = new BufReader(server);
-        const data = frame(bytes('a frame sent in three parts'));
-        const [head, middle, tail] = split(data, 2, 12);
-        for (const part of [head, middle]) {
-          yield* client.writeAll(part);
-          // The frame is incomplete until the tail is sent: the sleep wins and the read is dropped.
-          expect((yield* select(reader.readFrame(), sleep(5))).index).toBe(1);
-        }
-        expect(reader.buffered).toBe(14);
-        yield* client.writeAll(tail);
-        expect(text(yield* reader.readFrame())).toBe('a frame sent in three parts');
-        yield* client.writeAll(bytes('0123456789'));
-        expect((yield* select(reader.readExact(20), sleep(5))).index).toBe(1);
-        expect(text(yield* reader.readExact(10))).toBe('0123456789');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('BufReader.readFrame() and readExact() are cancel-safe when select drops them mid-way', () =>
+    withPair(function* (client, server) {
+      const reader = new BufReader(server);
+      const data = frame(bytes('a frame sent in three parts'));
+      const [head, middle, tail] = split(data, 2, 12);
+      for (const part of [head, middle]) {
+        yield* client.writeAll(part);
+        // The frame is incomplete until the tail is sent: the sleep wins and the read is dropped.
+        expect((yield* select(reader.readFrame(), sleep(5))).index).toBe(1);
+      }
+      expect(reader.buffered).toBe(14);
+      yield* client.writeAll(tail);
+      expect(text(yield* reader.readFrame())).toBe('a frame sent in three parts');
+      yield* client.writeAll(bytes('0123456789'));
+      expect((yield* select(reader.readExact(20), sleep(5))).index).toBe(1);
+      expect(text(yield* reader.readExact(10))).toBe('0123456789');
+    }));
 
   it('BufReader calls run one at a time; dropping a pending call frees the reader', () => {
     class Never extends Future<Uint8Array> {

@@ -17,7 +17,7 @@ import {
   timeout,
   yieldNow,
 } from '../../src/index.js';
-import { BACKEND, catching, noLeak, openFds, pair, run } from '../util.js';
+import { BACKEND, catching, noLeak, openFds, run, withPair } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -30,77 +30,53 @@ function detached(size = 8): Uint8Array {
 }
 
 describe('a finished future given to a combinator', () => {
-  it('a read that gave its value is refused by timeout, select and join instead of reading again', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        yield* client.writeAll(bytes('abc'));
-        const read = server.read();
-        expect(text(yield* read)).toBe('abc');
-        yield* client.writeAll(bytes('def'));
-        expect(() => timeout(300, read)).toThrow(/timeout\(\): this ReadFuture was already awaited/);
-        expect(() => select(read)).toThrow(/select\(\): the argument at index 0: this ReadFuture was already awaited/);
-        expect(() => join(sleep(1), read)).toThrow(/join\(\): the argument at index 1: this ReadFuture was already awaited/);
-        expect(text(yield* server.read())).toBe('def'); // the refused calls took nothing
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('a read that gave its value is refused by timeout, select and join instead of reading again', () =>
+    withPair(function* (client, server) {
+      yield* client.writeAll(bytes('abc'));
+      const read = server.read();
+      expect(text(yield* read)).toBe('abc');
+      yield* client.writeAll(bytes('def'));
+      expect(() => timeout(300, read)).toThrow(/timeout\(\): this ReadFuture was already awaited/);
+      expect(() => select(read)).toThrow(/select\(\): the argument at index 0: this ReadFuture was already awaited/);
+      expect(() => join(sleep(1), read)).toThrow(/join\(\): the argument at index 1: this ReadFuture was already awaited/);
+      expect(text(yield* server.read())).toBe('def'); // the refused calls took nothing
+    }));
 
-  it('a readInto or write that completed inside a combinator cannot be polled into another syscall', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const write = client.write(bytes('xy'));
-        expect((yield* select(write)).value).toBe(2);
-        const buf = new Uint8Array(8);
-        const readInto = server.readInto(buf);
-        expect((yield* join(readInto))[0]).toBe(2);
-        yield* client.writeAll(bytes('z'));
-        for (const again of [write, readInto]) {
-          const error = yield* catching(timeout(300, join(again)));
-          expect(error).toBeInstanceOf(TypeError);
-          expect((error as Error).message).toMatch(/already completed/);
-        }
-        expect(text(yield* server.read())).toBe('z');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('a readInto or write that completed inside a combinator cannot be polled into another syscall', () =>
+    withPair(function* (client, server) {
+      const write = client.write(bytes('xy'));
+      expect((yield* select(write)).value).toBe(2);
+      const buf = new Uint8Array(8);
+      const readInto = server.readInto(buf);
+      expect((yield* join(readInto))[0]).toBe(2);
+      yield* client.writeAll(bytes('z'));
+      for (const again of [write, readInto]) {
+        const error = yield* catching(timeout(300, join(again)));
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as Error).message).toMatch(/already completed/);
+      }
+      expect(text(yield* server.read())).toBe('z');
+    }));
 
-  it('a BufReader line that gave its value is refused, and the next line is still there', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        yield* client.writeAll(bytes('one\ntwo\n'));
-        const reader = new BufReader(server);
-        const line = reader.readLine();
-        expect(text((yield* line)!)).toBe('one');
-        expect(() => timeout(300, line)).toThrow(TypeError);
-        expect(text((yield* reader.readLine())!)).toBe('two');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('a BufReader line that gave its value is refused, and the next line is still there', () =>
+    withPair(function* (client, server) {
+      yield* client.writeAll(bytes('one\ntwo\n'));
+      const reader = new BufReader(server);
+      const line = reader.readLine();
+      expect(text((yield* line)!)).toBe('one');
+      expect(() => timeout(300, line)).toThrow(TypeError);
+      expect(text((yield* reader.readLine())!)).toBe('two');
+    }));
 
-  it('a read whose await was cancelled by select may be awaited again and gets the data', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const buf = new Uint8Array(8);
-        const readInto = server.readInto(buf);
-        expect((yield* select(readInto, sleep(10))).index).toBe(1); // the read lost and was dropped
-        yield* client.writeAll(bytes('late'));
-        expect(yield* readInto).toBe(4);
-        expect(text(buf.subarray(0, 4))).toBe('late');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('a read whose await was cancelled by select may be awaited again and gets the data', () =>
+    withPair(function* (client, server) {
+      const buf = new Uint8Array(8);
+      const readInto = server.readInto(buf);
+      expect((yield* select(readInto, sleep(10))).index).toBe(1); // the read lost and was dropped
+      yield* client.writeAll(bytes('late'));
+      expect(yield* readInto).toBe(4);
+      expect(text(buf.subarray(0, 4))).toBe('late');
+    }));
 
   it('the same future or generator twice in one join or select is refused; a JoinHandle twice is fine', () => {
     run((function* () {
@@ -120,38 +96,26 @@ describe('a finished future given to a combinator', () => {
 });
 
 describe('detached buffers', () => {
-  it('readInto, write and writeAll refuse a detached buffer instead of reporting end of stream', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        expect(() => server.readInto(detached())).toThrow(/TcpStream.readInto\(\): buf is detached/);
-        expect(() => client.write(detached())).toThrow(/TcpStream.write\(\): buf is detached/);
-        expect(() => client.writeAll(detached())).toThrow(/TcpStream.writeAll\(\): buf is detached/);
-        expect(yield* server.readInto(new Uint8Array(0))).toBe(0); // an empty buffer is not detached
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('readInto, write and writeAll refuse a detached buffer instead of reporting end of stream', () =>
+    withPair(function* (client, server) {
+      expect(() => server.readInto(detached())).toThrow(/TcpStream.readInto\(\): buf is detached/);
+      expect(() => client.write(detached())).toThrow(/TcpStream.write\(\): buf is detached/);
+      expect(() => client.writeAll(detached())).toThrow(/TcpStream.writeAll\(\): buf is detached/);
+      expect(yield* server.readInto(new Uint8Array(0))).toBe(0); // an empty buffer is not detached
+    }));
 
-  it('a readInto whose buffer is detached while it waits fails, and later reads still work', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const buf = new Uint8Array(16);
-        const reading = spawn(catching(server.readInto(buf)));
-        yield* yieldNow(); // the read is now waiting
-        structuredClone(buf.buffer, { transfer: [buf.buffer] });
-        yield* client.writeAll(bytes('hello'));
-        const error = yield* reading;
-        expect(error).toBeInstanceOf(TypeError);
-        expect((error as Error).message).toMatch(/detached or shrank while the read waited/);
-        expect(text(yield* server.read())).toBe('hello'); // not "a read is already pending"
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('a readInto whose buffer is detached while it waits fails, and later reads still work', () =>
+    withPair(function* (client, server) {
+      const buf = new Uint8Array(16);
+      const reading = spawn(catching(server.readInto(buf)));
+      yield* yieldNow(); // the read is now waiting
+      structuredClone(buf.buffer, { transfer: [buf.buffer] });
+      yield* client.writeAll(bytes('hello'));
+      const error = yield* reading;
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/detached or shrank while the read waited/);
+      expect(text(yield* server.read())).toBe('hello'); // not "a read is already pending"
+    }));
 });
 
 describe('sockets kept past their executor', () => {

@@ -15,7 +15,7 @@ import {
   StateError,
   type Task,
 } from '../../src/index.js';
-import { BACKEND, catching, noLeak, pair, run } from '../util.js';
+import { BACKEND, catching, noLeak, run, withPair } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -41,187 +41,143 @@ function* resetFromPeer(client: TcpStream, server: TcpStream): Task<void> {
 }
 
 describe('TcpStream misuse and caller memory', () => {
-  it('writeAll() of a Buffer changed while the write waits sends the bytes as they were', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const size = 8 << 20; // more than the socket buffers hold: the write has to wait
-        const data = Buffer.alloc(size);
-        for (let i = 0; i < size; i++) data[i] = i % 251;
-        const expected = Buffer.from(data);
-        const reader = spawn(function* () {
-          yield* sleep(50);
-          return yield* readAll(server, size);
-        }());
-        const write = client.writeAll(data);
-        spawn(function* () {
-          yield* sleep(10);
-          data.fill(0); // the caller reuses its Buffer, as writeAll() allows
-        }());
-        yield* write;
-        client.shutdown('write');
-        const got = yield* reader;
-        expect(got.length).toBe(size);
-        expect(Buffer.compare(Buffer.from(got), expected)).toBe(0);
-        client.close();
-        server.close();
-      })()),
-    );
-  });
-
-  it('write() of a Buffer changed while the write waits sends the bytes as they were', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        let sent = 0;
-        for (;;) {
-          const n = yield* client.write(new Uint8Array(1 << 20));
-          sent += n;
-          if (n < 1 << 20) break; // the send buffer is full: the next write waits
-        }
-        const data = Buffer.from('0123456789abcdef'.repeat(256));
-        const reader = spawn(function* () {
-          yield* sleep(50);
-          return yield* readAll(server, sent + data.length);
-        }());
-        const write = client.write(data);
-        spawn(function* () {
-          yield* sleep(10);
-          data.fill(0);
-        }());
-        const n = yield* write;
-        client.shutdown('write');
-        const got = yield* reader;
-        expect(text(got.subarray(sent, sent + n))).toBe('0123456789abcdef'.repeat(256).slice(0, n));
-        client.close();
-        server.close();
-      })()),
-    );
-  });
-
-  it('after a read fails, the next read reports the stream again (not "a read is pending")', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const pending = spawn(catching(server.read()));
+  it('writeAll() of a Buffer changed while the write waits sends the bytes as they were', () =>
+    withPair(function* (client, server) {
+      const size = 8 << 20; // more than the socket buffers hold: the write has to wait
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = i % 251;
+      const expected = Buffer.from(data);
+      const reader = spawn(function* () {
+        yield* sleep(50);
+        return yield* readAll(server, size);
+      }());
+      const write = client.writeAll(data);
+      spawn(function* () {
         yield* sleep(10);
-        yield* resetFromPeer(client, server);
-        expect(yield* pending).toMatchObject({ code: 'ECONNRESET' });
-        const next = yield* catching(server.read()); // EOF or an IoError, never a misuse error
-        if (next !== undefined) expect(next).toBeInstanceOf(IoError);
-        const reader = new BufReader(server);
-        const line = yield* catching(reader.readLine());
-        if (line !== undefined) expect(line).toBeInstanceOf(IoError);
-        server.close();
-      })()),
-    );
-  });
+        data.fill(0); // the caller reuses its Buffer, as writeAll() allows
+      }());
+      yield* write;
+      client.shutdown('write');
+      const got = yield* reader;
+      expect(got.length).toBe(size);
+      expect(Buffer.compare(Buffer.from(got), expected)).toBe(0);
+    }));
 
-  it('after a writeAll fails, the next writeAll reports the stream again', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        // Fill the socket so writeAll waits, then reset it under the waiting write.
-        const pending = spawn(catching(client.writeAll(new Uint8Array(8 << 20))));
-        yield* sleep(20);
-        server.close(); // with unread data: the kernel resets the connection
-        expect(yield* pending).toBeInstanceOf(IoError);
-        expect(yield* catching(client.writeAll(bytes('more')))).toBeInstanceOf(IoError);
-        client.close();
-      })()),
-    );
-  });
+  it('write() of a Buffer changed while the write waits sends the bytes as they were', () =>
+    withPair(function* (client, server) {
+      let sent = 0;
+      for (;;) {
+        const n = yield* client.write(new Uint8Array(1 << 20));
+        sent += n;
+        if (n < 1 << 20) break; // the send buffer is full: the next write waits
+      }
+      const data = Buffer.from('0123456789abcdef'.repeat(256));
+      const reader = spawn(function* () {
+        yield* sleep(50);
+        return yield* readAll(server, sent + data.length);
+      }());
+      const write = client.write(data);
+      spawn(function* () {
+        yield* sleep(10);
+        data.fill(0);
+      }());
+      const n = yield* write;
+      client.shutdown('write');
+      const got = yield* reader;
+      expect(text(got.subarray(sent, sent + n))).toBe('0123456789abcdef'.repeat(256).slice(0, n));
+    }));
 
-  it('two writeAll() futures made before either is awaited each send their own bytes, in order', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const first = client.writeAll(bytes('first;'));
-        const second = client.writeAll(bytes('second;'));
-        expect(second === first).toBe(false); // (not toBe: printing a future would iterate it)
-        yield* first;
-        yield* second;
-        // Once both are done, writeAll() reuses its future again.
-        const again = client.writeAll(bytes('third;'));
-        expect(again === first || again === second).toBe(true);
-        yield* again;
-        client.shutdown('write');
-        expect(text(yield* readAll(server, 64))).toBe('first;second;third;');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('after a read fails, the next read reports the stream again (not "a read is pending")', () =>
+    withPair(function* (client, server) {
+      const pending = spawn(catching(server.read()));
+      yield* sleep(10);
+      yield* resetFromPeer(client, server);
+      expect(yield* pending).toMatchObject({ code: 'ECONNRESET' });
+      const next = yield* catching(server.read()); // EOF or an IoError, never a misuse error
+      if (next !== undefined) expect(next).toBeInstanceOf(IoError);
+      const reader = new BufReader(server);
+      const line = yield* catching(reader.readLine());
+      if (line !== undefined) expect(line).toBeInstanceOf(IoError);
+      server.close();
+    }));
 
-  it('two BufReader calls made before either is awaited return their own lines, in order', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const reader = new BufReader(server);
-        yield* client.writeAll(bytes('one\ntwo\n'));
-        const first = reader.readLine();
-        const second = reader.readLine();
-        expect(text((yield* first)!)).toBe('one');
-        expect(text((yield* second)!)).toBe('two');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('after a writeAll fails, the next writeAll reports the stream again', () =>
+    withPair(function* (client, server) {
+      // Fill the socket so writeAll waits, then reset it under the waiting write.
+      const pending = spawn(catching(client.writeAll(new Uint8Array(8 << 20))));
+      yield* sleep(20);
+      server.close(); // with unread data: the kernel resets the connection
+      expect(yield* pending).toBeInstanceOf(IoError);
+      expect(yield* catching(client.writeAll(bytes('more')))).toBeInstanceOf(IoError);
+      client.close();
+    }));
 
-  it('a second task reading or writing the same stream gets an error instead of taking turns', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        for (const second of [
-          () => server.readInto(new Uint8Array(8)),
-          () => server.readExact(8),
-          () => server.read(),
-          () => new BufReader(server).readLine(),
-        ]) {
-          const waiting = spawn(catching(server.readInto(new Uint8Array(8))));
-          yield* sleep(5);
-          const error = yield* catching(second());
-          expect(error).toBeInstanceOf(StateError);
-          expect((error as StateError).code).toBe('ERR_INVALID_STATE');
-          expect((error as Error).message).toMatch(/a read is already pending on (this stream|this reader)/);
-          waiting.cancel();
-          yield* catching(waiting);
-        }
-        // Writes: fill the socket so one writeAll waits, then a write from another task.
-        const waitingWrite = spawn(catching(client.writeAll(new Uint8Array(8 << 20))));
-        yield* sleep(20);
-        const error = yield* catching(client.write(bytes('x')));
+  it('two writeAll() futures made before either is awaited each send their own bytes, in order', () =>
+    withPair(function* (client, server) {
+      const first = client.writeAll(bytes('first;'));
+      const second = client.writeAll(bytes('second;'));
+      expect(second === first).toBe(false); // (not toBe: printing a future would iterate it)
+      yield* first;
+      yield* second;
+      // Once both are done, writeAll() reuses its future again.
+      const again = client.writeAll(bytes('third;'));
+      expect(again === first || again === second).toBe(true);
+      yield* again;
+      client.shutdown('write');
+      expect(text(yield* readAll(server, 64))).toBe('first;second;third;');
+    }));
+
+  it('two BufReader calls made before either is awaited return their own lines, in order', () =>
+    withPair(function* (client, server) {
+      const reader = new BufReader(server);
+      yield* client.writeAll(bytes('one\ntwo\n'));
+      const first = reader.readLine();
+      const second = reader.readLine();
+      expect(text((yield* first)!)).toBe('one');
+      expect(text((yield* second)!)).toBe('two');
+    }));
+
+  it('a second task reading or writing the same stream gets an error instead of taking turns', () =>
+    withPair(function* (client, server) {
+      for (const second of [
+        () => server.readInto(new Uint8Array(8)),
+        () => server.readExact(8),
+        () => server.read(),
+        () => new BufReader(server).readLine(),
+      ]) {
+        const waiting = spawn(catching(server.readInto(new Uint8Array(8))));
+        yield* sleep(5);
+        const error = yield* catching(second());
         expect(error).toBeInstanceOf(StateError);
-        expect((error as Error).message).toMatch(/a write is already pending on this stream/);
-        waitingWrite.cancel();
-        yield* catching(waitingWrite);
-        // Once the waiting future is gone, the direction is free again: a write waits (the
-        // socket is still full) instead of throwing.
-        expect(yield* catching(timeout(30, client.write(bytes('x'))))).toBeInstanceOf(TimeoutError);
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+        expect((error as StateError).code).toBe('ERR_INVALID_STATE');
+        expect((error as Error).message).toMatch(/a read is already pending on (this stream|this reader)/);
+        waiting.cancel();
+        yield* catching(waiting);
+      }
+      // Writes: fill the socket so one writeAll waits, then a write from another task.
+      const waitingWrite = spawn(catching(client.writeAll(new Uint8Array(8 << 20))));
+      yield* sleep(20);
+      const error = yield* catching(client.write(bytes('x')));
+      expect(error).toBeInstanceOf(StateError);
+      expect((error as Error).message).toMatch(/a write is already pending on this stream/);
+      waitingWrite.cancel();
+      yield* catching(waitingWrite);
+      // Once the waiting future is gone, the direction is free again: a write waits (the
+      // socket is still full) instead of throwing.
+      expect(yield* catching(timeout(30, client.write(bytes('x'))))).toBeInstanceOf(TimeoutError);
+    }));
 
-  it('boolean options refuse non-booleans instead of reading them as false', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        for (const bad of [1, 'yes', {}, null]) {
-          expect(() => client.setNoDelay(bad as never)).toThrow(/TcpStream.setNoDelay\(\): noDelay must be a boolean/);
-          expect(() => TcpListener.bind('127.0.0.1:0', { reusePort: bad as never })).toThrow(
-            /TcpListener.bind\(\): reusePort must be a boolean/,
-          );
-        }
-        client.setNoDelay(false);
-        client.setNoDelay();
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('boolean options refuse non-booleans instead of reading them as false', () =>
+    withPair(function* (client, server) {
+      for (const bad of [1, 'yes', {}, null]) {
+        expect(() => client.setNoDelay(bad as never)).toThrow(/TcpStream.setNoDelay\(\): noDelay must be a boolean/);
+        expect(() => TcpListener.bind('127.0.0.1:0', { reusePort: bad as never })).toThrow(
+          /TcpListener.bind\(\): reusePort must be a boolean/,
+        );
+      }
+      client.setNoDelay(false);
+      client.setNoDelay();
+    }));
 
   it('addresses with stray brackets or IPv6 zones are refused when the call is made', () => {
     for (const bad of ['[]:80', '[127.0.0.1:80', 'foo]:80', '[fe80::1%lo]:80']) {
@@ -275,22 +231,16 @@ describe('TcpStream misuse and caller memory', () => {
     run(sleep(100));
   });
 
-  it('sys.writev takes no data pointer before every buffer is fetched (a getter may detach one)', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const first = new Uint8Array(65536).fill(0x41);
-        const bufs: Uint8Array[] = [first];
-        Object.defineProperty(bufs, 1, {
-          get() {
-            structuredClone(first.buffer, { transfer: [first.buffer] }); // detaches `first`
-            return new Uint8Array([0x42]);
-          },
-        });
-        expect(() => sys.writev(client.fd, bufs)).toThrow(/writev: bufs\[0\] is detached/);
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('sys.writev takes no data pointer before every buffer is fetched (a getter may detach one)', () =>
+    withPair(function* (client, server) {
+      const first = new Uint8Array(65536).fill(0x41);
+      const bufs: Uint8Array[] = [first];
+      Object.defineProperty(bufs, 1, {
+        get() {
+          structuredClone(first.buffer, { transfer: [first.buffer] }); // detaches `first`
+          return new Uint8Array([0x42]);
+        },
+      });
+      expect(() => sys.writev(client.fd, bufs)).toThrow(/writev: bufs\[0\] is detached/);
+    }));
 });

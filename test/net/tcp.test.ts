@@ -15,7 +15,7 @@ import {
   type JoinHandle,
   type Task,
 } from '../../src/index.js';
-import { catching, noLeak, pair, run } from '../util.js';
+import { catching, noLeak, pair, run, withPair } from '../util.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -84,119 +84,85 @@ function* withPeer(script: string, body: (stream: TcpStream, listener: TcpListen
 }
 
 describe('TcpStream and TcpListener', () => {
-  it('TcpStream echoes a message through a listener and reports addresses', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        expect(client.peerAddress).toEqual(server.localAddress);
-        expect(client.localAddress.address).toBe('127.0.0.1');
-        yield* client.writeAll(bytes('ping'));
-        const got = yield* server.read();
-        yield* server.writeAll(got);
-        expect(text(yield* client.read())).toBe('ping');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('TcpStream echoes a message through a listener and reports addresses', () =>
+    withPair(function* (client, server) {
+      expect(client.peerAddress).toEqual(server.localAddress);
+      expect(client.localAddress.address).toBe('127.0.0.1');
+      yield* client.writeAll(bytes('ping'));
+      const got = yield* server.read();
+      yield* server.writeAll(got);
+      expect(text(yield* client.read())).toBe('ping');
+    }));
 
-  it('TcpStream.read() views hold each read\'s bytes, small (shared views) and large alike', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        // Equal lengths reuse one cached view of the scratch buffer; each read must still show
-        // its own bytes, and a view's length must be the count just read.
-        for (const message of ['aaaa', 'bbbb', 'cc', 'dddd', 'x'.repeat(3000), 'eeee']) {
-          yield* client.writeAll(bytes(message));
-          let got = '';
-          while (got.length < message.length) got += text(yield* server.read());
-          expect(got).toBe(message);
-        }
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('TcpStream.read() views hold each read\'s bytes, small (shared views) and large alike', () =>
+    withPair(function* (client, server) {
+      // Equal lengths reuse one cached view of the scratch buffer; each read must still show
+      // its own bytes, and a view's length must be the count just read.
+      for (const message of ['aaaa', 'bbbb', 'cc', 'dddd', 'x'.repeat(3000), 'eeee']) {
+        yield* client.writeAll(bytes(message));
+        let got = '';
+        while (got.length < message.length) got += text(yield* server.read());
+        expect(got).toBe(message);
+      }
+    }));
 
-  it('TcpStream.read() returns an empty array at EOF, and again after', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        client.close();
-        expect((yield* server.read()).length).toBe(0);
-        expect((yield* server.read()).length).toBe(0);
-        server.close();
-      })()),
-    );
-  });
+  it('TcpStream.read() returns an empty array at EOF, and again after', () =>
+    withPair(function* (client, server) {
+      client.close();
+      expect((yield* server.read()).length).toBe(0);
+      expect((yield* server.read()).length).toBe(0);
+      server.close();
+    }));
 
-  it('data and FIN arriving together are both read (sticky half-close)', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        yield* client.writeAll(bytes('last words'));
-        client.shutdown('write');
-        yield* sleep(20); // both arrive before the server looks: one edge for data + FIN
-        expect(text(yield* readToEnd(server))).toBe('last words');
-        client.close();
-        server.close();
-      })()),
-    );
-  });
+  it('data and FIN arriving together are both read (sticky half-close)', () =>
+    withPair(function* (client, server) {
+      yield* client.writeAll(bytes('last words'));
+      client.shutdown('write');
+      yield* sleep(20); // both arrive before the server looks: one edge for data + FIN
+      expect(text(yield* readToEnd(server))).toBe('last words');
+    }));
 
-  it('a half-closed stream can still be written: the peer reads the reply after its FIN', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        yield* client.writeAll(bytes('question'));
-        client.shutdown('write');
-        expect(text(yield* readToEnd(server))).toBe('question');
-        yield* server.writeAll(bytes('answer'));
-        server.close();
-        expect(text(yield* readToEnd(client))).toBe('answer');
-        client.close();
-      })()),
-    );
-  });
+  it('a half-closed stream can still be written: the peer reads the reply after its FIN', () =>
+    withPair(function* (client, server) {
+      yield* client.writeAll(bytes('question'));
+      client.shutdown('write');
+      expect(text(yield* readToEnd(server))).toBe('question');
+      yield* server.writeAll(bytes('answer'));
+      server.close();
+      expect(text(yield* readToEnd(client))).toBe('answer');
+      client.close();
+    }));
 
-  it('a reset by the peer is an IoError on this connection only', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const [other1, other2] = yield* pair();
-        yield* server.writeAll(bytes('unread data'));
-        yield* sleep(10);
-        client.close(); // closing with unread data sends RST
-        yield* sleep(10);
-        const err = (yield* catching((function* () {
-          for (;;) yield* server.writeAll(new Uint8Array(65536));
-        })())) as IoError;
-        expect(err).toBeInstanceOf(IoError);
-        expect(['ECONNRESET', 'EPIPE']).toContain(err.code);
-        server.close();
-        yield* other1.writeAll(bytes('still fine'));
-        expect(text(yield* other2.read())).toBe('still fine');
-        other1.close();
-        other2.close();
-      })()),
-    );
-  });
+  it('a reset by the peer is an IoError on this connection only', () =>
+    withPair(function* (client, server) {
+      const [other1, other2] = yield* pair();
+      yield* server.writeAll(bytes('unread data'));
+      yield* sleep(10);
+      client.close(); // closing with unread data sends RST
+      yield* sleep(10);
+      const err = (yield* catching((function* () {
+        for (;;) yield* server.writeAll(new Uint8Array(65536));
+      })())) as IoError;
+      expect(err).toBeInstanceOf(IoError);
+      expect(['ECONNRESET', 'EPIPE']).toContain(err.code);
+      server.close();
+      yield* other1.writeAll(bytes('still fine'));
+      expect(text(yield* other2.read())).toBe('still fine');
+      other1.close();
+      other2.close();
+    }));
 
-  it('reading a reset connection gives ECONNRESET', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        yield* server.writeAll(bytes('x'));
-        yield* sleep(10);
-        client.close();
-        const err = (yield* catching(readToEnd(server))) as IoError;
-        expect(err).toBeInstanceOf(IoError);
-        expect(err.code).toBe('ECONNRESET');
-        expect(err.message).toMatch(/read: .*\(ECONNRESET\)/);
-        server.close();
-      })()),
-    );
-  });
+  it('reading a reset connection gives ECONNRESET', () =>
+    withPair(function* (client, server) {
+      yield* server.writeAll(bytes('x'));
+      yield* sleep(10);
+      client.close();
+      const err = (yield* catching(readToEnd(server))) as IoError;
+      expect(err).toBeInstanceOf(IoError);
+      expect(err.code).toBe('ECONNRESET');
+      expect(err.message).toMatch(/read: .*\(ECONNRESET\)/);
+      server.close();
+    }));
 
   it('TcpStream.connect() to a closed port fails with ECONNREFUSED', () => {
     noLeak(() =>
@@ -271,24 +237,20 @@ describe('TcpStream and TcpListener', () => {
     );
   });
 
-  it('TcpStream.readExact() reads across segments and reports an early EOF', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        spawn((function* (): Task<void> {
-          yield* client.writeAll(bytes('ab'));
-          yield* sleep(5);
-          yield* client.writeAll(bytes('cdef'));
-          client.close();
-        })());
-        expect(text(yield* server.readExact(3))).toBe('abc');
-        const err = (yield* catching(server.readExact(10))) as UnexpectedEofError;
-        expect(err).toBeInstanceOf(UnexpectedEofError);
-        expect(err.received).toBe(3);
-        server.close();
-      })()),
-    );
-  });
+  it('TcpStream.readExact() reads across segments and reports an early EOF', () =>
+    withPair(function* (client, server) {
+      spawn((function* (): Task<void> {
+        yield* client.writeAll(bytes('ab'));
+        yield* sleep(5);
+        yield* client.writeAll(bytes('cdef'));
+        client.close();
+      })());
+      expect(text(yield* server.readExact(3))).toBe('abc');
+      const err = (yield* catching(server.readExact(10))) as UnexpectedEofError;
+      expect(err).toBeInstanceOf(UnexpectedEofError);
+      expect(err.received).toBe(3);
+      server.close();
+    }));
 
   it('a flooding connection does not starve a quiet one (cooperative budget)', () => {
     noLeak(() =>
@@ -378,16 +340,12 @@ describe('TcpStream and TcpListener', () => {
     );
   });
 
-  it('a read pending in one task fails with ClosedError when another task closes the stream', () => {
-    noLeak(() =>
-      run((function* () {
-        const [client, server] = yield* pair();
-        const reading = spawn(catching(server.read()));
-        yield* sleep(5);
-        server.close();
-        expect(yield* reading).toBeInstanceOf(ClosedError);
-        client.close();
-      })()),
-    );
-  });
+  it('a read pending in one task fails with ClosedError when another task closes the stream', () =>
+    withPair(function* (client, server) {
+      const reading = spawn(catching(server.read()));
+      yield* sleep(5);
+      server.close();
+      expect(yield* reading).toBeInstanceOf(ClosedError);
+      client.close();
+    }));
 });
