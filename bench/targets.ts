@@ -78,17 +78,12 @@ function measure(t: Target, wr: WorkloadResults): number | undefined {
   return a != null && b != null && b > 0 ? a / b : undefined;
 }
 
-/** measure(), with a figure the run could not compute (NaN) counted as missing. */
-function measureFinite(t: Target, wr: WorkloadResults): number | undefined {
-  const x = measure(t, wr);
-  return x !== undefined && Number.isFinite(x) ? x : undefined;
-}
-
-/** Checks every target against a run. */
+/** Checks every target against a run; a figure the run could not compute (NaN) counts as missing. */
 export function checkTargets(r: Results): TargetCheck[] {
   return targets.map((target) => {
     const wr = r.workloads.find((w) => w.workload.name === target.workload);
-    const measured = wr === undefined ? undefined : measureFinite(target, wr);
+    const x = wr === undefined ? undefined : measure(target, wr);
+    const measured = x !== undefined && Number.isFinite(x) ? x : undefined;
     const met = measured !== undefined && (target.atLeast !== undefined ? measured >= target.atLeast : measured <= target.atMost!);
     return { target, what: describeTarget(target), measured, verdict: measured === undefined ? 'not measured' : met ? 'met' : 'missed' };
   });
@@ -123,9 +118,10 @@ export function targetTable(checks: TargetCheck[]): string[] {
  */
 export function acrossRuns(runs: Results[]): string[] {
   const header = `target (over ${runs.length} run${runs.length === 1 ? '' : 's'})`;
+  const checked = runs.map(checkTargets); // per run, in the order of `targets`
   const rows = targets.map((target, i) => {
-    const figures = runs.map((r) => checkTargets(r)[i]!.measured).filter((x): x is number => x !== undefined);
-    const met = runs.filter((r) => checkTargets(r)[i]!.verdict === 'met').length;
+    const figures = checked.map((checks) => checks[i]!.measured).filter((x): x is number => x !== undefined);
+    const met = checked.filter((checks) => checks[i]!.verdict === 'met').length;
     const range = figures.length === 0 ? '-' : `${shown(Math.min(...figures))} / ${shown(median(figures))} / ${shown(Math.max(...figures))}`;
     return [describeTarget(target), `${met} of ${figures.length}`, range];
   });
