@@ -109,6 +109,16 @@ export class Group {
     return this.#sender.receiverCount;
   }
 
+  /** Posts the channel still holds for a subscriber that has not taken them. */
+  get heldPosts(): number {
+    return this.#sender.len;
+  }
+
+  /** Bytes of the arena being filled (0 once the last subscriber left). */
+  get arenaBytes(): number {
+    return this.#arena.length;
+  }
+
   /** @internal Posts sent on the current channel, to measure what a subscription has taken. */
   get posted(): number {
     return this.#posted;

@@ -86,4 +86,23 @@ export class GroupTable {
     for (const group of this.#groups.values()) n += group.subscribers;
     return n;
   }
+
+  /**
+   * Posts held and arena bytes over all groups, for the server's diagnostics: what the groups
+   * keep in memory for their members. A group without members keeps neither.
+   *
+   * @example
+   * ```ts
+   * const { posts, arenaBytes } = groups.held;
+   * ```
+   */
+  get held(): { posts: number; arenaBytes: number } {
+    let posts = 0;
+    let arenaBytes = 0;
+    for (const group of this.#groups.values()) {
+      posts += group.heldPosts;
+      arenaBytes += group.arenaBytes;
+    }
+    return { posts, arenaBytes };
+  }
 }

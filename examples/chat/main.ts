@@ -92,7 +92,11 @@ export function* chatServer(args: ChatServerArgs, log: (line: string) => void, c
   log(`chat server listening on ${formatAddress(listener.localAddress)}`);
   while ((yield* signals.recv()) === 'SIGUSR2') {
     const tasks = Executor.current().taskCount;
-    log(`chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} groups=${groups.size}`);
+    const held = groups.held;
+    log(
+      `chat server stats: connections=${counts.connections} tasks=${tasks} subscriptions=${groups.subscriptions} ` +
+        `groups=${groups.size} held-posts=${held.posts} arena-bytes=${held.arenaBytes}`,
+    );
   }
   accepting.cancel();
   listener.close();

@@ -35,7 +35,7 @@ export function writeAllSync(fd: number, text: string): void {
  *
  * @example
  * ```ts
- * logSync(1, 'chat server stats: connections=0 tasks=2 subscriptions=0 groups=0\n');
+ * logSync(1, 'chat server stats: connections=0 tasks=2 subscriptions=0 groups=0 held-posts=0 arena-bytes=0\n');
  * ```
  */
 export function logSync(fd: number, text: string): boolean {

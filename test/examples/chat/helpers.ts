@@ -142,18 +142,18 @@ export class Server extends Child {
   }
 
   /** The counts of the server's SIGUSR2 line. */
-  async stats(): Promise<{ connections: number; tasks: number; subscriptions: number; groups: number }> {
+  async stats(): Promise<{ connections: number; tasks: number; subscriptions: number; groups: number; heldPosts: number; arenaBytes: number }> {
     const before = this.out.lines.length;
     this.child.kill('SIGUSR2');
     let m: RegExpExecArray | null = null;
-    const re = /^chat server stats: connections=(\d+) tasks=(\d+) subscriptions=(\d+) groups=(\d+)$/;
+    const re = /^chat server stats: connections=(\d+) tasks=(\d+) subscriptions=(\d+) groups=(\d+) held-posts=(\d+) arena-bytes=(\d+)$/;
     await this.out.until(() => this.out.lines.slice(before).some((l) => (m = re.exec(l)) !== null), 'the stats line').catch((error: Error) => {
       let stat = '';
       try { stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8'); } catch {}
       throw new Error(`${error.message}; exit ${this.child.exitCode} ${this.child.signalCode}; stat ${stat}; stderr: ${this.err.text.slice(-2000)}`);
     });
-    const [, connections, tasks, subscriptions, groups] = (m as unknown as RegExpExecArray).map(Number);
-    return { connections, tasks, subscriptions, groups };
+    const [, connections, tasks, subscriptions, groups, heldPosts, arenaBytes] = (m as unknown as RegExpExecArray).map(Number);
+    return { connections, tasks, subscriptions, groups, heldPosts, arenaBytes };
   }
 
   /** Polls the stats (no event tells us when the server noticed a disconnect) until `test` holds. */

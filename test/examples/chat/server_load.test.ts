@@ -102,25 +102,26 @@ describe('wakeloop chat-server under pressure', () => {
     expect(server.err.text).toBe('');
   });
 
-  it('Group drops its arena when its last member leaves: clients that come and go leave no memory behind', async () => {
+  it('Group drops its posts and arena when its last member leaves: clients that come and go leave nothing held', async () => {
     const server = await Server.start();
+    const baseline = await server.stats();
     const big = 'x'.repeat(40 * 1024);
-    const rss: number[] = [];
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 3; round++) {
       const c = await Client.connect(server.port);
       const names = Array.from({ length: 600 }, (_, i) => `r${round}-${i}`);
       await c.send(names.map((g) => join(g)).join(''));
       for (const g of names) await c.send(post(g, big) + post(g, big));
       await c.input.until(() => c.lines.length === 2 * names.length, 'every post');
+      const member = await server.stats();
+      expect(member.subscriptions).toBe(600);
+      expect(member.arenaBytes).toBeGreaterThanOrEqual(600 * big.length);
       c.socket.destroy();
-      await server.statsUntil((s) => s.subscriptions === 0, 'no subscription');
-      rss.push(server.rssKiB());
+      // Kept arenas would hold 24 MB a round. RSS is not the measure here: how much freed memory
+      // V8 and malloc hand back to the system varies by machine (33 to 80 MB of growth over four
+      // such rounds with nothing held, it stops growing later).
+      await server.statsUntil((s) => s.connections === 0, 'no connection');
+      expect(await server.stats()).toEqual({ ...baseline, groups: 600 * (round + 1) });
     }
-    // Each round leaves 600 groups that had 80 KiB of posts each and no member: kept arenas
-    // (64 KiB a group) would add 38 MB a round, 150 MB over the last four (174 MB when tried).
-    // The first round warms up: the heap grows to its working size in it (by 23-43 MB in ten
-    // trials), so the growth is measured from its end; from before it, it once reached 64.3 MB.
-    expect(rss[5] - rss[1], `RSS KiB by round: ${rss.join(' ')}`).toBeLessThan(64 * 1024);
   });
 
   it('serve() leaks no subscription when a client resets right after its Join (before its subscriber task ever ran)', async () => {
@@ -171,7 +172,7 @@ describe('wakeloop chat-server under pressure', () => {
     await stays.waitFor((l) => l === message('dogs', 'still fine'), 'the post');
     await server.statsUntil((s) => s.connections === 1, 'one connection left');
     const one = await server.stats();
-    expect(one).toEqual({ connections: 1, tasks: baseline.tasks + 2, subscriptions: 1, groups: 1 });
+    expect(one).toMatchObject({ connections: 1, tasks: baseline.tasks + 2, subscriptions: 1, groups: 1, heldPosts: 0 });
 
     stays.socket.destroy();
     await server.statsUntil((s) => s.connections === 0, 'no connection');
