@@ -199,7 +199,7 @@ describe('a yield* polls its future inside the task step', () => {
   /** A future pending until `open()` (which wakes the waker its last poll stored), counting its polls. */
   function gate(): Future<number> & { polls: number; wakers: Waker[]; open(): void } {
     let opened = false;
-    const fut = Object.assign(
+    const fut: Future<number> & { polls: number; wakers: Waker[]; open(): void } = Object.assign(
       pollFn<number>((cx) => {
         fut.polls++;
         if (opened) return fut.polls;

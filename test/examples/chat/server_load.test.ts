@@ -98,7 +98,9 @@ describe('wakeloop chat-server under pressure', () => {
     } finally {
       member.destroy();
     }
-    expect(peak - warm).toBeLessThan(64 * 1024);
+    // A server keeping what it relays would grow by the 256 MB; one keeping nothing grew by 1 to
+    // 18 MB here (the heap and malloc settle at their own pace, which varies by machine).
+    expect(peak - warm).toBeLessThan(128 * 1024);
     expect(server.err.text).toBe('');
   });
 
