@@ -135,8 +135,7 @@ export class Group {
    * ```
    */
   join(outbound: Outbound): Subscription {
-    const rx = this.#sender.subscribe();
-    return new Subscription(this, rx, spawn(handleSubscriber(this, rx, outbound)));
+    return new Subscription(this, this.#sender.subscribe(), outbound);
   }
 
   /**
@@ -183,23 +182,26 @@ export class Group {
  */
 export class Subscription {
   readonly group: Group;
-  /** The task's receiver, only read here, to measure. */
   readonly #rx: BroadcastReceiver<Packet>;
   readonly #task: JoinHandle<void>;
+  /** 1 while the task holds a packet it took but has not yet put in a batch under the lock. */
+  #unbatched = 0;
 
-  constructor(group: Group, rx: BroadcastReceiver<Packet>, task: JoinHandle<void>) {
+  /** Made by `Group.join()`: subscribes with `rx` and spawns the task relaying to `outbound`. */
+  constructor(group: Group, rx: BroadcastReceiver<Packet>, outbound: Outbound) {
     this.group = group;
     this.#rx = rx;
-    this.#task = task;
+    this.#task = spawn(this.#relay(outbound));
   }
 
   /**
    * How many of the group's posts (counted as `group.posted` counts them) the task has taken
-   * from the channel, or lagged past; Infinity once it has ended. A post it took is written
-   * before anything that takes the connection's `Outbound` lock after that (the lock is FIFO).
+   * from the channel, or lagged past, and put in a batch; Infinity once it has ended. Whoever
+   * then takes the connection's `Outbound` lock finds them written (a batch is written before
+   * the lock is released).
    */
   get taken(): number {
-    return this.#rx.closed ? Infinity : this.group.posted - this.#rx.len;
+    return this.#rx.closed ? Infinity : this.group.posted - this.#rx.len - this.#unbatched;
   }
 
   /** Ends the task and closes its receiver, so the group stops keeping posts for it. */
@@ -209,35 +211,44 @@ export class Subscription {
     this.#rx.close();
     this.group.left();
   }
-}
 
-/**
- * Relays one subscription's posts to its connection until the connection goes away (its
- * `serve` cancels this task) or a write fails. Each round waits for one post, then, holding the
- * connection's `Outbound` lock, takes every post already waiting, so a backlog goes out in one
- * write. Closing the receiver in `finally` unsubscribes: the group stops keeping posts for it.
- */
-function* handleSubscriber(group: Group, rx: BroadcastReceiver<Packet>, outbound: Outbound): Task<void> {
-  const fill = (batch: Batch) => drain(group, rx, batch);
-  try {
-    for (;;) {
-      let first: Packet;
-      try {
-        first = yield* rx.recv();
-      } catch (error) {
-        if (error instanceof LaggedError) first = group.dropped(error.missed);
-        else if (error instanceof RecvClosedError) return; // groups are never closed; for completeness
-        else throw error;
+  /**
+   * Relays the posts to the connection until the connection goes away (its `serve` cancels this
+   * task) or a write fails. Each round waits for one post, then, holding the connection's
+   * `Outbound` lock, takes every post already waiting, so a backlog goes out in one write.
+   * Closing the receiver in `finally` unsubscribes: the group stops keeping posts for it.
+   */
+  *#relay(outbound: Outbound): Task<void> {
+    const { group } = this;
+    const rx = this.#rx;
+    const fill = (batch: Batch) => {
+      this.#unbatched = 0;
+      drain(group, rx, batch);
+    };
+    try {
+      for (;;) {
+        let first: Packet;
+        try {
+          first = yield* rx.recv();
+        } catch (error) {
+          if (error instanceof LaggedError) first = group.dropped(error.missed);
+          else if (error instanceof RecvClosedError) return; // groups are never closed; for completeness
+          else throw error;
+        }
+        // The lock may already be on its way to a closing `serve` that has not run yet, so
+        // `first` can wait behind it: until `fill` runs, `taken` must not count it, or that
+        // close would find nothing owed and drop it.
+        this.#unbatched = 1;
+        group.relayed();
+        yield* outbound.send(first, fill);
       }
-      group.relayed();
-      yield* outbound.send(first, fill);
+    } catch (error) {
+      // The client reset or vanished: its `serve` sees the same and ends the connection.
+      if (!(error instanceof IoError)) throw error;
+    } finally {
+      rx.close();
+      group.left();
     }
-  } catch (error) {
-    // The client reset or vanished: its `serve` sees the same and ends the connection.
-    if (!(error instanceof IoError)) throw error;
-  } finally {
-    rx.close();
-    group.left();
   }
 }
 
