@@ -65,7 +65,7 @@ describe('Parker token semantics', () => {
     parker.unparker().unpark();
     const start = performance.now();
     expect(parker.parkTimeout(5_000)).toBe(true);
-    expect(performance.now() - start).toBeLessThan(1_000);
+    expect(performance.now() - start).toBeLessThan(2_500); // half the timeout it must not wait out
   });
 
   test('Parker.parkTimeout() returns false after the timeout and never early', () => {

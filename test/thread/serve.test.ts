@@ -96,7 +96,7 @@ describe('serveOnThreads()', () => {
 
     const t0 = performance.now();
     const exits = await server.stop(); // both are idle in block(-1): woken through notifyBlocker
-    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(performance.now() - t0).toBeLessThan(1500); // under the 2 s grace, after which it would terminate them
     expect(exits.map((e) => [e.code, e.expected, e.openTasks])).toEqual([[0, true, 0], [0, true, 0]]);
     expect(server.serving).toBe(0);
     const refused = connect(port, '127.0.0.1');

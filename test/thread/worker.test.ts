@@ -43,7 +43,7 @@ describe('ThreadWorker', () => {
     const t0 = performance.now();
     w.terminate();
     expect(await w.exited).toBe(1);
-    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(performance.now() - t0).toBeLessThan(5_000); // the worker slept for 60 s
   });
 
   it('ThreadWorker.post() refuses what cannot cross threads and a transferList that is not an array, then posts on', async () => {
