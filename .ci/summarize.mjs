@@ -1,4 +1,7 @@
-// Sums vitest JSON reports into the last line CI reads: "N passed, N failed".
+// Sums vitest JSON reports into the last line CI reads: "N passed, N failed". Failed counts the
+// failed tests, plus each test file that failed outside any test (it could not be loaded, or a
+// hook threw: the tests it skipped are not failures of their own). A report that cannot be
+// read, or no report at all, counts as one failure.
 import { readFileSync } from 'node:fs';
 
 let passed = 0;
@@ -7,7 +10,11 @@ for (const file of process.argv.slice(2)) {
   try {
     const report = JSON.parse(readFileSync(file, 'utf8'));
     passed += report.numPassedTests;
-    failed += report.numFailedTests + (report.success ? 0 : report.numFailedTestSuites);
+    failed += report.numFailedTests;
+    for (const result of report.testResults) {
+      const failedTests = result.assertionResults.filter((test) => test.status === 'failed').length;
+      if (result.status === 'failed' && failedTests === 0) failed += 1;
+    }
   } catch (error) {
     console.error(`cannot read ${file}: ${error.message}`);
     failed += 1;
