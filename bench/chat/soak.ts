@@ -78,7 +78,7 @@ async function startServer(o: SoakOptions): Promise<Server> {
   const argv = [...script.map((s, i) => (i === 0 ? join(repoRoot, s) : s)), '127.0.0.1:0', '--capacity', String(CAPACITY)];
   const env = o.backend === undefined ? process.env : { ...process.env, WAKELOOP_BACKEND: o.backend };
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
-  let lines: string[] = [];
+  const lines: string[] = [];
   lineReader(child.stdout!, (line) => lines.push(line));
   const takeLines = (): string[] => lines.splice(0);
   for (let waited = 0; waited < 15_000; waited += 20) {
@@ -174,8 +174,7 @@ async function soak(o: SoakOptions, server: Server): Promise<SoakReport> {
       'the reference member, which never stops reading, got a Dropped report, so nothing could be checked against it: ' +
         'the server lagged a member that reads at once, or this process fell behind (try fewer posters)',
     );
-  }
-  else {
+  } else {
     checkPosters(reference, sent, report.problems);
     report.checkedStreams = check(reference, staying, report.problems);
   }
@@ -183,8 +182,8 @@ async function soak(o: SoakOptions, server: Server): Promise<SoakReport> {
   report.droppedReports = members.reduce((n, m) => n + m.droppedReports, 0);
 
   crowd.closeAll();
-  await sleep(1500); // the server sees every close
-  report.fds.after = fdCount();
+  // The server sees every close within moments; a busy machine gets up to 10 s.
+  for (let waited = 0; (report.fds.after = fdCount()) !== report.fds.before && waited < 10_000; waited += 100) await sleep(100);
   if (report.fds.after !== report.fds.before) report.problems.push(`the server's open fds went from ${report.fds.before} to ${report.fds.after}`);
   if (o.server === 'wakeloop') await checkIdleStats(server, report.problems);
   server.process.kill('SIGINT');

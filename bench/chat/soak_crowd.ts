@@ -27,12 +27,15 @@ export class Random {
     return Math.floor(this.next() * n);
   }
 
+  /** One of `items`, chosen at random. */
   pick<T>(items: readonly T[]): T {
     return items[this.below(items.length)];
   }
 }
 
+/** A Join request line. */
 export const joinLine = (group: string): string => `${JSON.stringify({ Join: { group_name: group } })}\n`;
+/** A Post request line. */
 export const postLine = (group: string, message: string): string => `${JSON.stringify({ Post: { group_name: group, message } })}\n`;
 
 /** The server's lines, parsed. */
@@ -152,4 +155,5 @@ export const VANDALS: Record<string, (socket: net.Socket, random: Random, groups
   },
 };
 
+/** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
