@@ -2,7 +2,7 @@
 // against stand-in servers), checking its exact output. Its stdin stays open until the expected
 // output has arrived: like the book's client, it exits at end of input without waiting for
 // replies in flight.
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -106,6 +106,7 @@ describe('wakeloop chat-client', () => {
       expect(c.err.text).toBe('Unrecognized command: "bogus"\n');
     } finally {
       closeSync(fd);
+      unlinkSync(path);
     }
   });
 
