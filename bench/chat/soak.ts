@@ -12,10 +12,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isProgram } from '../is_program.js';
-import { exited, lineReader } from '../processes.js';
+import { exited, lineReader, sleep } from '../processes.js';
 import { repoRoot } from '../paths.js';
 import { checkStream } from './soak_check.js';
-import { Crowd, Member, Random, VANDALS, postLine, sleep } from './soak_crowd.js';
+import { Crowd, Member, Random, VANDALS, postLine } from './soak_crowd.js';
 
 const GROUPS = ['g0', 'g1', 'g2'];
 /** Small, so that members that stop reading for a second or two do lag. */

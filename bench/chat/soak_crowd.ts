@@ -6,6 +6,7 @@
  * @module
  */
 import net from 'node:net';
+import { lineReader, sleep } from '../processes.js';
 import type { StreamEvent } from './soak_check.js';
 
 /** A seeded pseudo-random source, so a soak that found something can be run again alike. */
@@ -57,15 +58,7 @@ export class Crowd {
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => {}); // vandals and leavers reset on purpose; 'close' follows
     socket.setNoDelay(true);
-    socket.setEncoding('utf8');
-    let partial = '';
-    socket.on('data', (text: string) => {
-      partial += text;
-      for (let end = partial.indexOf('\n'); end >= 0; end = partial.indexOf('\n')) {
-        onLine(JSON.parse(partial.slice(0, end)) as ServerLine);
-        partial = partial.slice(end + 1);
-      }
-    });
+    lineReader(socket, (line) => onLine(JSON.parse(line) as ServerLine));
     return socket;
   }
 
@@ -154,6 +147,3 @@ export const VANDALS: Record<string, (socket: net.Socket, random: Random, groups
     s.end();
   },
 };
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
