@@ -119,11 +119,15 @@ class Notified extends Future<void> {
       return PENDING;
     }
     if (state.permit) {
+      state.permit = false;
       if (!coop.proceed()) {
+        // Out of budget: yield, but keep the permit as ours (a grant, which drop() forwards).
+        // Left in place, a notifyOne() made before our next poll would fold into it and be lost.
+        this.#waiter ??= new Waiter();
+        this.#waiter.granted = true;
         cx.waker.wake();
         return PENDING;
       }
-      state.permit = false;
       this.#done = true;
       return undefined;
     }

@@ -80,6 +80,29 @@ describe('Notify', () => {
     expect(log).toEqual([]);
   });
 
+  it('Notify.notified() that finds a permit with the budget spent keeps it, so a notifyOne() made meanwhile is stored', () => {
+    const n = new Notify();
+    const last = run((function* () {
+      let notifiedByOther = false;
+      const looper = spawn((function* () {
+        // Each round takes the permit it stored; once the cooperative budget is spent, notified()
+        // yields, and the other task's notifyOne() runs while this one still owes a poll.
+        while (!notifiedByOther) {
+          n.notifyOne();
+          yield* n.notified();
+        }
+        return yield* catching(timeout(5, n.notified())); // the other task's notification
+      })());
+      const other = spawn((function* () {
+        n.notifyOne();
+        notifiedByOther = true;
+      })());
+      yield* other;
+      return yield* looper;
+    })());
+    expect(last).toBeUndefined();
+  });
+
   it('Notify.notified() dropped by timeout() or a lost select leaves the queue', () => {
     const n = new Notify();
     run((function* () {
