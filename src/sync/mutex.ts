@@ -213,8 +213,8 @@ class Lock<T> extends Future<MutexGuard<T>> {
     this.#state.waiters.remove(waiter);
     if (waiter.granted) {
       // Handed the lock but cancelled before taking it: pass it on, or the next waiter hangs.
+      // The future took nothing, so it may be awaited again (and then queues afresh).
       waiter.granted = false;
-      this.#done = true;
       handOff(this.#state);
     }
   }

@@ -186,6 +186,28 @@ describe('Mutex', () => {
     expect(log).toEqual(['next']);
   });
 
+  it('Mutex.lock() that lost a select after it was handed the lock took nothing, so it may be awaited again', () => {
+    const m = new Mutex<string[]>([]);
+    const log = run((function* () {
+      const g = yield* m.lock();
+      const gate = new Gate<string>();
+      const lock = m.lock();
+      const racer = spawn((function* () {
+        const r = yield* select(gate, lock); // biased: the gate wins a tie
+        using again = yield* lock; // the same future, awaited again after the cancel
+        again.value.push(`racer after index ${r.index}`);
+      })());
+      const next = spawn(locker(m, 'next'));
+      yield* yieldNow();
+      g.release(); // granted to the racer's lock future, which loses to the gate and passes it on
+      gate.resolve('gate');
+      yield* racer;
+      yield* next;
+      return m.tryLock()!.value;
+    })());
+    expect(log).toEqual(['next', 'racer after index 0']);
+  });
+
   it('Mutex.lock() that loses a select to a timer leaves the queue', () => {
     const m = new Mutex(0);
     run((function* () {
