@@ -230,7 +230,10 @@ export class Executor {
   /**
    * Cancels every task (running their `finally` blocks), then closes the blocker. A task spawned
    * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
-   * after the ready ones ran are abandoned. An attachment is detached.
+   * after the ready ones ran are abandoned. An attachment is detached. Last, the errors nobody
+   * joined (a `finally` that threw, failures still queued from the last turn) go to the
+   * `onUnhandledError` policy, since no turn follows: with 'throw', close() throws one
+   * `UnhandledTaskError` for all of them once the executor is closed.
    */
   close(): void {
     if (this.#closed) return;
@@ -253,6 +256,7 @@ export class Executor {
     const hook = this.#onOutsideTurn;
     this.#onOutsideTurn = null;
     hook?.(); // an attachment detaches now (its timer and immediate go away)
+    this.#unhandled.reportAll();
   }
 
   /** @internal The attached mode learns of wakes and of work that ends outside a turn. */

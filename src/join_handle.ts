@@ -67,8 +67,16 @@ export class JoinHandle<T> extends SharedFuture<T> {
    * unhandled.
    */
   _onComplete(onComplete: (failed: boolean, result: unknown) => void): void {
-    this.#task.onComplete = onComplete;
-    this.#task.observed = true;
+    const task = this.#task;
+    task.observed = true;
+    // A task spawned while its executor closes is cancelled, and so ended, before spawn returns.
+    if (task.done) onComplete(task.failed, task.result);
+    else task.onComplete = onComplete;
+  }
+
+  /** @internal The executor the task runs on. */
+  get _executor(): Executor {
+    return this.#task.executor;
   }
 
   /** @internal True once `cancel()` (or a scope or JoinSet closing) asked the task to stop. */

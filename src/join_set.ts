@@ -85,7 +85,7 @@ export class JoinSet<T> {
       for (const waker of wakers) waker.wake();
     }, 'JoinSet.spawn()');
     cell.handle = handle;
-    this.#running.add(handle);
+    if (!handle.finished) this.#running.add(handle); // else it ended in spawn (its executor closes)
     return handle;
   }
 

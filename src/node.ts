@@ -3,11 +3,12 @@
 // calls in and the executor runs one non-blocking turn. Timers become one libuv timer, and a
 // wake that happens outside a turn (a Promise callback) schedules a turn with setImmediate, as
 // does work that ends outside a turn (a cancel from plain code), to re-check the keep-alive.
-import { CancelledError, ClosedError, StateError } from './errors.js';
+import { ClosedError, StateError } from './errors.js';
 import { Executor } from './executor.js';
 import { defaultExecutorForThread } from './default_executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
-import { describe, toFuture, type Awaitable, type Task } from './task.js';
+import { JoinHandle } from './join_handle.js';
+import { describe, toFuture, type Awaitable } from './task.js';
 
 /**
  * Thrown by `fromPromise()` awaited in an executor that Node's loop does not drive (inside
@@ -211,9 +212,10 @@ export function attach(executor: Executor = defaultExecutorForThread()): Attachm
 /**
  * Runs `task` on an executor (the running one, else this thread's default) and returns a Promise
  * of its value; it rejects with the task's own error (same object, same stack), or with
- * `CancelledError` if the task is cancelled. Given a `JoinHandle`, awaits that task. The
- * Promise settles once the executor runs the task: when it is attached, or inside `blockOn`
- * (then its callbacks run after blockOn returns).
+ * `CancelledError` if the task is cancelled (also when its executor closes before it ran).
+ * Given a `JoinHandle`, awaits that task, by default on the executor running it. The Promise
+ * settles once the executor runs the task: when it is attached, or inside `blockOn` (then its
+ * callbacks run after blockOn returns).
  *
  * @example
  * ```ts
@@ -226,31 +228,22 @@ export function toPromise<T>(task: Awaitable<T>, executor?: Executor): Promise<T
   if (executor !== undefined && !(executor instanceof Executor)) {
     throw new TypeError('toPromise(task, executor): executor must be an Executor');
   }
-  const target = executor ?? Executor.tryCurrent() ?? defaultExecutorForThread();
-  return new Promise<T>((resolve, reject) => void target.spawn(settle(future, resolve, reject)));
-}
-
-/** Awaits `future` and settles the Promise with its outcome, whatever happens. */
-function* settle<T>(future: Future<T>, resolve: (value: T) => void, reject: (error: unknown) => void): Task<void> {
-  let settled = false;
-  try {
-    const value = yield* future;
-    settled = true;
-    resolve(value);
-  } catch (error) {
-    settled = true;
-    reject(error);
-  } finally {
-    if (!settled) reject(new CancelledError()); // the executor closed, cancelling this task
-  }
+  const own = task instanceof JoinHandle && !task._executor.closed ? task._executor : undefined;
+  const target = executor ?? own ?? Executor.tryCurrent() ?? defaultExecutorForThread();
+  // Settled from the task's end as the executor records it: a task cancelled before its first
+  // step never runs its body, so a `finally` inside it could not settle anything.
+  return new Promise<T>((resolve, reject) => {
+    target.spawn(future)._onComplete((failed, result) => (failed ? reject(result) : resolve(result as T)));
+  });
 }
 
 /**
  * A future of a Promise (or any thenable): `yield*` gives its value, or throws its rejection
  * (the same error object). Only in an attached executor: awaited inside `blockOn` it throws
- * {@link NotAttachedError}, since Promise callbacks cannot run there. Dropping it (cancelling
- * the task) drops the interest: the settlement wakes nothing, and a rejection is not reported
- * as unhandled.
+ * {@link NotAttachedError}, since Promise callbacks cannot run there. It subscribes to the
+ * Promise at once, so a rejection that comes before the first poll is kept for it, not reported
+ * as unhandled by Node (as `await` in an async function would catch it). Dropping it (cancelling
+ * the task) drops the waker: the settlement wakes nothing; awaited again, it gives the outcome.
  *
  * @example
  * ```ts
@@ -264,19 +257,18 @@ export function fromPromise<T>(promise: PromiseLike<T>): Future<T> {
   return new PromiseFuture(promise);
 }
 
-/** What a settled Promise's callback reaches: cleared when the future is dropped. */
-interface Link {
-  future: PromiseFuture<unknown> | null;
-}
-
 class PromiseFuture<T> extends Future<T> {
-  #state: 'new' | 'waiting' | 'fulfilled' | 'rejected' = 'new';
+  #state: 'waiting' | 'fulfilled' | 'rejected' = 'waiting';
   #result: unknown = undefined;
   #waker: Waker | null = null;
-  #link: Link | null = null;
 
-  constructor(private readonly promise: PromiseLike<T>) {
+  constructor(promise: PromiseLike<T>) {
     super();
+    // Promise.resolve adopts a thenable without calling its `then` synchronously.
+    Promise.resolve(promise).then(
+      (value) => this.#settle('fulfilled', value),
+      (error: unknown) => this.#settle('rejected', error),
+    );
   }
 
   poll(cx: Context): Poll<T> {
@@ -290,31 +282,17 @@ class PromiseFuture<T> extends Future<T> {
       );
     }
     this.#waker = cx.waker;
-    if (this.#state === 'new') {
-      this.#state = 'waiting';
-      const link: Link = { future: this as PromiseFuture<unknown> };
-      this.#link = link;
-      // Promise.resolve adopts a thenable without calling its `then` synchronously.
-      Promise.resolve(this.promise).then(
-        (value) => link.future?._settle('fulfilled', value),
-        (error: unknown) => link.future?._settle('rejected', error),
-      );
-    }
     return PENDING;
   }
 
   override drop(): void {
     this.#waker = null;
-    if (this.#link !== null) this.#link.future = null; // the Promise keeps nothing of ours
-    this.#link = null;
-    if (this.#state === 'waiting') this.#state = 'new'; // polled again, it would subscribe again
   }
 
-  /** @internal The Promise settled (in a microtask, outside any turn). */
-  _settle(state: 'fulfilled' | 'rejected', result: unknown): void {
+  /** The Promise settled (in a microtask, outside any turn). */
+  #settle(state: 'fulfilled' | 'rejected', result: unknown): void {
     this.#state = state;
     this.#result = result;
-    this.#link = null;
     const waker = this.#waker;
     this.#waker = null;
     waker?.wake(); // outside a turn: the attachment schedules one

@@ -153,7 +153,7 @@ export class ScopeFuture<T> extends Future<T> {
       this.#waker?.wake();
     }, 'Scope.spawn()');
     cell.handle = handle;
-    this.#children.add(handle);
+    if (!handle.finished) this.#children.add(handle); // else it ended in spawn (its executor closes)
     if (this.#cancelling) handle.cancel();
     return handle;
   }

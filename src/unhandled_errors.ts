@@ -115,4 +115,18 @@ export class UnhandledErrors {
       }
     }
   }
+
+  /**
+   * Applies the policy to every queued failure still unjoined, for an executor that closes and
+   * so has no next turn: 'throw' throws one UnhandledTaskError for all of them (with several,
+   * its `cause` is an AggregateError of one UnhandledTaskError each).
+   */
+  reportAll(): void {
+    if (this.#policy !== 'throw') return this.report();
+    const failures = this.#failed.splice(0).filter((failure) => !failure.observed);
+    if (failures.length === 0) return;
+    if (failures.length === 1) throw new UnhandledTaskError(failures[0].result, failures[0].context);
+    const each = failures.map((failure) => new UnhandledTaskError(failure.result, failure.context));
+    throw new UnhandledTaskError(new AggregateError(each, `${failures.length} failures`), 'spawned tasks failed and nobody joined them');
+  }
 }

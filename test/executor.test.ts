@@ -10,6 +10,7 @@ import {
   blockOn,
   pollFn,
   ready,
+  scope,
   sleep,
   spawn,
   timeout,
@@ -419,6 +420,64 @@ describe('Executor', () => {
     expect(log).toEqual([]);
     expect(late!.finished).toBe(true);
     expect(executor.taskCount).toBe(0);
+  });
+
+  it('a task spawned while close() cancels, into a JoinSet or a scope, leaves neither waiting for it', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const set = new JoinSet<void>(executor);
+    let childOfScope: ReturnType<Executor['spawn']> | undefined;
+    executor.spawn((function* (): Task<void> {
+      yield* scope(function* (s) {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          set.spawn(sleep(60_000)); // ended at once: its executor is closing
+          childOfScope = s.spawn(sleep(60_000));
+        }
+      });
+    })());
+    executor.turn(0);
+    executor.close();
+    expect(set.size).toBe(0);
+    expect(childOfScope!.finished).toBe(true);
+    expect(executor.taskCount).toBe(0);
+  });
+
+  it('Executor.close() reports what nobody joined, since no turn follows: a throwing finally, by each policy', () => {
+    const failingCleanup = (executor: Executor, message: string) => {
+      executor.spawn((function* (): Task<void> {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          throw new Error(message);
+        }
+      })());
+      executor.turn(0);
+    };
+    const throwing = new Executor({ backend: BACKEND });
+    failingCleanup(throwing, 'cleanup failed');
+    expect(() => throwing.close()).toThrow('a spawned task failed and nobody joined it: cleanup failed');
+    expect(throwing.closed).toBe(true);
+
+    const seen: unknown[] = [];
+    const collecting = new Executor({ backend: BACKEND, onUnhandledError: (e) => seen.push((e as Error).message) });
+    failingCleanup(collecting, 'first');
+    failingCleanup(collecting, 'second');
+    collecting.close();
+    expect(seen).toEqual(['first', 'second']);
+
+    const several = new Executor({ backend: BACKEND });
+    failingCleanup(several, 'one');
+    failingCleanup(several, 'two');
+    let thrown: unknown;
+    try {
+      several.close();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(UnhandledTaskError);
+    const causes = ((thrown as UnhandledTaskError).cause as AggregateError).errors;
+    expect(causes.map((e: UnhandledTaskError) => (e.cause as Error).message)).toEqual(['one', 'two']);
   });
 
   it("an error thrown by the main task's cleanup when blockOn() cancels it is reported at the next turn", () => {

@@ -183,6 +183,40 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     await expect(promise).rejects.toBeInstanceOf(CancelledError);
   });
 
+  it('toPromise() of a task its executor closes before it ran rejects with CancelledError', async () => {
+    const ex = new Executor({ backend: 'epoll' }); // not attached: nothing runs the task before close()
+    const promise = toPromise(function* () { return 'never'; }(), ex);
+    ex.close();
+    await expect(promise).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('toPromise(handle) without an executor waits on the handle\'s own executor, attached but not the default', async () => {
+    const ex = attached();
+    const handle = ex.spawn(function* () { yield* sleep(5); return 'from ex'; }());
+    await expect(toPromise(handle)).resolves.toBe('from ex');
+  });
+
+  it('fromPromise() of a Promise that rejects before the task first awaits it: the task catches it, Node reports nothing', async () => {
+    const ex = attached();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    const rejection = new Error('early');
+    const future = fromPromise(Promise.reject(rejection));
+    await pause(10); // Node's unhandled-rejection check runs in between
+    const caught = await toPromise(function* () {
+      try {
+        yield* future;
+        return null;
+      } catch (e) {
+        return e;
+      }
+    }(), ex);
+    process.off('unhandledRejection', onUnhandled);
+    expect(caught).toBe(rejection);
+    expect(unhandled).toEqual([]);
+  });
+
   it('fromPromise() gives the value, or throws the rejection (same error), inside an attached executor', async () => {
     const ex = attached();
     const rejection = new Error('rejected');

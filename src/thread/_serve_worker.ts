@@ -73,8 +73,11 @@ export async function _serveWorkerMain(): Promise<void> {
     executor.blockOn(serveUntilStopped(fn as (...a: unknown[]) => unknown, ctx, data, control));
     post({ kind: SERVE_KIND, index: data.index, t: 'stopped', openTasks: executor.taskCount });
   } finally {
-    executor.close(); // cancels the connections' tasks; their finally blocks close the sockets
-    control.close();
+    try {
+      executor.close(); // cancels the connections' tasks; their finally blocks close the sockets
+    } finally {
+      control.close();
+    }
   }
 }
 
