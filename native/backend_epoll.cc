@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t kNoId = INT64_MIN;
 // Every socket, pipe and tty is watched this way, whatever the interest says: the reactor
 // keeps readiness bits and only waits for the edges, so there is no epoll_ctl per wait.
-constexpr uint32_t kSourceEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr uint32_t kSourceEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
 
 // struct __kernel_timespec: 64-bit seconds on every architecture.
 struct KernelTimespec {
@@ -33,14 +33,19 @@ struct KernelTimespec {
 };
 
 // epoll bits -> signal bits. ERR and HUP are always reported (epoll_ctl(2)) and wake both
-// directions; RDHUP is a half-close: still writable. The bits are hints (a HUP on a pipe is a
+// directions; RDHUP is a half-close: still writable. An ERR alone is a pending error, not a
+// closed socket (a UDP socket's ICMP error: the next call returns it, later ones EAGAIN), so it
+// closes neither direction. PRI is urgent data: a read stops at its mark, so a short read no
+// longer means the socket was drained (see URGENT). The bits are hints (a HUP on a pipe is a
 // plain EOF, for instance); the next syscall decides.
 int32_t to_signals(uint32_t events) {
   int32_t s = 0;
   if (events & EPOLLIN) s |= READABLE;
   if (events & EPOLLOUT) s |= WRITABLE;
   if (events & EPOLLRDHUP) s |= READ_CLOSED | READABLE;
-  if (events & (EPOLLERR | EPOLLHUP)) s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
+  if (events & EPOLLPRI) s |= URGENT | READABLE;
+  if (events & EPOLLERR) s |= ERROR | READABLE | WRITABLE;
+  if (events & EPOLLHUP) s |= READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
   return s;
 }
 

@@ -40,7 +40,8 @@ short events_for(uint32_t armed) {
 }
 
 // revents -> signal bits, the same mapping as the epoll backend. POLLNVAL (an fd closed while
-// registered) is reported as an error so the reactor looks at it.
+// registered) is reported as an error so the reactor looks at it. POLLPRI is not asked for:
+// poll(2) is level-triggered, so data past an urgent mark is reported again anyway.
 int32_t to_signals(short revents) {
   int32_t s = 0;
   if (revents & POLLIN) s |= READABLE;
@@ -48,9 +49,8 @@ int32_t to_signals(short revents) {
 #ifdef POLLRDHUP
   if (revents & POLLRDHUP) s |= READ_CLOSED | READABLE;
 #endif
-  if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
-    s |= ERROR | READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
-  }
+  if (revents & (POLLERR | POLLNVAL)) s |= ERROR | READABLE | WRITABLE;
+  if (revents & (POLLHUP | POLLNVAL)) s |= READ_CLOSED | WRITE_CLOSED | READABLE | WRITABLE;
   return s;
 }
 

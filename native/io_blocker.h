@@ -15,6 +15,7 @@ constexpr int32_t WRITABLE = 2;
 constexpr int32_t READ_CLOSED = 4;
 constexpr int32_t WRITE_CLOSED = 8;
 constexpr int32_t ERROR = 16;
+constexpr int32_t URGENT = 32;
 
 // Interest bits passed to register/modify.
 constexpr uint32_t INTEREST_READ = 1;

@@ -10,6 +10,8 @@ export const WRITABLE = 2;
 export const READ_CLOSED = 4;
 export const WRITE_CLOSED = 8;
 export const ERROR = 16;
+/** Urgent (out-of-band) TCP data arrived (epoll only): a read stops at its mark. */
+export const URGENT = 32;
 
 /** Interest bits passed to register/modify. */
 export const INTEREST_READ = 1;

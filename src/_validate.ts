@@ -27,10 +27,18 @@ export function checkDuration(where: string, name: string, value: unknown, infin
   return value;
 }
 
-/** Throws a TypeError unless `options` is an options object (an array is a mistake, not options). */
-export function checkOptions(where: string, options: unknown): void {
+/**
+ * Throws a TypeError unless `options` is an options object (an array is a mistake, not options)
+ * whose own keys are all in `known`: a misspelt option (`reuseport`) would otherwise be ignored.
+ */
+export function checkOptions(where: string, options: unknown, known: readonly string[]): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option '${key}' (the options are ${known.join(', ')})`);
+    }
   }
 }
 

@@ -79,7 +79,7 @@ export class Executor {
   #closing = false;
 
   constructor(options: ExecutorOptions = {}) {
-    checkOptions('new Executor()', options);
+    checkOptions('new Executor()', options, ['backend', 'onUnhandledError']);
     const { onUnhandledError = 'throw' } = options;
     const backend = options.backend ?? undefined; // null too means the default
     if (backend !== undefined) checkBackend('new Executor()', backend);

@@ -6,6 +6,7 @@ import {
   INTEREST_WRITE,
   READ_CLOSED,
   READABLE,
+  URGENT,
   WRITABLE,
   WRITE_CLOSED,
   type NativeBlocker,
@@ -56,12 +57,13 @@ export interface BlockerEvent {
  * ```
  */
 export class IoBlocker {
-  /** READABLE, WRITABLE, READ_CLOSED, WRITE_CLOSED, ERROR: the signal bits. */
+  /** READABLE, WRITABLE, READ_CLOSED, WRITE_CLOSED, ERROR, URGENT (epoll only): the signal bits. */
   static readonly READABLE = READABLE;
   static readonly WRITABLE = WRITABLE;
   static readonly READ_CLOSED = READ_CLOSED;
   static readonly WRITE_CLOSED = WRITE_CLOSED;
   static readonly ERROR = ERROR;
+  static readonly URGENT = URGENT;
 
   /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */
   readonly events: Int32Array;
@@ -69,7 +71,7 @@ export class IoBlocker {
   #closed = false;
 
   constructor(options: IoBlockerOptions = {}) {
-    checkOptions('new IoBlocker()', options);
+    checkOptions('new IoBlocker()', options, ['backend', 'capacity']);
     const capacity = checkInteger('new IoBlocker()', 'capacity', options.capacity ?? 1024, 1, 1 << 20);
     const backend = options.backend ?? defaultBackend();
     checkBackend('new IoBlocker()', backend);

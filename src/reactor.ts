@@ -6,6 +6,7 @@ import {
   ERROR,
   READ_CLOSED,
   READABLE,
+  URGENT,
   WRITABLE,
   WRITE_CLOSED,
   type NativeBlocker,
@@ -14,7 +15,7 @@ import { constants } from 'node:os';
 import { IoError } from './errors.js';
 import type { Waker } from './future.js';
 
-export { ERROR, READ_CLOSED, READABLE, WRITABLE, WRITE_CLOSED };
+export { ERROR, READ_CLOSED, READABLE, URGENT, WRITABLE, WRITE_CLOSED };
 
 /** Bits that let a read make progress (data, EOF or an error to report). */
 export const READ_READY = READABLE | READ_CLOSED | ERROR;
@@ -46,7 +47,11 @@ export function defaultBackend(): 'epoll' | 'poll' {
  * woken so it can re-check), which is what one task per stream direction needs.
  */
 export class IoSource {
-  /** READABLE | WRITABLE | READ_CLOSED | WRITE_CLOSED | ERROR, set by events, cleared on EAGAIN. */
+  /**
+   * READABLE | WRITABLE | READ_CLOSED | WRITE_CLOSED | ERROR | URGENT, set by events. EAGAIN
+   * clears a direction's bit and ERROR (the call that would have returned the error did not);
+   * the CLOSED bits and URGENT stay.
+   */
   readiness = READABLE | WRITABLE;
   readWaker: Waker | null = null;
   writeWaker: Waker | null = null;

@@ -282,6 +282,28 @@ class Join<T> extends Combinator<T[]> {
     if (this.#remaining > 0) return PENDING;
     return this.succeed(this.#values as T[]);
   }
+
+  /**
+   * Ending without all the values (a child failed, or the join was dropped): the values already
+   * finished reach nobody, so each one that has `[Symbol.dispose]` is disposed, as `using`
+   * would: a connected stream is closed, a mutex guard released. Their errors join the drops'.
+   */
+  protected override finish(): unknown[] | null {
+    let failures = super.finish();
+    if (this.#remaining === 0) return failures; // succeeding: the values are the caller's
+    const values = this.#values;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      values[i] = undefined;
+      try {
+        const dispose = (value as Partial<Disposable> | null | undefined)?.[Symbol.dispose];
+        if (typeof dispose === 'function') dispose.call(value);
+      } catch (error) {
+        (failures ??= []).push(error);
+      }
+    }
+    return failures;
+  }
 }
 
 /**
@@ -336,9 +358,11 @@ export function selectFair<A extends readonly Awaitable<unknown>[]>(...futures: 
  * With no arguments it resolves at once with `[]`. Do not join two `TcpStream.read()` calls: their
  * views share one scratch buffer, so the second read overwrites the first value.
  *
- * Cancel safety: a join dropped before it completes drops the values of the children that had
- * already finished, so it is not cancel-safe when finishing consumed something (a `recv()`).
- * If dropping the others after an error throws, that drop error is reported as in `select`.
+ * Cancel safety: a join dropped before it completes (or failing) drops the values of the
+ * children that had already finished, so it is not cancel-safe when finishing consumed something
+ * (a `recv()`); a value with `[Symbol.dispose]` is disposed then (a stream closed, a mutex guard
+ * released), not leaked. If dropping the others after an error throws, that drop error is
+ * reported as in `select`.
  * Its children are checked as `select` checks them.
  *
  * @example

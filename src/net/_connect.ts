@@ -3,7 +3,8 @@ import { constants } from 'node:os';
 import { binding } from '../_binding.js';
 import { IoError } from '../errors.js';
 import { Executor } from '../executor.js';
-import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { PENDING, type Context, type Future, type Poll } from '../future.js';
+import { OnceFuture } from '../_once_future.js';
 import { WRITABLE, WRITE_READY, type Reactor } from '../reactor.js';
 import { formatAddress, resolve, type ResolvedHost } from './address.js';
 import { TcpStream } from './tcp_stream.js';
@@ -11,7 +12,7 @@ import { TcpStream } from './tcp_stream.js';
 const { EINPROGRESS, EINTR } = constants.errno;
 
 /** Resolves the host, then tries each address until one connects. */
-export class ConnectFuture extends Future<TcpStream> {
+export class ConnectFuture extends OnceFuture<TcpStream> {
   #lookup: Future<ResolvedHost[]> | null = null;
   #addresses: ResolvedHost[] | null = null;
   #next = 0;
@@ -24,10 +25,10 @@ export class ConnectFuture extends Future<TcpStream> {
     private readonly host: string,
     private readonly port: number,
   ) {
-    super();
+    super('TcpStream.connect()');
   }
 
-  poll(cx: Context): Poll<TcpStream> {
+  protected step(cx: Context): Poll<TcpStream> {
     if (this.#addresses === null) {
       this.#lookup ??= resolve(this.host);
       const addresses = this.#lookup.poll(cx);

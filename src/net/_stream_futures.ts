@@ -6,7 +6,8 @@ import { coop } from '../_coop.js';
 import { ClosedError, IoError, StateError } from '../errors.js';
 import { PENDING, type Context, type Poll } from '../future.js';
 import { IssuedFuture } from '../_issued_future.js';
-import { READ_CLOSED, READ_READY, READABLE, WRITABLE, WRITE_READY } from '../reactor.js';
+import { checkOwnReactor } from '../_own_reactor.js';
+import { ERROR, READ_CLOSED, READ_READY, READABLE, URGENT, WRITABLE, WRITE_READY } from '../reactor.js';
 import type { TcpStream } from './tcp_stream.js';
 import { UnexpectedEofError } from './unexpected_eof.js';
 
@@ -31,6 +32,7 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
   }
   protected waitRead(cx: Context): typeof PENDING {
     const stream = this.stream;
+    this.#checkOwnReactor();
     if (stream._reader !== this) {
       if (stream._reader !== null) this.fail(new StateError('TcpStream: a read is already pending on this stream (one task reads at a time)'));
       stream._reader = this;
@@ -42,6 +44,7 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
   }
   protected waitWrite(cx: Context): typeof PENDING {
     const stream = this.stream;
+    this.#checkOwnReactor();
     if (stream._writer !== this) {
       if (stream._writer !== null) this.fail(new StateError('TcpStream: a write is already pending on this stream (one task writes at a time)'));
       stream._writer = this;
@@ -56,7 +59,8 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
    * On an edge-triggered socket a read shorter than asked means the socket was drained, so
    * readiness is cleared without spending a syscall on the EAGAIN read; a later arrival raises a
    * new edge. Once the peer half-closed (READ_CLOSED), only reading EOF ends readability, since
-   * data and FIN can arrive under a single edge.
+   * data and FIN can arrive under a single edge; once urgent data arrived (URGENT), only EAGAIN
+   * does, since a read stops at the urgent mark with more data behind it and no edge to come.
    */
   protected readOnce(cx: Context, buf: Uint8Array, off: number, len: number): Poll<number> {
     const stream = this.stream;
@@ -66,11 +70,11 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
     const n = binding.read(source.fd, buf, off, len);
     if (n < 0) {
       if (n !== -EAGAIN) this.fail(new IoError('read', n));
-      source.clear(READABLE);
+      source.clear(READABLE | ERROR);
       return this.waitRead(cx);
     }
     if (this.#stored !== null) this.#stopWaiting();
-    if (n < len && !(source.readiness & READ_CLOSED)) source.clear(READABLE);
+    if (n < len && !(source.readiness & (READ_CLOSED | URGENT))) source.clear(READABLE);
     coop.spendBytes(n);
     return n;
   }
@@ -84,13 +88,21 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
     const n = binding.write(source.fd, buf, off, len);
     if (n < 0) {
       if (n !== -EAGAIN) this.fail(new IoError('write', n));
-      source.clear(WRITABLE);
+      source.clear(WRITABLE | ERROR);
       return this.waitWrite(cx);
     }
     if (this.#stored !== null) this.#stopWaiting();
     if (n < len) source.clear(WRITABLE); // a short write means the send buffer is full
     coop.spendBytes(n);
     return n;
+  }
+
+  #checkOwnReactor(): void {
+    try {
+      checkOwnReactor(this.stream.reactor, 'TcpStream');
+    } catch (error) {
+      this.fail(error as Error);
+    }
   }
 
   /** Ends the future with `error`: it no longer waits, and a reused one may be handed out again. */

@@ -3,8 +3,9 @@
 import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import type { Context } from '../future.js';
-import { READ_READY, READABLE, WRITABLE, WRITE_READY, type IoSource, type Reactor } from '../reactor.js';
+import { ERROR, READ_READY, READABLE, WRITABLE, WRITE_READY, type IoSource, type Reactor } from '../reactor.js';
 import { describe } from '../task.js';
+import { checkOwnReactor } from '../_own_reactor.js';
 import { checkInteger } from '../_validate.js';
 
 /**
@@ -53,17 +54,21 @@ export class AsyncFd {
     return false;
   }
 
-  /** After a read returned EAGAIN: readable again only once the kernel says so. */
+  /**
+   * After a read returned EAGAIN: readable again only once the kernel says so. Also clears
+   * ERROR (16): an error the kernel signalled was returned by an earlier call, or this one would
+   * have returned it.
+   */
   clearReadable(): void {
-    this.#source.clear(READABLE);
+    this.#source.clear(READABLE | ERROR);
   }
 
-  /** After a write returned EAGAIN. */
+  /** After a write returned EAGAIN; clears ERROR too, as clearReadable() does. */
   clearWritable(): void {
-    this.#source.clear(WRITABLE);
+    this.#source.clear(WRITABLE | ERROR);
   }
 
-  /** The readiness bits the reactor holds (READABLE 1, WRITABLE 2, READ_CLOSED 4, ...). */
+  /** The readiness bits the reactor holds (READABLE 1, WRITABLE 2, READ_CLOSED 4, WRITE_CLOSED 8, ERROR 16, URGENT 32). */
   get readiness(): number {
     return this.#source.readiness;
   }
@@ -78,6 +83,7 @@ export class AsyncFd {
   /** The waker is stored and called at the next event, far from here: check it now. */
   #check(cx: Context, what: string): void {
     if (!this.#registered) throw new ClosedError('AsyncFd');
+    checkOwnReactor(this.#reactor, 'AsyncFd');
     if (typeof cx?.waker?.wake !== 'function') {
       throw new TypeError(`AsyncFd.${what}(cx): cx must be the Context the future was polled with, got ${describe(cx)}`);
     }

@@ -60,7 +60,7 @@ export class BufReader {
     if (typeof stream !== 'object' || stream === null || typeof stream.read !== 'function') {
       throw new TypeError(`new BufReader(stream): stream must be a TcpStream or another ByteSource, got ${describe(stream)}`);
     }
-    checkOptions('new BufReader()', options);
+    checkOptions('new BufReader()', options, ['maxLineBytes', 'maxFrameBytes']);
     this.maxLineBytes = checkInteger('new BufReader()', 'maxLineBytes', options.maxLineBytes ?? 64 * 1024, 0, 2 ** 31 - 1);
     this.maxFrameBytes = checkInteger('new BufReader()', 'maxFrameBytes', options.maxFrameBytes ?? 16 << 20, 0, 2 ** 32 - 1);
   }

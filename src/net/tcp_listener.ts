@@ -6,8 +6,10 @@ import { coop } from '../_coop.js';
 import { ClosedError, IoError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
-import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
+import { ERROR, READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
 import { AwaitWakers } from '../_shared_future.js';
+import { OnceFuture } from '../_once_future.js';
+import { checkOwnReactor } from '../_own_reactor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
@@ -93,7 +95,7 @@ export class TcpListener implements Disposable {
    */
   static bind(address: AddressInput, options: ListenOptions = {}): Future<TcpListener> {
     const { host, port } = parseAddress('TcpListener.bind()', address);
-    checkOptions('TcpListener.bind()', options);
+    checkOptions('TcpListener.bind()', options, ['reusePort', 'backlog']);
     const backlog = checkInteger('TcpListener.bind()', 'backlog', options.backlog ?? binding.somaxconn, 1, 2 ** 31 - 1);
     const reusePort = options.reusePort === undefined ? false : checkBoolean('TcpListener.bind()', 'reusePort', options.reusePort);
     return new BindFuture(host, port, backlog, reusePort);
@@ -176,7 +178,7 @@ export class TcpListener implements Disposable {
         }
       }
       if (fd === -EAGAIN) {
-        source.clear(READABLE);
+        source.clear(READABLE | ERROR);
         continue;
       }
       if (fd === -ECONNABORTED || fd === -EINTR || fd === -EPROTO) continue; // that peer gave up
@@ -192,6 +194,7 @@ export class TcpListener implements Disposable {
 
   /** Queues `future` for the next readiness (or close) and makes sure the reactor will say so. */
   #wait(cx: Context, future: AcceptFuture): typeof PENDING {
+    checkOwnReactor(this.reactor, 'TcpListener');
     this.#acceptors.set(future, cx.waker);
     this.reactor.waitReadable(this.source, this.#wakeAcceptors);
     return PENDING;
@@ -247,11 +250,11 @@ export class TcpListener implements Disposable {
 }
 
 /** One await of `accept()`; while pending it waits in its listener's queue. */
-class AcceptFuture extends Future<TcpStream> {
+class AcceptFuture extends OnceFuture<TcpStream> {
   constructor(private readonly listener: TcpListener) {
-    super();
+    super('TcpListener.accept()');
   }
-  poll(cx: Context): Poll<TcpStream> {
+  protected step(cx: Context): Poll<TcpStream> {
     return this.listener._pollAccept(cx, this);
   }
   override drop(): void {
@@ -260,7 +263,7 @@ class AcceptFuture extends Future<TcpStream> {
 }
 
 /** Resolves the host, then binds the first address that works. */
-class BindFuture extends Future<TcpListener> {
+class BindFuture extends OnceFuture<TcpListener> {
   #lookup: Future<ResolvedHost[]> | null = null;
   constructor(
     private readonly host: string,
@@ -268,9 +271,9 @@ class BindFuture extends Future<TcpListener> {
     private readonly backlog: number,
     private readonly reusePort: boolean,
   ) {
-    super();
+    super('TcpListener.bind()');
   }
-  poll(cx: Context): Poll<TcpListener> {
+  protected step(cx: Context): Poll<TcpListener> {
     this.#lookup ??= resolve(this.host);
     const addresses = this.#lookup.poll(cx);
     if (addresses === PENDING) return PENDING;

@@ -49,7 +49,7 @@ function scriptForm(script: unknown): URL | string {
  * ```
  */
 export function checkWorkerOptions(options: unknown): void {
-  checkOptions('new ThreadWorker(script, options)', options);
+  checkOptions('new ThreadWorker(script, options)', options, ['workerData', 'transferList', 'name']);
   const { name, transferList } = options as ThreadWorkerOptions;
   if (name !== undefined && typeof name !== 'string') {
     throw new TypeError(`new ThreadWorker(): options.name must be a string, got ${describe(name)}`);

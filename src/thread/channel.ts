@@ -328,7 +328,7 @@ function serializeMessage(what: string, message: unknown): Buffer {
 
 /** The ring size from the constructor's options (default 64 KiB). */
 function checkCapacity(options: unknown): number {
-  checkOptions('new ThreadChannel()', options);
+  checkOptions('new ThreadChannel()', options, ['capacity']);
   const { capacity } = options as { capacity?: unknown };
   if (capacity === undefined) return 64 * 1024;
   return checkInteger('new ThreadChannel()', 'options.capacity', capacity, MIN_CAPACITY, MAX_CAPACITY);

@@ -291,7 +291,7 @@ export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>
   if (typeof body !== 'function') {
     throw new TypeError(`poolScope(workers, body): body must be a generator function (pool) => Task, got ${describe(body)}`);
   }
-  checkOptions('poolScope(workers, body, options)', options);
+  checkOptions('poolScope(workers, body, options)', options, ['stopGraceMs', 'resultCapacity']);
   const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000);
   if (options.resultCapacity !== undefined) {
     // ThreadChannel's bounds, checked here so the error names the option the caller set

@@ -216,7 +216,7 @@ function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
  * ```
  */
 export function serveOnThreads(options: ServeOptions): ThreadServer {
-  checkOptions('serveOnThreads(options)', options);
+  checkOptions('serveOnThreads(options)', options, ['threads', 'module', 'exportName', 'args', 'stopGraceMs', 'onWorkerExit']);
   const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`serveOnThreads(): options.threads must be an integer from 1 to 256, got ${describe(threads)}`);

@@ -5,6 +5,7 @@ import {
   AsyncFd,
   BufReader,
   Executor,
+  Mutex,
   PENDING,
   TcpListener,
   TcpStream,
@@ -77,6 +78,78 @@ describe('a finished future given to a combinator', () => {
       expect(yield* readInto).toBe(4);
       expect(text(buf.subarray(0, 4))).toBe('late');
     }));
+
+  it('a connect, bind or accept that completed inside a combinator is refused instead of connecting, binding or accepting again', () => {
+    noLeak(() =>
+      run((function* () {
+        const bind = TcpListener.bind('127.0.0.1:0');
+        const [listener] = yield* join(bind);
+        expect(() => bind.poll({ waker: { wake() {} } })).toThrow(/TcpListener.bind\(\): this future already completed; call TcpListener.bind\(\) again/);
+        const connect = TcpStream.connect(listener.localAddress);
+        const accept = listener.accept();
+        const [client, server] = yield* join(connect, accept);
+        const cx = { waker: { wake() {} } };
+        expect(() => connect.poll(cx)).toThrow(/TcpStream.connect\(\): this future already completed/);
+        expect(() => accept.poll(cx)).toThrow(/TcpListener.accept\(\): this future already completed/);
+        const refused = TcpStream.connect('127.0.0.1:1');
+        expect(yield* catching(select(refused, sleep(5_000)))).toMatchObject({ code: 'ECONNREFUSED' });
+        expect(() => refused.poll(cx)).toThrow(/already completed/); // not `throw null`
+        for (const socket of [client, server, listener]) socket.close();
+      })()),
+    );
+  });
+
+  it('a join that fails disposes the values its finished children gave: a connected stream is closed, a mutex guard released', () => {
+    noLeak(() =>
+      run((function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const mutex = new Mutex(0);
+        const failure = new Error('the other child failed');
+        const failing = (function* () {
+          yield* sleep(20); // after the connect and the lock are done
+          throw failure;
+        })();
+        const error = yield* catching(join(TcpStream.connect(listener.localAddress), mutex.lock(), failing));
+        expect(error).toBe(failure);
+        expect(mutex.locked).toBe(false);
+        const server = yield* listener.accept();
+        expect(yield* server.read()).toHaveLength(0); // the joined client was closed: EOF
+        server.close();
+        listener.close();
+      })()),
+    );
+  });
+
+  it('a stream, listener or AsyncFd waited on from another executor\'s task is a StateError, not a wait that never ends', () => {
+    const owner = new Executor({ backend: BACKEND });
+    const [listener, client, server] = owner.blockOn(
+      (function* () {
+        const listener = yield* TcpListener.bind('127.0.0.1:0');
+        const connecting = spawn(TcpStream.connect(listener.localAddress));
+        const server = yield* listener.accept();
+        return [listener, yield* connecting, server] as const;
+      })(),
+    );
+    const fd = sys.socket(4);
+    const afd = owner.blockOn(pollFn(() => new AsyncFd(fd)));
+    try {
+      run((function* () {
+        expect(yield* catching(server.read())).toMatchObject({ name: 'StateError', message: /TcpStream belongs to another executor/ });
+        expect(yield* catching(listener.accept())).toMatchObject({ name: 'StateError', message: /TcpListener belongs to another executor/ });
+        expect(() => afd.pollReadable({ waker: { wake() {} } })).toThrow(/AsyncFd belongs to another executor/);
+      })());
+      // On its own executor the stream still works: the refused read left nothing behind.
+      owner.blockOn((function* () {
+        yield* client.writeAll(bytes('ok'));
+        expect(text(yield* server.read())).toBe('ok');
+      })());
+    } finally {
+      afd.deregister();
+      sys.close(fd);
+      for (const socket of [client, server, listener]) socket.close();
+      owner.close();
+    }
+  });
 
   it('the same future or generator twice in one join or select is refused; a JoinHandle twice is fine', () => {
     run((function* () {

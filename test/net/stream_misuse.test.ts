@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BufReader,
   Executor,
+  IoBlocker,
   IoError,
   TcpListener,
   TcpStream,
@@ -177,6 +178,16 @@ describe('TcpStream misuse and caller memory', () => {
       }
       client.setNoDelay(false);
       client.setNoDelay();
+    }));
+
+  it('a misspelt option is refused with the names of the real ones, not ignored', () =>
+    withPair(function* (_client, server) {
+      expect(() => TcpListener.bind('127.0.0.1:0', { reuseport: true } as never)).toThrow(
+        new TypeError("TcpListener.bind(): unknown option 'reuseport' (the options are reusePort, backlog)"),
+      );
+      expect(() => new BufReader(server, { maxLine: 5 } as never)).toThrow(/new BufReader\(\): unknown option 'maxLine'/);
+      expect(() => new Executor({ backend: BACKEND, onUnhandled: 'warn' } as never)).toThrow(/new Executor\(\): unknown option 'onUnhandled'/);
+      expect(() => new IoBlocker({ capacty: 8 } as never)).toThrow(/new IoBlocker\(\): unknown option 'capacty'/);
     }));
 
   it('addresses with stray brackets or IPv6 zones are refused when the call is made', () => {
