@@ -102,8 +102,8 @@ abstract class Combinator<T> extends Future<T> {
     return this.children[i]!.poll(this.cxs[i]);
   }
 
-  protected checkLive(what: string, cx: Context): void {
-    if (this.#done) throw new TypeError(`${what} was awaited again after it completed or was cancelled: make a new one`);
+  protected checkLive(cx: Context): void {
+    if (this.#done) throw new TypeError(`${this.where} was awaited again after it completed or was cancelled: make a new one`);
     this.parent = cx.waker;
   }
 
@@ -216,7 +216,7 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
   }
 
   poll(cx: Context): Poll<Selected<A>> {
-    this.checkLive('select()', cx);
+    this.checkLive(cx);
     const batch = this.takeReady();
     if (batch.length === 0) return PENDING;
     if (batch.length > 1) this.#order(batch);
@@ -261,7 +261,7 @@ class Join<T> extends Combinator<T[]> {
   }
 
   poll(cx: Context): Poll<T[]> {
-    this.checkLive('join()', cx);
+    this.checkLive(cx);
     const batch = this.takeReady();
     for (let k = 0; k < batch.length; k++) {
       const i = batch[k];

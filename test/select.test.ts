@@ -319,6 +319,18 @@ describe('join() and joinAll()', () => {
     expect(performance.now() - t0).toBeLessThan(2_000);
   });
 
+  it('a combinator polled again after it completed names itself in the TypeError', () => {
+    run((function* () {
+      const cx = { waker: { wake() {} } };
+      const fair = selectFair(ready(1));
+      const all = joinAll([ready(2)]);
+      yield* fair;
+      yield* all;
+      expect(() => fair.poll(cx)).toThrow(/^selectFair\(\) was awaited again after it completed/);
+      expect(() => all.poll(cx)).toThrow(/^joinAll\(\) was awaited again after it completed/);
+    })());
+  });
+
   it('joinAll() validates its argument', () => {
     expect(() => joinAll(ready(1) as never)).toThrow(/joinAll\(\): expected an array of futures/);
     expect(() => joinAll((function* () {})() as never)).toThrow(/one awaitable: pass \[it\], or use join\(\)/);
