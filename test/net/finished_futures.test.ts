@@ -30,6 +30,18 @@ function detached(size = 8): Uint8Array {
   return buf;
 }
 
+/** A listener and a connected pair made on `executor`, all left open for the test. */
+function openOn(executor: Executor): readonly [TcpListener, TcpStream, TcpStream] {
+  return executor.blockOn(
+    (function* () {
+      const listener = yield* TcpListener.bind('127.0.0.1:0');
+      const connecting = spawn(TcpStream.connect(listener.localAddress));
+      const server = yield* listener.accept();
+      return [listener, yield* connecting, server] as const;
+    })(),
+  );
+}
+
 describe('a finished future given to a combinator', () => {
   it('a read that gave its value is refused by timeout, select and join instead of reading again', () =>
     withPair(function* (client, server) {
@@ -122,14 +134,7 @@ describe('a finished future given to a combinator', () => {
 
   it('a stream, listener or AsyncFd waited on from another executor\'s task is a StateError, not a wait that never ends', () => {
     const owner = new Executor({ backend: BACKEND });
-    const [listener, client, server] = owner.blockOn(
-      (function* () {
-        const listener = yield* TcpListener.bind('127.0.0.1:0');
-        const connecting = spawn(TcpStream.connect(listener.localAddress));
-        const server = yield* listener.accept();
-        return [listener, yield* connecting, server] as const;
-      })(),
-    );
+    const [listener, client, server] = openOn(owner);
     const fd = sys.socket(4);
     const afd = owner.blockOn(pollFn(() => new AsyncFd(fd)));
     try {
@@ -195,14 +200,7 @@ describe('sockets kept past their executor', () => {
   it('a stream and a listener closed after their executor closed release their fds', () => {
     const before = openFds();
     const executor = new Executor({ backend: BACKEND });
-    const [listener, client, server] = executor.blockOn(
-      (function* () {
-        const listener = yield* TcpListener.bind('127.0.0.1:0');
-        const connecting = spawn(TcpStream.connect(listener.localAddress));
-        const server = yield* listener.accept();
-        return [listener, yield* connecting, server] as const;
-      })(),
-    );
+    const [listener, client, server] = openOn(executor);
     executor.close();
     for (const socket of [client, server, listener]) {
       socket.close();
