@@ -191,8 +191,10 @@ export class Executor {
   /**
    * One iteration of the loop: runs the tasks ready now, waits for I/O up to `timeoutMs` (0 = do
    * not block, -1 = until something happens; shortened by timers and by tasks left ready), then
-   * wakes what the events and timers concern. Returns true if tasks remain. Throws a RangeError
-   * for any other negative or an infinite `timeoutMs`. While tasks are left ready after little
+   * wakes what the events and timers concern. Returns true if tasks remain. With no task left it
+   * does not block; with tasks that nothing can wake (no timer, I/O or signal) `-1` throws, as
+   * `blockOn` does, rather than hang. Throws a RangeError for any other negative or an infinite
+   * `timeoutMs`. While tasks are left ready after little
    * work, it skips the I/O poll and only fires due timers (at most about one task budget of work
    * passes between two polls).
    *
@@ -210,7 +212,11 @@ export class Executor {
     try {
       this.#runReady();
       this.#unhandled.report();
-      this.#poll(this.#nextTimeout(timeoutMs));
+      const timeout = this.#nextTimeout(timeoutMs);
+      if (timeout === -1 && this.#live.size > 0 && !this.reactor.hasWaiters) {
+        throw new Error('Executor.turn(-1): tasks are pending, but nothing can wake them (no ready task, timer, I/O or signal)');
+      }
+      this.#poll(timeout === -1 && this.#live.size === 0 ? 0 : timeout); // nothing left to wait for
     } finally {
       this.#leave();
     }

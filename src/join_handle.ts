@@ -106,7 +106,8 @@ export class JoinHandle<T> extends SharedFuture<T> {
    * the cancel started and that awaits runs to completion first; one the task was already
    * awaiting in on its own is cut at that await (README, "Cancellation"). Awaiting the handle
    * afterwards throws `CancelledError`. Cancelling a finished task does nothing. A task that
-   * cancels itself stops at its next await; if it returns before awaiting, its value stands.
+   * cancels itself stops at its next await that waits (awaits of futures already ready go on);
+   * if it returns before that, its value stands.
    */
   cancel(): void {
     this.#task.executor._cancel(this.#task);

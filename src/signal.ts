@@ -8,6 +8,7 @@ import { ClosedError, IoError } from './errors.js';
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import type { Reactor } from './reactor.js';
+import { checkOwnReactor } from './_own_reactor.js';
 
 /**
  * Signals a program may wait for.
@@ -176,6 +177,8 @@ export class SignalListener {
   /** Deliveries already received, per signal, as counts of the addon's counter. */
   readonly #seen: number[];
   readonly #registryId: number;
+  /** @internal The reactor whose blocker the addon wakes on a delivery: only its executor hears. */
+  readonly _reactor: Reactor;
   /** The recv() futures waiting for a delivery: close() wakes them, so they end with ClosedError. */
   readonly #waiting = new Set<SignalRecv>();
   #closed = false;
@@ -183,7 +186,8 @@ export class SignalListener {
   constructor(names: SignalName[]) {
     this.#names = checkNames('listenSignals()', names);
     this.#signums = this.#names.map((name) => constants.signals[name]);
-    this.#registryId = Executor.current().reactor.blocker.registryId;
+    this._reactor = Executor.current().reactor;
+    this.#registryId = this._reactor.blocker.registryId;
     let watched = 0;
     try {
       for (const name of this.#names) {
@@ -261,7 +265,8 @@ class SignalRecv extends Future<SignalName> {
       this.drop();
       return name;
     }
-    const reactor = Executor.current().reactor;
+    const reactor = this.listener._reactor;
+    checkOwnReactor(reactor, 'SignalListener');
     this.drop(); // the waker of an earlier poll
     this.#waiting = { waker: cx.waker, reactor };
     reactor.waitNotify(cx.waker);

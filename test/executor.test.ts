@@ -19,6 +19,7 @@ import {
   yieldNow,
   type Task,
 } from '../src/index.js';
+import { runNode } from './child.js';
 import { BACKEND, Gate, catching, run } from './util.js';
 
 describe('Executor', () => {
@@ -324,6 +325,29 @@ describe('Executor', () => {
     } finally {
       executor.close();
     }
+  });
+
+  it('Executor.turn(-1) does not block once no task is left, and throws when nothing can wake the tasks left (child process)', async () => {
+    // In a child: a regression would block in the kernel for good, which only a kill ends.
+    const code = `
+      import * as w from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};
+      const ex = new w.Executor({ backend: ${JSON.stringify(BACKEND)} });
+      ex.spawn(w.sleep(20));
+      let turns = 0;
+      while (ex.turn(-1)) turns++;
+      const empty = ex.turn(-1);
+      ex.spawn(w.pollFn(() => w.PENDING)); // pending, and nothing will ever wake it
+      let error = 'none';
+      try { ex.turn(-1); } catch (e) { error = e.message; }
+      console.log(JSON.stringify({ turns, empty, error }));
+      ex.close();
+    `;
+    const r = await runNode(['--input-type=module', '-e', code], { killAfterMs: 10_000 });
+    expect(r.signal).toBe(null);
+    const out = JSON.parse(r.stdout);
+    expect(out.turns).toBeGreaterThanOrEqual(1);
+    expect(out.empty).toBe(false);
+    expect(out.error).toMatch(/Executor.turn\(-1\): tasks are pending, but nothing can wake them/);
   });
 
   it('Executor.spawn() validates its argument', () => {

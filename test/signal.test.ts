@@ -143,6 +143,21 @@ describe('signals', () => {
     })());
   });
 
+  it('SignalListener.recv() awaited on another executor than the listener\'s is a StateError, not a missed signal', () => {
+    const owner = new Executor({ backend: BACKEND });
+    const listener = owner.blockOn((function* () {
+      return listenSignals('SIGUSR2');
+    })());
+    try {
+      const error = run(catching(listener.recv()));
+      expect(error).toBeInstanceOf(StateError);
+      expect((error as Error).message).toMatch(/SignalListener belongs to another executor/);
+    } finally {
+      listener.close();
+      owner.close();
+    }
+  });
+
   it('SignalListener.close() from plain code wakes the task waiting in recv()', () => {
     const executor = new Executor({ backend: BACKEND });
     try {

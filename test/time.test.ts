@@ -6,6 +6,8 @@ import {
   channel,
   interval,
   join,
+  ready,
+  select,
   sleep,
   sleepUntil,
   spawn,
@@ -129,6 +131,38 @@ describe('timers', () => {
       expect(performance.now()).toBeGreaterThanOrEqual(b); // the second did not complete at the first tick
       expect(every.nextTick).toBe(b + 30);
     })());
+  });
+
+  it('a loop of sleeps already due (sleep(0)) spends the budget, so other tasks still run', () => {
+    const rounds = run((function* () {
+      let flag = false;
+      spawn((function* () {
+        flag = true;
+      })());
+      let i = 0;
+      while (!flag && i < 100_000) {
+        yield* sleep(0);
+        i++;
+      }
+      return i;
+    })());
+    expect(rounds).toBeLessThan(100_000); // about one budget of rounds, then the other task ran
+  });
+
+  it('a Sleep whose await was cancelled on one executor completes when awaited on another', () => {
+    const first = new Executor({ backend: BACKEND });
+    const second = new Executor({ backend: BACKEND });
+    try {
+      const nap = sleep(20);
+      const winner = first.blockOn(select(nap, ready('at once'))); // nap waits in first's timers, then is dropped
+      expect(winner.index).toBe(1);
+      const started = performance.now();
+      second.blockOn(nap);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      first.close();
+      second.close();
+    }
   });
 
   it('timeout() removes its timer even when dropping the inner future throws', () => {

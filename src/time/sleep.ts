@@ -1,6 +1,7 @@
 // sleep(ms): a future that completes once its deadline has passed, never before.
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { coop } from '../_coop.js';
 import { checkDuration } from '../_validate.js';
 import { describe } from '../task.js';
 import { TimerEntry, type TimerHeap } from './_timer_heap.js';
@@ -26,16 +27,24 @@ export class Sleep extends Future<void> {
 
   poll(cx: Context): Poll<void> {
     if (performance.now() >= this.deadline) {
+      // Due: spend budget, or a loop of sleeps already due (sleep(0), a schedule running late)
+      // would never let another task, I/O or a timer run (yield* polls on the spot).
+      if (!coop.proceed()) {
+        cx.waker.wake();
+        return PENDING;
+      }
       this.drop();
       return undefined;
     }
+    const timers = Executor.current().timers;
     if (this.#entry === null) {
       this.#entry = new TimerEntry(this.deadline, cx.waker);
-      this.#timers = Executor.current().timers;
     } else {
       this.#entry.waker = cx.waker;
+      if (timers !== this.#timers) this.#timers!.remove(this.#entry); // awaited again on another executor
     }
-    this.#timers!.insert(this.#entry); // no-op while it is still queued
+    this.#timers = timers;
+    timers.insert(this.#entry); // no-op while it is still queued
     return PENDING;
   }
 
