@@ -26,6 +26,15 @@ export abstract class IssuedFuture<T> extends Future<T> {
   /** Set by drop(): an await that was cancelled gave nothing, so the future may be polled again. */
   #dropped = false;
 
+  /**
+   * True once the future completed (gave its value or error) and nobody may poll it any more:
+   * only then may its owner hand it out again. A dropped future is not reusable, since the
+   * program may still await it again (a cancelled await gave nothing); its owner makes a new one.
+   */
+  get reusable(): boolean {
+    return !this.inUse && !this.#dropped;
+  }
+
   /** Hands the future out (again): it may be awaited once more. */
   issue(): void {
     this.rearm();

@@ -24,14 +24,18 @@ export interface SocketAddress {
 }
 
 /**
- * An address to bind or connect to: `'host:port'`, `'[::1]:port'`, or `{ host, port }`.
+ * An address to bind or connect to: `'host:port'`, `'[::1]:port'`, `{ host, port }`, or a
+ * {@link SocketAddress} such as a listener's `localAddress` (its `address` is the host).
  *
  * @example
  * ```ts
  * const stream = yield* TcpStream.connect({ host: 'localhost', port: 8088 }); // or 'localhost:8088'
  * ```
  */
-export type AddressInput = string | { host?: string; port: number };
+export type AddressInput = string | { host?: string; port: number } | SocketAddress;
+
+/** The keys an address object may have: a `{ host, port }`, or a SocketAddress. */
+const ADDRESS_KEYS = ['host', 'port', 'address', 'family'];
 
 /**
  * A host name that could not be resolved. `code` is 'ENOTFOUND' when the name does not exist
@@ -57,7 +61,17 @@ export class ResolveError extends Error {
 /** Splits and validates an address input. Throws TypeError/RangeError with the caller's name. */
 export function parseAddress(where: string, input: unknown): { host: string; port: number } {
   if (typeof input === 'object' && input !== null) {
-    const { host = '127.0.0.1', port } = input as { host?: unknown; port?: unknown };
+    for (const key of Object.keys(input)) {
+      if (!ADDRESS_KEYS.includes(key)) {
+        throw new TypeError(`${where}: unknown address field '${key}' (an address is { host, port } or { address, port, family })`);
+      }
+    }
+    const fields = input as { host?: unknown; address?: unknown; port?: unknown };
+    if (fields.host !== undefined && fields.address !== undefined) {
+      throw new TypeError(`${where}: an address has a host or an address field, not both`);
+    }
+    const { port } = fields;
+    const host = fields.host ?? fields.address ?? '127.0.0.1';
     if (typeof host !== 'string' || host === '') throw new TypeError(`${where}: host must be a non-empty string`);
     checkHost(where, host);
     return { host, port: checkInteger(where, 'port', port, 0, 65535) };

@@ -118,9 +118,9 @@ export class BufReader {
     return this.#nextOp().start(EXACT, n) as Future<Uint8Array>;
   }
 
-  /** The reusable future, or a new one while it is still in use (made and not yet awaited). */
+  /** The reusable future, or a new one while the last may still be awaited (see `reusable`). */
   #nextOp(): ReadOp {
-    if (this.#op.inUse) this.#op = new ReadOp(this);
+    if (!this.#op.reusable) this.#op = new ReadOp(this);
     return this.#op;
   }
 

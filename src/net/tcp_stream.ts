@@ -107,7 +107,7 @@ export class TcpStream implements Disposable {
   read(): Future<Uint8Array> {
     this.#checkOpen('read');
     let fut = this.#read;
-    if (fut === null || fut.inUse) fut = this.#read = new ReadFuture(this);
+    if (fut === null || !fut.reusable) fut = this.#read = new ReadFuture(this);
     fut.issue();
     return fut;
   }
@@ -173,7 +173,7 @@ export class TcpStream implements Disposable {
     this.#checkOpen('writeAll');
     checkBytes('TcpStream.writeAll()', 'buf', buf);
     let fut = this.#writeAll;
-    if (fut === null || fut.inUse) fut = this.#writeAll = new WriteAllFuture(this);
+    if (fut === null || !fut.reusable) fut = this.#writeAll = new WriteAllFuture(this);
     if (offset === undefined && length === undefined) {
       fut.start(buf, 0, buf.length); // the hot path: no range to check
     } else {

@@ -42,4 +42,27 @@ describe('formatAddress()', () => {
     expect(() => formatAddress({ address: '::1', port: 70000, family: 6 })).toThrow(RangeError);
     expect(() => formatAddress({ address: '::1', port: 1.5, family: 6 })).toThrow(/port must be an integer/);
   });
+
+  it('a SocketAddress (a listener\'s localAddress) is an address input: its address is used, not 127.0.0.1; other fields are refused', () => {
+    noLeak(() =>
+      run((function* () {
+        let listener: TcpListener;
+        try {
+          listener = yield* TcpListener.bind({ address: '::1', port: 0, family: 6 });
+        } catch {
+          return; // no IPv6 loopback on this machine
+        }
+        expect(listener.localAddress.address).toBe('::1');
+        const client = yield* TcpStream.connect(listener.localAddress);
+        expect(client.peerAddress.address).toBe('::1');
+        client.close();
+        listener.close();
+        expect(() => TcpStream.connect({ hostname: 'localhost', port: 80 } as never)).toThrow(
+          /TcpStream.connect\(\): unknown address field 'hostname'/,
+        );
+        expect(() => TcpListener.bind({ port: 0, reusePort: true } as never)).toThrow(/unknown address field 'reusePort'/);
+        expect(() => TcpStream.connect({ host: '::1', address: '127.0.0.1', port: 80 } as never)).toThrow(/a host or an address field, not both/);
+      })()),
+    );
+  });
 });

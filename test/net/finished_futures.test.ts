@@ -11,6 +11,7 @@ import {
   TcpStream,
   join,
   pollFn,
+  ready,
   select,
   sleep,
   spawn,
@@ -155,6 +156,31 @@ describe('a finished future given to a combinator', () => {
       owner.close();
     }
   });
+
+  it('a read, writeAll or BufReader call whose await was cancelled is not handed out again by the next call', () =>
+    withPair(function* (client, server) {
+      const cancelled = server.read();
+      expect((yield* select(cancelled, ready('first'))).index).toBe(1);
+      const next = server.read();
+      // Compared by hand: expect().not.toBe() iterates the two objects when they differ, and a
+      // future's iterator polls it.
+      expect(next === cancelled).toBe(false);
+      next.drop();
+      yield* client.writeAll(bytes('data'));
+      expect(text(yield* cancelled)).toBe('data'); // the cancelled await, awaited again, reads
+      const reader = new BufReader(server);
+      const line = reader.readLine();
+      expect((yield* select(line, ready('first'))).index).toBe(1);
+      const frame = reader.readFrame();
+      expect(frame === line).toBe(false);
+      frame.drop();
+      yield* client.writeAll(bytes('a line\n'));
+      expect(text((yield* line)!)).toBe('a line');
+      const big = new Uint8Array(16 << 20);
+      const write = client.writeAll(big); // more than the socket buffers hold: it waits
+      expect((yield* select(write, sleep(20))).index).toBe(1);
+      expect(client.writeAll(bytes('x')) === write).toBe(false);
+    }));
 
   it('the same future or generator twice in one join or select is refused; a JoinHandle twice is fine', () => {
     run((function* () {
