@@ -181,6 +181,7 @@ export class Connection {
    * the connection, and the reset could destroy the error before the client reads it.
    */
   #tooLong(): void {
+    this.#take(Infinity); // the posts it is owed (its own among them) go before the error
     const out = [...this.#out, encodeFromServer({ kind: 'error', message: lineTooLong(this.#server.options.maxLine) })];
     this.#close();
     this.#socket.end(Buffer.concat(out));

@@ -53,20 +53,20 @@ export class Outbound {
   }
 
   /**
-   * Writes `packet`, and with `more` whatever it adds to the batch once the lock is held, all in
-   * one write when the socket takes it. Throws IoError if the client is gone.
+   * Writes `packet` (if not null), and with `more` whatever it adds to the batch once the lock is
+   * held, all in one write when the socket takes it. Throws IoError if the client is gone.
    *
    * @example
    * ```ts
    * yield* outbound.send(first, (batch) => batch.add(second));
    * ```
    */
-  *send(packet: Packet, more?: (batch: Batch) => void): Task<void> {
+  *send(packet: Packet | null, more?: (batch: Batch) => void): Task<void> {
     const guard = this.#stream.tryLock() ?? (yield* this.#stream.lock()); // no future when free
     try {
       if (this.#closed) return;
       const batch = this.#batch;
-      batch.add(packet);
+      if (packet !== null) batch.add(packet);
       if (more !== undefined) more(batch);
       yield* batch.writeTo(guard.value);
     } finally {
@@ -151,7 +151,8 @@ export function* serve(stream: TcpStream, groups: GroupTable, limits: Connection
         line = yield* reader.readLine();
       } catch (error) {
         if (!(error instanceof LineTooLongError)) throw error;
-        yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(maxLine) }));
+        // After the posts this client made before the long line, as on a half-close.
+        yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(maxLine) }), owedBefore(subscriptions));
         unsubscribe();
         yield* linger(stream);
         return;

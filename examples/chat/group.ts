@@ -184,8 +184,10 @@ export class Subscription {
   readonly group: Group;
   readonly #rx: BroadcastReceiver<Packet>;
   readonly #task: JoinHandle<void>;
-  /** 1 while the task holds a packet it took but has not yet put in a batch under the lock. */
+  /** 1 while the task holds a post or a lag it took but has not yet put in a batch under the lock. */
   #unbatched = 0;
+  /** Posts lost to lag that the next batch reports, merged with any lost while it waits for the lock. */
+  #missed = 0;
 
   /** Made by `Group.join()`: subscribes with `rx` and spawns the task relaying to `outbound`. */
   constructor(group: Group, rx: BroadcastReceiver<Packet>, outbound: Outbound) {
@@ -223,15 +225,19 @@ export class Subscription {
     const rx = this.#rx;
     const fill = (batch: Batch) => {
       this.#unbatched = 0;
-      drain(group, rx, batch);
+      const missed = this.#missed;
+      this.#missed = 0;
+      drain(group, rx, batch, missed);
     };
     try {
       for (;;) {
-        let first: Packet;
+        let first: Packet | null = null;
         try {
           first = yield* rx.recv();
         } catch (error) {
-          if (error instanceof LaggedError) first = group.dropped(error.missed);
+          // Reported by `fill`, once the lock is ours: the receiver may lag again meanwhile, and
+          // the two gaps are one gap to the client, so one `Dropped` report.
+          if (error instanceof LaggedError) this.#missed = error.missed;
           else if (error instanceof RecvClosedError) return; // groups are never closed; for completeness
           else throw error;
         }
@@ -253,14 +259,23 @@ export class Subscription {
 }
 
 /**
- * Adds to `batch` the posts `rx` already holds, up to about BATCH_BYTES, with a lag report where
- * posts were lost. Never waits.
+ * Adds to `batch` the posts `rx` already holds, up to about BATCH_BYTES, with one lag report
+ * where posts were lost (`missed` of them already, before the first). Never waits.
  */
-function drain(group: Group, rx: BroadcastReceiver<Packet>, batch: Batch): void {
+function drain(group: Group, rx: BroadcastReceiver<Packet>, batch: Batch, missed: number): void {
   while (batch.bytes < BATCH_BYTES) {
     const r = rx.tryRecv();
-    if (r.ok) batch.add(r.value);
-    else if (r.reason === 'lagged') batch.add(group.dropped(r.missed));
-    else break; // empty (or closed)
+    if (r.ok) {
+      if (missed > 0) {
+        batch.add(group.dropped(missed));
+        missed = 0;
+      }
+      batch.add(r.value);
+    } else if (r.reason === 'lagged') {
+      missed += r.missed; // gaps with no post between them are one gap
+    } else {
+      break; // empty (or closed)
+    }
   }
+  if (missed > 0) batch.add(group.dropped(missed));
 }

@@ -152,6 +152,14 @@ export function bookServerTests(s: BookServer): void {
     expect(c.lines).toEqual([NO_CATS, NO_CATS, '{"Error":"line too long (limit 100 bytes)"}']);
   });
 
+  it(`${s.subject} delivers a member's own post before the line-too-long error that follows it in the same write`, async () => {
+    const { port } = await s.start('--max-line', '100');
+    const c = await s.connect(port);
+    await c.send(`{"Join":{"group_name":"dogs"}}\n{"Post":{"group_name":"dogs","message":"1"}}\n${'x'.repeat(101)}\n`);
+    await c.ended;
+    expect(c.lines).toEqual(['{"Message":{"group_name":"dogs","message":"1"}}', '{"Error":"line too long (limit 100 bytes)"}']);
+  });
+
   it(`${s.subject} answers a last line that has no \\n when the client half-closes`, async () => {
     const { port } = await s.start('--max-line', '100');
     const c = await s.connect(port);

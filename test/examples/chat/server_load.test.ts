@@ -2,6 +2,7 @@
 // posts while the server's memory is watched, clients that vanish mid-line or mid-write, and the
 // fan-out load generator. The compiled CLI runs as a child process with a kill timer.
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,73 @@ describe('wakeloop chat-server under pressure', () => {
     // the poster's process: then its own reports account for the gaps).
     await other.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
     expectAllAccountedFor(noSync(other.lines), sent);
+  });
+
+  it('a member that lags again while its lag report waits for the connection gets one report per gap', async () => {
+    // One connection in two groups, reading in bursts, large posts to both: one group's relay
+    // lags, then often lags again while the other's write holds the connection's lock.
+    const server = await Server.start('--capacity', '16');
+    const member = net.connect(server.port, '127.0.0.1');
+    await once(member, 'connect');
+    member.on('error', () => {});
+    // Kept per group as lines arrive (the posts are large): the next post number due, the lag
+    // reports, and the reports that came with no post of the group since the one before.
+    const groups = ['dogs', 'cats'] as const;
+    const seen = Object.fromEntries(groups.map((g) => [g, { due: 0, reports: 0, backToBack: 0, lastWasReport: false }]));
+    const misordered: string[] = [];
+    let partial = '';
+    member.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('latin1')).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const lag = /^\{"Error":"Dropped (\d+) messages from (dogs|cats)\."\}$/.exec(line);
+        const posted = /^\{"Message":\{"group_name":"(dogs|cats)","message":"(\d+) /.exec(line);
+        if (lag) {
+          const g = seen[lag[2]];
+          if (g.lastWasReport) g.backToBack++;
+          g.lastWasReport = true;
+          g.reports++;
+          g.due += Number(lag[1]);
+        } else if (posted) {
+          const g = seen[posted[1]];
+          const n = Number(posted[2]);
+          if (n !== g.due) misordered.push(`${posted[1]} ${n} where ${g.due} was due`);
+          g.due = n + 1;
+          g.lastWasReport = false;
+        }
+      }
+    });
+    member.write(join('dogs') + join('cats'));
+    const poster = await Client.connect(server.port);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the Joins were read
+    const filler = 'x'.repeat(30_000);
+    let sent = 0;
+    let stop = false;
+    const posting = (async () => {
+      while (!stop) {
+        await poster.send(post('dogs', `${sent} ${filler}`) + post('cats', `${sent} ${filler}`));
+        sent++;
+      }
+    })();
+    const started = Date.now();
+    while (Date.now() - started < 2000) {
+      member.pause();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      member.resume();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    stop = true;
+    await posting;
+    await poster.sync('poster');
+    const deadline = Date.now() + WAIT_MS;
+    while (groups.some((g) => seen[g].due < sent) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    member.destroy();
+    expect(misordered).toEqual([]);
+    for (const g of groups) {
+      expect(seen[g].due, g).toBe(sent); // every post arrived or was reported lost
+      expect(seen[g].reports, g).toBeGreaterThan(0); // it did lag
+      expect(seen[g].backToBack, g).toBe(0);
+    }
   });
 
   it('server memory stays bounded while a member never reads and hundreds of MB are posted', async () => {
