@@ -83,14 +83,50 @@ export interface PoolWorkerData {
  * ```
  */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
-  const code = (error as { code?: unknown }).code;
-  return {
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
-    code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
-  };
+  try {
+    if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: String(error.name),
+      message: String(error.message),
+      stack: error.stack === undefined ? undefined : String(error.stack),
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+    };
+  } catch {
+    // A null-prototype object, a throwing toString or getter: the report itself must not fail.
+    return { name: 'Error', message: `a pool task threw a value that cannot be described (${tagOf(error)})` };
+  }
+}
+
+/** Object.prototype.toString's tag of any value, such as "[object Object]"; never throws. */
+function tagOf(value: unknown): string {
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return `a ${typeof value}`; // a revoked Proxy
+  }
+}
+
+/** The longest error message a short failure report carries (see MIN_RESULT_CAPACITY). */
+export const SHORT_MESSAGE_CHARS = 1000;
+/**
+ * The smallest result ring a pool accepts: room for a short failure report (its message cut to
+ * SHORT_MESSAGE_CHARS), so a task's end can always be reported, whatever its error.
+ */
+export const MIN_RESULT_CAPACITY = 4096;
+
+/**
+ * The short form of a failure report: no stack, the message cut to SHORT_MESSAGE_CHARS.
+ *
+ * @example
+ * ```ts
+ * results.send({ t: 'failed', id, error: shortErrorInfo(errorInfo(e)) });
+ * ```
+ */
+export function shortErrorInfo(info: ErrorInfo): ErrorInfo {
+  const cut = info.message.length > SHORT_MESSAGE_CHARS;
+  const message = cut ? `${info.message.slice(0, SHORT_MESSAGE_CHARS)}... (cut: the whole error did not fit the pool's result ring)` : info.message;
+  return { name: info.name.slice(0, 100), message, code: info.code };
 }
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };

@@ -6,7 +6,8 @@ import { Future, PENDING } from '../future.js';
 import { JoinSet } from '../join_set.js';
 import { isGenerator, type Task } from '../task.js';
 import { ThreadChannel } from './channel.js';
-import { errorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
+import { ClosedError } from '../errors.js';
+import { errorInfo, shortErrorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { WorkerControl } from './worker.js';
 
 const executor = new Executor({ onUnhandledError: 'warn' });
@@ -88,7 +89,11 @@ function* serve(): Task<string | null> {
 
 /** Forgets the finished tasks, which the set would otherwise keep for a joinNext() nobody calls. */
 function reap(): void {
-  for (let outcome = running._next(null); outcome !== null && outcome !== PENDING; outcome = running._next(null));
+  for (let outcome = running._next(null); outcome !== null && outcome !== PENDING; outcome = running._next(null)) {
+    // runTask reports its task's end itself; one that threw could not, and the pool would wait
+    // for that task forever: end the thread instead, which the pool reports.
+    if (outcome.kind === 'error') throw outcome.error;
+  }
 }
 
 /** Runs one task and reports its value or error; reports nothing if it is cancelled. */
@@ -113,13 +118,29 @@ function* runTask(task: PoolTaskMessage, module: { namespace: Record<string, unk
       value = out;
     }
   } catch (error) {
-    results.send({ t: 'failed', id: task.id, error: errorInfo(error) });
+    sendFailure(task.id, error);
     return;
   }
   try {
     results.send({ t: 'done', id: task.id, value });
   } catch (error) {
-    results.send({ t: 'failed', id: task.id, error: errorInfo(error) }); // not cloneable, too big
+    if (error instanceof ClosedError) return; // the pool is gone: nobody waits for it
+    sendFailure(task.id, error); // not cloneable, too big
+  }
+}
+
+/**
+ * Reports a task's error. A report the ring cannot take (a long message or stack) is sent again
+ * in short form, which always fits (MIN_RESULT_CAPACITY): the pool must hear of every task's end,
+ * or it waits for it forever.
+ */
+function sendFailure(id: number, error: unknown): void {
+  const info = errorInfo(error);
+  try {
+    results.send({ t: 'failed', id, error: info });
+  } catch (sendError) {
+    if (sendError instanceof ClosedError) return;
+    results.send({ t: 'failed', id, error: shortErrorInfo(info) });
   }
 }
 

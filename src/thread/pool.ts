@@ -13,7 +13,7 @@ import { describe, type Awaitable, type Task } from '../task.js';
 import { sleepUntil } from '../time/sleep.js';
 import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
 import { PoolExits } from './_pool_exits.js';
-import { moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
+import { MIN_RESULT_CAPACITY, moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { ThreadChannel } from './channel.js';
 import { ThreadWorker } from './worker.js';
 
@@ -31,7 +31,11 @@ const WORKER_SCRIPT = new URL('./pool_worker.js', import.meta.url);
 export interface PoolOptions {
   /** How long a stopping worker may run its tasks' `finally` blocks before it is terminated (ms, default 1000). */
   stopGraceMs?: number;
-  /** Bytes of the shared ring that carries results back (default 256 KiB); a result must fit. */
+  /**
+   * Bytes of the shared ring that carries results back (default 256 KiB, at least 4 KiB); a
+   * result must fit (one that does not fails its task), and an error too big for it is reported
+   * without its stack, its message cut to 1,000 characters.
+   */
   resultCapacity?: number;
 }
 
@@ -294,8 +298,8 @@ export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>
   checkOptions('poolScope(workers, body, options)', options, ['stopGraceMs', 'resultCapacity']);
   const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000);
   if (options.resultCapacity !== undefined) {
-    // ThreadChannel's bounds, checked here so the error names the option the caller set
-    checkInteger('poolScope()', 'options.resultCapacity', options.resultCapacity, 16, 2 ** 30);
+    // At least room for a short failure report, so every task's end can be reported
+    checkInteger('poolScope()', 'options.resultCapacity', options.resultCapacity, MIN_RESULT_CAPACITY, 2 ** 30);
   }
   return scope(function* (s) {
     const pool = new Pool(workers, options);

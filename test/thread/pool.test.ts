@@ -94,6 +94,22 @@ describe('poolScope', () => {
     await pool!.exited;
   });
 
+  it('an error too big for the result ring, or one that cannot be described, still fails the scope (it hung)', async () => {
+    const pools: Pool[] = [];
+    const huge = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'failHuge', 300_000); // the default ring is 256 KiB
+    }))) as Error;
+    expect(huge).toBeInstanceOf(RangeError);
+    expect(huge.message).toMatch(/^bad input: x{989}\.\.\. \(cut: the whole error did not fit the pool's result ring\)$/);
+    const odd = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'throwNullProto');
+    }))) as Error;
+    expect(odd.message).toBe('a pool task threw a value that cannot be described ([object Object])');
+    await Promise.all(pools.map((p) => p.exited));
+  });
+
   it('an error of a custom class keeps its name; an async function is refused with a clear error', async () => {
     const pools: Pool[] = [];
     const custom = run(catching(poolScope(1, function* (p) {
@@ -373,7 +389,7 @@ describe('poolScope() arguments', () => {
     expect(() => poolScope(1, body, { stopGraceMs: Number.NaN })).toThrow(TypeError);
     expect(() => poolScope(1, body, { stopGraceMs: -1 })).toThrow(RangeError);
     // checked before any thread starts, naming the option rather than new ThreadChannel()
-    expect(() => poolScope(1, body, { resultCapacity: -1 })).toThrow('poolScope(): options.resultCapacity must be between 16 and 1073741824, got -1');
+    expect(() => poolScope(1, body, { resultCapacity: -1 })).toThrow('poolScope(): options.resultCapacity must be between 4096 and 1073741824, got -1');
     expect(() => poolScope(1, body, { resultCapacity: 'x' as never })).toThrow('poolScope(): options.resultCapacity must be an integer, got string x');
     let pool: Pool | undefined;
     const error = run(catching(poolScope(1, function* (p) {
