@@ -72,6 +72,20 @@ export function integer(flag: string, text: string, min: number, max: number): n
 }
 
 /**
+ * The value of a host flag (`--host`): any non-empty text; whether it resolves shows when the
+ * server binds.
+ *
+ * @example
+ * ```ts
+ * const host = hostFlag('host', values.host);
+ * ```
+ */
+export function hostFlag(flag: string, text: string): string {
+  if (text === '') throw new UsageError(`--${flag} must not be empty`);
+  return text;
+}
+
+/**
  * Prints a status line on stdout. A server's log line must not end it: once stdout is closed
  * (`wakeloop echo-server | head -1`) each write fails with EPIPE and the line is dropped. The
  * write is synchronous, so lines printed inside blockOn (Node's loop stalled) go out at once.

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import {
   Executor,
   IoError,
+  ResolveError,
   TcpListener,
   TcpStream,
   attach,
@@ -19,7 +20,7 @@ import {
   type SocketAddress,
   type Task,
 } from '../src/index.js';
-import { UsageError, integer, readCommandLine, say, sayError } from './command_line.js';
+import { UsageError, hostFlag, integer, readCommandLine, say, sayError } from './command_line.js';
 
 /** Echoes what the peer sends until it closes; a reset or similar ends only this connection. */
 export function* echo(stream: TcpStream): Task<void> {
@@ -105,7 +106,7 @@ function parseOptions(argv: string[]): Options {
       threads: { type: 'string' },
     },
   });
-  const options: Options = { host: values.host!, port: integer('port', values.port!, 0, 65535), attached: values.attached! };
+  const options: Options = { host: hostFlag('host', values.host!), port: integer('port', values.port!, 0, 65535), attached: values.attached! };
   if (values.threads !== undefined) {
     options.threads = integer('threads', values.threads, 1, 256);
     if (options.attached) throw new UsageError('--attached and --threads do not combine (the workers run blockOn)');
@@ -130,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     if (o.threads !== undefined) return await serveThreads(o.host, o.port, o.threads);
     return o.attached ? await serveAttached(o.host, o.port) : serveBlocking(o.host, o.port);
   } catch (error) {
-    if (!(error instanceof IoError)) throw error;
+    if (!(error instanceof IoError || error instanceof ResolveError)) throw error;
     sayError(`echo-server: ${error.message}`);
     return 1;
   }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Parker } from '../src/sync/parker.js';
 import { WaitGroup } from '../src/sync/wait_group.js';
-import { UsageError } from './command_line.js';
+import { UsageError, asksForHelp } from './command_line.js';
 import type { HandshakeRole } from './handshake_worker.js';
 
 /** The seed's client start delay and TIME_WAIT (2MSL) timeout. */
@@ -76,7 +76,6 @@ function parseMs(flag: string, text: string | undefined, min: number): number {
 
 /** The parsed command line. */
 interface Options {
-  help: boolean;
   startDelayMs: number;
   timeWaitMs: number;
 }
@@ -90,7 +89,6 @@ function parseOptions(argv: string[]): Options {
       options: {
         'start-delay': { type: 'string' },
         'time-wait': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -102,7 +100,6 @@ function parseOptions(argv: string[]): Options {
     throw err;
   }
   return {
-    help: values.help === true,
     startDelayMs: parseMs('--start-delay', values['start-delay'], 0),
     timeWaitMs: parseMs('--time-wait', values['time-wait'], MIN_TIME_WAIT_MS),
   };
@@ -132,6 +129,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
     throw new TypeError('main(argv): argv must be an array of strings');
   }
+  if (asksForHelp(argv)) {
+    writeLine(USAGE.trimEnd()); // whatever else the line holds, as every command does
+    return 0;
+  }
   let options: Options;
   try {
     options = parseOptions(argv);
@@ -139,10 +140,6 @@ export async function main(argv: string[]): Promise<number> {
     if (!(err instanceof UsageError)) throw err;
     writeSync(2, `wakeloop handshake: ${err.message}\n\n${USAGE}`);
     return 2;
-  }
-  if (options.help) {
-    writeLine(USAGE.trimEnd());
-    return 0;
   }
   return run(options);
 }

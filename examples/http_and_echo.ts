@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import {
   Executor,
   IoError,
+  ResolveError,
   TcpListener,
   TcpStream,
   attach,
@@ -20,7 +21,7 @@ import {
   type SocketAddress,
   type Task,
 } from '../src/index.js';
-import { integer, readCommandLine, say, sayError } from './command_line.js';
+import { hostFlag, integer, readCommandLine, say, sayError } from './command_line.js';
 import { echo } from './echo_server.js';
 
 /**
@@ -110,7 +111,7 @@ function parseOptions(argv: string[]): { host: string; echoPort: number; httpPor
     },
   });
   return {
-    host: values.host!,
+    host: hostFlag('host', values.host!),
     echoPort: integer('echo-port', values['echo-port']!, 0, 65535),
     httpPort: integer('http-port', values['http-port']!, 0, 65535),
   };
@@ -143,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (!(error instanceof IoError || code === 'EADDRINUSE' || code === 'EACCES')) throw error;
+    if (!(error instanceof IoError || error instanceof ResolveError || code === 'EADDRINUSE' || code === 'EACCES')) throw error;
     sayError(`http-and-echo: ${(error as Error).message}`);
     return 1;
   } finally {

@@ -53,6 +53,9 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
     [['echo-server', '--port=-1'], /--port must be an integer from 0 to 65535, got '-1'/],
     [['echo-server', '--port', '65536'], /--port must be an integer from 0 to 65535, got '65536'/],
     [['echo-server', '--attached', '--threads', '2'], /do not combine/],
+    [['echo-server', '--host', ''], /--host must not be empty/],
+    [['echo-server', '--threads', '2', '--host='], /--host must not be empty/],
+    [['http-and-echo', '--host', ''], /--host must not be empty/],
     [['socket-read', '--bogus'], /Unknown option '--bogus'/],
     [['socket-read', '--pause=-5'], /--pause must be an integer from 0 to 60000, got '-5'/],
     [['socket-read', '--pause', '1.5'], /--pause must be an integer/],
@@ -97,6 +100,23 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
       expect(stderr).toContain(`got '${texts[i]}'`);
     });
   });
+
+  it('wakeloop handshake --help wins over anything else on the line, as for every command', async () => {
+    for (const args of [['--bogus', '--help'], ['--help', 'extra'], ['-h', '--start-delay', 'abc']]) {
+      const { code, stdout } = await runQuick(['handshake', ...args]);
+      expect({ args, code }).toEqual({ args, code: 0 });
+      expect(stdout).toMatch(/^usage: wakeloop handshake/);
+    }
+  });
+
+  it.each([['echo-server'], ['echo-server', '--threads', '2'], ['echo-server', '--attached'], ['http-and-echo', '--http-port', '0']])(
+    'wakeloop %s with a host that does not resolve says so in one line and exits 1',
+    async (...args) => {
+      const { code, stderr } = await runQuick([...args, '--host', 'no-such-host.invalid', ...(args[0] === 'echo-server' ? ['--port', '0'] : ['--echo-port', '0'])]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^(echo-server|http-and-echo): cannot resolve 'no-such-host\.invalid': .*\(ENOTFOUND\)\n$/);
+    },
+  );
 
   it.each(['nonsense', '127.0.0.1:99999', '127.0.0.1', ':8088'])('wakeloop chat-client %s: a malformed address exits 2, as chat-server does', async (address) => {
     const [client, server] = await Promise.all([runQuick(['chat-client', address]), runQuick(['chat-server', address])]);
