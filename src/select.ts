@@ -3,6 +3,7 @@
 import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { SharedFuture } from './_shared_future.js';
+import { coop } from './_coop.js';
 import { describe, describeNonTask, isGenerator, toFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
@@ -94,6 +95,20 @@ abstract class Combinator<T> extends Future<T> {
     this.ready = this.#spare;
     this.#spare = batch;
     return batch;
+  }
+
+  /**
+   * Before polling the child at `batch[k]`: true once the task's budget is spent. The children
+   * not polled yet go back on the ready list (still marked woken) and the task is woken to come
+   * back next turn: polled now, each would only find the budget spent and yield, and a wide join
+   * of ready children would cost the square of its width in polls.
+   */
+  protected deferIfSpent(batch: number[], k: number, cx: Context): boolean {
+    if (coop.budget > 0) return false;
+    for (let j = k; j < batch.length; j++) this.ready.push(batch[j]);
+    batch.length = 0;
+    cx.waker.wake();
+    return true;
   }
 
   /** Polls child `i` once; the caller checks PENDING. Clears its woken mark first. */
@@ -221,6 +236,7 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
     if (batch.length === 0) return PENDING;
     if (batch.length > 1) this.#order(batch);
     for (let k = 0; k < batch.length; k++) {
+      if (this.deferIfSpent(batch, k, cx)) return PENDING;
       const i = batch[k];
       let value: unknown;
       try {
@@ -253,6 +269,13 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
 class Join<T> extends Combinator<T[]> {
   readonly #values: unknown[];
   #remaining: number;
+  /**
+   * A batch of woken children cut short when the task's budget ran out, and where to go on in
+   * it: the next poll resumes there, so a wide join of ready children costs one poll per child,
+   * not one per child per turn.
+   */
+  #cut: number[] | null = null;
+  #cutAt = 0;
 
   constructor(where: string, futures: ArrayLike<unknown>) {
     super(where, futures);
@@ -262,8 +285,15 @@ class Join<T> extends Combinator<T[]> {
 
   poll(cx: Context): Poll<T[]> {
     this.checkLive(cx);
-    const batch = this.takeReady();
-    for (let k = 0; k < batch.length; k++) {
+    const batch = this.#cut ?? this.takeReady();
+    for (let k = this.#cut === null ? 0 : this.#cutAt; k < batch.length; k++) {
+      if (coop.budget <= 0) {
+        // Polled now, each child would only find the budget spent and yield: come back next turn.
+        this.#cut = batch;
+        this.#cutAt = k;
+        cx.waker.wake();
+        return PENDING;
+      }
       const i = batch[k];
       if (this.children[i] === null) continue; // a stale wake of a child that already finished
       let value: unknown;
@@ -278,6 +308,7 @@ class Join<T> extends Combinator<T[]> {
       this.children[i] = null;
       this.#remaining--;
     }
+    this.#cut = null;
     batch.length = 0;
     if (this.#remaining > 0) return PENDING;
     return this.succeed(this.#values as T[]);

@@ -5,6 +5,7 @@ import {
   TimeoutError,
   join,
   joinAll,
+  pollFn,
   ready,
   select,
   selectFair,
@@ -329,6 +330,24 @@ describe('join() and joinAll()', () => {
       expect(() => fair.poll(cx)).toThrow(/^selectFair\(\) was awaited again after it completed/);
       expect(() => all.poll(cx)).toThrow(/^joinAll\(\) was awaited again after it completed/);
     })());
+  });
+
+  it('joinAll() of 20,000 children ready at once, each spending budget, polls each about once (it re-polled all the rest every turn)', () => {
+    let polls = 0;
+    const values = run((function* () {
+      const children = Array.from({ length: 20_000 }, (_, i) => {
+        const { sender, receiver } = unboundedChannel<number>();
+        sender.send(i);
+        const recv = receiver.recv(); // ready, and spends one unit of the task's budget
+        return pollFn((cx) => {
+          polls++;
+          return recv.poll(cx);
+        });
+      });
+      return yield* joinAll(children);
+    })());
+    expect(values[19_999]).toBe(19_999);
+    expect(polls).toBeLessThan(2 * 20_000);
   });
 
   it('joinAll() validates its argument', () => {
