@@ -224,6 +224,11 @@ export class GenFuture<T> extends Future<T> {
         this.#dropError = { error }; // the finally blocks run first, as for an error at the await
       }
       step = this.gen.return(undefined as T);
+      // `yield x` of a non-future in a finally: thrown back in at that point, as outside a
+      // cancel, so the finally blocks around it still run.
+      while (!step.done && !(step.value instanceof Future)) {
+        step = this.gen.throw(new TypeError(`a cancelled task yielded ${describe(step.value)} in a finally block; await futures with \`yield* future\``));
+      }
     } catch (error) {
       this.#finished = true;
       throw error;
@@ -235,11 +240,7 @@ export class GenFuture<T> extends Future<T> {
       return false;
     }
     this.#started = true;
-    this.#current = step.value instanceof Future ? step.value : null;
-    if (this.#current === null) {
-      this.#finished = true;
-      throw new TypeError(`a cancelled task yielded ${describe(step.value)} in a finally block`);
-    }
+    this.#current = step.value;
     return true;
   }
 

@@ -88,6 +88,32 @@ describe('cancelling a task whose awaited future throws when dropped', () => {
   });
 });
 
+describe('a cancelled task whose finally yields a non-future', () => {
+  it('gets the TypeError thrown back in at that yield, so the finally blocks around it still run', () => {
+    const log: string[] = [];
+    const error = run((function* () {
+      const handle = spawn((function* () {
+        try {
+          try {
+            yield* sleep(60_000);
+          } finally {
+            log.push('inner finally');
+            yield Promise.resolve(1) as never; // a mistake: not a future
+            log.push('not reached');
+          }
+        } finally {
+          log.push('outer finally');
+        }
+      })());
+      yield* sleep(1);
+      handle.cancel();
+      return yield* catching(handle);
+    })());
+    expect(log).toEqual(['inner finally', 'outer finally']);
+    expect((error as Error).message).toMatch(/^a cancelled task yielded an object \(Promise\) in a finally block/);
+  });
+});
+
 describe('cancelling twice', () => {
   it("cancel() again while a cancelled task's finally awaits changes nothing: the cleanup runs to its end", () => {
     const log: string[] = [];
