@@ -128,9 +128,20 @@ async function quietRun(m: Measurer, server: RunningServer, o: MeasureOptions, p
     const run = await m.run(server);
     if (!run.raw.ok) return run;
     if (best) progress(`ran again after a disturbed run`);
-    if (!best || run.otherCpu < best.otherCpu) best = run;
+    if (!best || lessDisturbed(run, best)) best = run;
   } while (best.disturbed && !m.freshServerPerRepeat && performance.now() < until);
   return best;
+}
+
+/**
+ * True if `run` is the one to keep rather than `best`: a run not flagged disturbed beats a
+ * flagged one (steal flags a run too, whatever other processes used), then the one during which
+ * other processes used less CPU.
+ */
+export function lessDisturbed(run: Run, best: Run): boolean {
+  const clean = run.disturbed === undefined;
+  if (clean !== (best.disturbed === undefined)) return clean;
+  return run.otherCpu < best.otherCpu;
 }
 
 async function warmUp(w: Workload, server: RunningServer, seconds: number): Promise<void> {

@@ -187,7 +187,7 @@ static void on_readable(struct conn *c, int rdhup) {
       close_conn(c, C_DONE);
       return;
     }
-    if (n < 0) return;  // EAGAIN
+    if (n < 0) break;  // EAGAIN: drained (a full buffer read last); go on writing below
     uint64_t now = now_ns();
     if (c->recvd + (uint64_t)n > c->sent) {
       note_error(&err_extra, "server sent %llu bytes more than it was sent",

@@ -41,6 +41,16 @@ describe('echo bench', () => {
     });
   }
 
+  it('runLoadgen() keeps writing when a read fills its whole 256 KiB buffer (bulk, 4 x 64 KiB in flight: it stalled after the first window)', async () => {
+    buildC('loadgen');
+    buildC('epoll_echo');
+    const server = await started('c');
+    const r = await runLoadgen(['--mode', 'bulk', '--conns', '1', '--size', '65536', '--depth', '4'], { port: server.port, serverPid: server.pid, duration: 0.5 });
+    expect(await server.stop()).toBe('term');
+    expect(r.ok).toBe(true);
+    expect(r.messages).toBeGreaterThan(100); // it read 8 messages in 2 s when stalled
+  });
+
   it('runLoadgen() does not score a server that changes one byte', async () => {
     buildC('loadgen');
     let flipped = false;

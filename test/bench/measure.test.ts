@@ -1,6 +1,6 @@
 // The figures bench/measure.ts derives from its runs.
 import { describe, expect, it } from 'vitest';
-import { median } from '../../bench/measure.js';
+import { lessDisturbed, median, type Run } from '../../bench/measure.js';
 
 describe('bench figures', () => {
   it('median() takes the middle value, or the mean of the two middle ones', () => {
@@ -18,5 +18,13 @@ describe('bench figures', () => {
   it('median() of no usable value is NaN, which the report shows as "-"', () => {
     expect(median([])).toBeNaN();
     expect(median([NaN, NaN])).toBeNaN();
+  });
+
+  it('lessDisturbed() keeps a run not flagged disturbed over a flagged one, whatever other processes used (a steal-flagged run beat a clean one)', () => {
+    const run = (otherCpu: number, disturbed?: string) => ({ otherCpu, disturbed }) as Run;
+    expect(lessDisturbed(run(0.05), run(0.02, 'hypervisor steal 10% of a CPU'))).toBe(true);
+    expect(lessDisturbed(run(0.02, 'hypervisor steal 10% of a CPU'), run(0.05))).toBe(false);
+    expect(lessDisturbed(run(0.03), run(0.05))).toBe(true);
+    expect(lessDisturbed(run(0.03, 'a'), run(0.02, 'b'))).toBe(false);
   });
 });
