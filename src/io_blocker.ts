@@ -65,8 +65,8 @@ export class IoBlocker {
   static readonly ERROR = ERROR;
   static readonly URGENT = URGENT;
 
-  /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */
-  readonly events: Int32Array;
+  /** The array the addon writes into (a getter: assigning `events` would leave it behind). */
+  readonly #events: Int32Array;
   readonly #native: NativeBlocker;
   #closed = false;
 
@@ -75,8 +75,13 @@ export class IoBlocker {
     const capacity = checkInteger('new IoBlocker()', 'capacity', options.capacity ?? 1024, 1, 1 << 20);
     const backend = options.backend ?? defaultBackend();
     checkBackend('new IoBlocker()', backend);
-    this.events = new Int32Array(capacity * 2);
-    this.#native = new binding.IoBlocker(this.events, { backend });
+    this.#events = new Int32Array(capacity * 2);
+    this.#native = new binding.IoBlocker(this.#events, { backend });
+  }
+
+  /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */
+  get events(): Int32Array {
+    return this.#events;
   }
 
   /** 'epoll' or 'poll'. */
@@ -138,12 +143,13 @@ export class IoBlocker {
     if (typeof n !== 'number' || !Number.isInteger(n)) {
       throw new TypeError(`IoBlocker.eventList(): n must be an integer, got ${describe(n)}`);
     }
-    const capacity = this.events.length / 2;
+    const events = this.#events;
+    const capacity = events.length / 2;
     if (n < 0 || n > capacity) {
       throw new RangeError(`IoBlocker.eventList(): n must be from 0 to the events capacity, ${capacity}, got ${n}`);
     }
     const list: BlockerEvent[] = [];
-    for (let i = 0; i < n; i++) list.push({ eventId: this.events[2 * i], signals: this.events[2 * i + 1] });
+    for (let i = 0; i < n; i++) list.push({ eventId: events[2 * i], signals: events[2 * i + 1] });
     return list;
   }
 

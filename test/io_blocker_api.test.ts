@@ -34,6 +34,19 @@ describe('IoBlocker (public API)', () => {
     }
   });
 
+  it('events cannot be replaced: the addon keeps writing into the array it was given (eventList read the new one)', () => {
+    const blocker = new IoBlocker({ backend: BACKEND, capacity: 4 });
+    try {
+      const original = blocker.events;
+      expect(() => {
+        (blocker as { events: Int32Array }).events = new Int32Array(8);
+      }).toThrow(TypeError);
+      expect(blocker.events).toBe(original);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('eventList(n) returned events with undefined fields past the capacity: it checks n against the capacity', () => {
     const blocker = new IoBlocker({ backend: BACKEND, capacity: 16 });
     try {
