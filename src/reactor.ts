@@ -65,9 +65,18 @@ export class IoSource {
     readonly alwaysReady: boolean,
   ) {}
 
-  /** Clears readiness bits after a syscall said EAGAIN (or a short read drained the socket). */
+  /** Clears bits the caller knows are stale: a short read drained the socket, a connect is under way... */
   clear(bits: number): void {
     if (!this.alwaysReady) this.readiness &= ~bits;
+  }
+
+  /**
+   * A syscall in direction `bit` (READABLE or WRITABLE) said EAGAIN: clears that bit and ERROR,
+   * since a pending error would have been returned instead (an ICMP error on a UDP socket, once
+   * read, must not leave the source ready forever).
+   */
+  sawEagain(bit: number): void {
+    this.clear(bit | ERROR);
   }
 }
 

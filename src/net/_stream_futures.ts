@@ -7,7 +7,7 @@ import { ClosedError, IoError, StateError } from '../errors.js';
 import { PENDING, type Context, type Poll } from '../future.js';
 import { IssuedFuture } from '../_issued_future.js';
 import { checkOwnReactor } from '../_own_reactor.js';
-import { ERROR, READ_CLOSED, READ_READY, READABLE, URGENT, WRITABLE, WRITE_READY } from '../reactor.js';
+import { READ_CLOSED, READ_READY, READABLE, URGENT, WRITABLE, WRITE_READY } from '../reactor.js';
 import type { TcpStream } from './tcp_stream.js';
 import { UnexpectedEofError } from './unexpected_eof.js';
 
@@ -70,7 +70,7 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
     const n = binding.read(source.fd, buf, off, len);
     if (n < 0) {
       if (n !== -EAGAIN) this.fail(new IoError('read', n));
-      source.clear(READABLE | ERROR);
+      source.sawEagain(READABLE);
       return this.waitRead(cx);
     }
     if (this.#stored !== null) this.#stopWaiting();
@@ -88,7 +88,7 @@ export abstract class StreamFuture<T> extends IssuedFuture<T> {
     const n = binding.write(source.fd, buf, off, len);
     if (n < 0) {
       if (n !== -EAGAIN) this.fail(new IoError('write', n));
-      source.clear(WRITABLE | ERROR);
+      source.sawEagain(WRITABLE);
       return this.waitWrite(cx);
     }
     if (this.#stored !== null) this.#stopWaiting();

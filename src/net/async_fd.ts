@@ -3,7 +3,7 @@
 import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import type { Context } from '../future.js';
-import { ERROR, READ_READY, READABLE, WRITABLE, WRITE_READY, type IoSource, type Reactor } from '../reactor.js';
+import { READ_READY, READABLE, WRITABLE, WRITE_READY, type IoSource, type Reactor } from '../reactor.js';
 import { describe } from '../task.js';
 import { checkOwnReactor } from '../_own_reactor.js';
 import { checkInteger } from '../_validate.js';
@@ -60,12 +60,12 @@ export class AsyncFd {
    * have returned it.
    */
   clearReadable(): void {
-    this.#source.clear(READABLE | ERROR);
+    this.#source.sawEagain(READABLE);
   }
 
   /** After a write returned EAGAIN; clears ERROR too, as clearReadable() does. */
   clearWritable(): void {
-    this.#source.clear(WRITABLE | ERROR);
+    this.#source.sawEagain(WRITABLE);
   }
 
   /** The readiness bits the reactor holds (READABLE 1, WRITABLE 2, READ_CLOSED 4, WRITE_CLOSED 8, ERROR 16, URGENT 32). */

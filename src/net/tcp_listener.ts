@@ -6,7 +6,7 @@ import { coop } from '../_coop.js';
 import { ClosedError, IoError } from '../errors.js';
 import { Executor } from '../executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
-import { ERROR, READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
+import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js';
 import { AwaitWakers } from '../_shared_future.js';
 import { OnceFuture } from '../_once_future.js';
 import { checkOwnReactor } from '../_own_reactor.js';
@@ -178,7 +178,7 @@ export class TcpListener implements Disposable {
         }
       }
       if (fd === -EAGAIN) {
-        source.clear(READABLE | ERROR);
+        source.sawEagain(READABLE);
         continue;
       }
       if (fd === -ECONNABORTED || fd === -EINTR || fd === -EPROTO) continue; // that peer gave up
