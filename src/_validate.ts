@@ -35,11 +35,13 @@ export function checkOptions(where: string, options: unknown, known: readonly st
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`${where}: unknown option '${key}' (the options are ${known.join(', ')})`);
-    }
-  }
+  const unknown = unknownKey(options, known);
+  if (unknown !== undefined) throw new TypeError(`${where}: unknown option '${unknown}' (the options are ${known.join(', ')})`);
+}
+
+/** The first own key of `object` that is not in `known`, or undefined if there is none. */
+export function unknownKey(object: object, known: readonly string[]): string | undefined {
+  return Object.keys(object).find((key) => !known.includes(key));
 }
 
 /** Throws unless `value` names a backend: a TypeError for a non-string, a RangeError for another name. */

@@ -7,7 +7,7 @@ import { IoError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import type { Reactor } from '../reactor.js';
 import { describe } from '../task.js';
-import { checkInteger } from '../_validate.js';
+import { checkInteger, unknownKey } from '../_validate.js';
 
 /**
  * A numeric socket address.
@@ -61,10 +61,9 @@ export class ResolveError extends Error {
 /** Splits and validates an address input. Throws TypeError/RangeError with the caller's name. */
 export function parseAddress(where: string, input: unknown): { host: string; port: number } {
   if (typeof input === 'object' && input !== null) {
-    for (const key of Object.keys(input)) {
-      if (!ADDRESS_KEYS.includes(key)) {
-        throw new TypeError(`${where}: unknown address field '${key}' (an address is { host, port } or { address, port, family })`);
-      }
+    const unknown = unknownKey(input, ADDRESS_KEYS);
+    if (unknown !== undefined) {
+      throw new TypeError(`${where}: unknown address field '${unknown}' (an address is { host, port } or { address, port, family })`);
     }
     const fields = input as { host?: unknown; address?: unknown; port?: unknown };
     if (fields.host !== undefined && fields.address !== undefined) {
