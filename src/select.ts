@@ -97,20 +97,6 @@ abstract class Combinator<T> extends Future<T> {
     return batch;
   }
 
-  /**
-   * Before polling the child at `batch[k]`: true once the task's budget is spent. The children
-   * not polled yet go back on the ready list (still marked woken) and the task is woken to come
-   * back next turn: polled now, each would only find the budget spent and yield, and a wide join
-   * of ready children would cost the square of its width in polls.
-   */
-  protected deferIfSpent(batch: number[], k: number, cx: Context): boolean {
-    if (coop.budget > 0) return false;
-    for (let j = k; j < batch.length; j++) this.ready.push(batch[j]);
-    batch.length = 0;
-    cx.waker.wake();
-    return true;
-  }
-
   /** Polls child `i` once; the caller checks PENDING. Clears its woken mark first. */
   protected pollChild(i: number): Poll<unknown> {
     this.cxs[i].woken = false;
@@ -236,7 +222,7 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
     if (batch.length === 0) return PENDING;
     if (batch.length > 1) this.#order(batch);
     for (let k = 0; k < batch.length; k++) {
-      if (this.deferIfSpent(batch, k, cx)) return PENDING;
+      if (this.#deferIfSpent(batch, k, cx)) return PENDING;
       const i = batch[k];
       let value: unknown;
       try {
@@ -251,6 +237,20 @@ class Select<A extends readonly unknown[]> extends Combinator<Selected<A>> {
     }
     batch.length = 0;
     return PENDING;
+  }
+
+  /**
+   * Before polling the child at `batch[k]`: true once the task's budget is spent. The children
+   * not polled yet go back on the ready list (still marked woken) and the task is woken to come
+   * back next turn, when they are sorted again with any woken meanwhile, so the bias holds. (A
+   * select ends at its first ready child, so unlike a join it never goes through many of them.)
+   */
+  #deferIfSpent(batch: number[], k: number, cx: Context): boolean {
+    if (coop.budget > 0) return false;
+    for (let j = k; j < batch.length; j++) this.ready.push(batch[j]);
+    batch.length = 0;
+    cx.waker.wake();
+    return true;
   }
 
   /** Sorts the woken children into polling order: by index, from the rotating start if fair. */
