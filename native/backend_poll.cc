@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -24,6 +25,8 @@ struct Source {
   int fd;
   int32_t id;
   uint32_t armed;  // INTEREST_* directions still waiting for readiness
+  dev_t dev;       // the file it was when registered: tells a reused fd number from a
+  ino_t ino;       // double registration (see register_fd)
 };
 
 // The poll(2) events for the armed directions. POLLRDHUP is Linux-only (poll(2)).
@@ -78,7 +81,7 @@ class PollBackend final : public Backend {
     fds_.assign(kFirstSource, pollfd{-1, POLLIN, 0});
     fds_[kWakeSlot].fd = pipe_[0];
     fds_[kLoopSlot].fd = edge_set_;
-    sources_.assign(kFirstSource, Source{-1, 0, 0});
+    sources_.assign(kFirstSource, Source{-1, 0, 0, 0, 0});
     return 0;
   }
 
@@ -87,15 +90,27 @@ class PollBackend final : public Backend {
     // Same contract as epoll: EBADF for a closed fd, EPERM for what epoll cannot watch.
     struct stat st;
     if (fstat(fd, &st) != 0) return -errno;
+    // (epoll also refuses a few devices, /dev/null among them, that poll(2) watches.)
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return -EPERM;
-    if (position_of(fd) != kNotRegistered) return -EEXIST;
+    size_t at = position_of(fd);
+    if (at != kNotRegistered) {
+      Source& old = sources_[at];
+      if (old.dev == st.st_dev && old.ino == st.st_ino) return -EEXIST;
+      // The registered fd was closed without deregister() and its number reused. epoll drops
+      // the interest of a closed file by itself; here the stale entry takes the new file.
+      old.id = event_id;
+      old.dev = st.st_dev;
+      old.ino = st.st_ino;
+      arm(at, interest);
+      return 0;
+    }
     // fstat succeeded, so fd is below RLIMIT_NOFILE and the index stays small.
     if (static_cast<size_t>(fd) >= index_.size()) {
       index_.resize(static_cast<size_t>(fd) + 1, kNotRegistered);
     }
     index_[fd] = fds_.size();
     fds_.push_back(pollfd{-1, 0, 0});
-    sources_.push_back(Source{fd, event_id, 0});
+    sources_.push_back(Source{fd, event_id, 0, st.st_dev, st.st_ino});
     arm(index_[fd], interest);
     return 0;
   }
@@ -140,7 +155,7 @@ class PollBackend final : public Backend {
   }
 
   int wait(int64_t timeout_ns, Event* out, int capacity, uint32_t* wakes) override {
-    int ready = poll(fds_.data(), fds_.size(), round_up_ms(timeout_ns));
+    int ready = poll_ns(timeout_ns);
     if (ready < 0) return -errno;
     if (fds_[kWakeSlot].revents != 0) {
       *wakes |= WAKE_NOTIFY;
@@ -212,6 +227,21 @@ class PollBackend final : public Backend {
  private:
   bool is_internal(int fd) const {
     return fd == pipe_[0] || fd == pipe_[1] || (fd >= 0 && (fd == edge_set_ || fd == loop_fd_));
+  }
+
+  // ppoll(2) takes nanoseconds where the system has it; poll(2) takes whole milliseconds, so
+  // a timeout there is rounded up (never early).
+  int poll_ns(int64_t timeout_ns) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+    if (timeout_ns >= 0) {
+      struct timespec ts = {static_cast<time_t>(timeout_ns / 1000000000),
+                            static_cast<long>(timeout_ns % 1000000000)};
+      return ppoll(fds_.data(), fds_.size(), &ts, nullptr);
+    }
+    return ppoll(fds_.data(), fds_.size(), nullptr, nullptr);
+#else
+    return poll(fds_.data(), fds_.size(), round_up_ms(timeout_ns));
+#endif
   }
 
   static constexpr size_t kNotRegistered = 0;  // an index_ entry: below kFirstSource

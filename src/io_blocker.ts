@@ -122,7 +122,9 @@ export class IoBlocker {
    * blocked last takes the watch over. If Node's loop has readiness it has not consumed (for
    * instance after `worker.getHeapSnapshot()`), a stop may add no new wake-up, so the wait then
    * checks for a stop at least every 100 ms until the loop has run. Not while attached (Node's
-   * loop then watches the blocker instead); in the main thread nothing is watched.
+   * loop then watches the blocker instead); in the main thread nothing is watched. A failed wait
+   * throws `IoError` (poll(2), for one, fails with EINVAL while more fds are registered than
+   * RLIMIT_NOFILE allows).
    *
    * @example
    * ```ts
@@ -132,7 +134,9 @@ export class IoBlocker {
   block(timeoutMs: number): number {
     this.#open();
     if (timeoutMs !== -1) checkBlockTimeout(timeoutMs);
-    return this.#native.block(timeoutMs);
+    const n = this.#native.block(timeoutMs);
+    if (n < 0) throw new IoError('block', n);
+    return n;
   }
 
   /**

@@ -220,6 +220,9 @@ export class Reactor {
   block(timeoutMs: number): number {
     const n = this.blocker.block(timeoutMs);
     if (n > 0) this.#dispatch(n);
+    // poll(2) fails with EINVAL once more fds are registered than RLIMIT_NOFILE allows; going on
+    // would spin without ever seeing an event.
+    else if (n < 0) throw new IoError('block', n);
     // Name lookups, signals and other threads complete through notify(): re-check their futures
     // only when block() actually consumed a wake, not after every I/O event.
     if (this.#notifyWaiters.size > 0 && this.blocker.wakeCount !== this.#wakesSeen) {

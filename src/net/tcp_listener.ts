@@ -10,11 +10,16 @@ import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js
 import { AwaitWakers } from '../_shared_future.js';
 import { OnceFuture } from '../_once_future.js';
 import { checkOwnReactor } from '../_own_reactor.js';
+import { sleep, type Sleep } from '../time/sleep.js';
 import { checkBoolean, checkInteger, checkOptions } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
 import { socketAddress, TcpStream } from './tcp_stream.js';
 
 const { EAGAIN, EMFILE, ENFILE, ECONNABORTED, EINTR, EPROTO, ENOBUFS, ENOMEM } = constants.errno;
+
+/** The first and the longest pause before accept() is tried again when resources ran out. */
+const FIRST_RETRY_MS = 5;
+const MAX_RETRY_MS = 1000;
 
 /**
  * Options for `TcpListener.bind()`.
@@ -37,11 +42,16 @@ export interface ListenOptions {
  * ready with nobody able to take the connection (libuv's trick).
  */
 let reserveFd = -1;
+let closesReserveOnExit = false;
 
-/** Opens the reserve fd; a worker thread closes it when it ends (fds outlive threads). */
+/**
+ * Opens the reserve fd (again, after a shortage took it); a worker thread closes it when it
+ * ends (fds outlive threads).
+ */
 function openReserve(): void {
   reserveFd = binding.openReserveFd();
-  if (!isMainThread && reserveFd >= 0) {
+  if (!isMainThread && reserveFd >= 0 && !closesReserveOnExit) {
+    closesReserveOnExit = true;
     process.once('exit', () => {
       if (reserveFd >= 0) binding.close(reserveFd);
       reserveFd = -1;
@@ -61,12 +71,15 @@ function openReserve(): void {
 export class TcpListener implements Disposable {
   #closed = false;
   #emfile = 0;
+  /** The pause before the next retry while accept() keeps running out of resources; 0 if not. */
+  #retryMs = 0;
   /**
    * The wakers of the accept futures waiting for a connection. The reactor keeps one read waker
    * per source and wakes the one it replaces, so two tasks storing their own wakers there woke
    * each other forever; the reactor holds `#wakeAcceptors` instead, and readiness or close
-   * wakes them all. Invariant: a future is here only while its last poll returned PENDING for
-   * want of a connection, and then the reactor holds `#wakeAcceptors`.
+   * wakes them all. Invariant: a future is here only while its last poll returned PENDING,
+   * either for want of a connection (and then the reactor holds `#wakeAcceptors`) or for its
+   * pause after a shortage (see `_pollAccept`).
    */
   readonly #acceptors = new AwaitWakers();
   /**
@@ -142,7 +155,8 @@ export class TcpListener implements Disposable {
   /**
    * Waits for the next connection. Cancel-safe: dropping it loses no connection. Several tasks
    * may wait on one listener: each new connection wakes them all, one takes it, and the others
-   * wait again.
+   * wait again. Out of fds, it sheds connections (`droppedForFdLimit`); with no fd to shed them
+   * with, or out of kernel memory, it retries after a pause (5 ms, doubling up to 1 s).
    *
    * @example
    * ```ts
@@ -160,16 +174,22 @@ export class TcpListener implements Disposable {
    */
   _pollAccept(cx: Context, future: AcceptFuture): Poll<TcpStream> {
     this.#acceptors.delete(future);
+    if (this.#closed) future.endPause();
     this.#checkOpen('accept');
     const source = this.source;
     if (!coop.proceed()) {
       cx.waker.wake();
       return PENDING;
     }
+    if (this.#paused(cx, future)) return PENDING;
     for (;;) {
       if (!(source.readiness & READ_READY)) return this.#wait(cx, future);
       const fd = binding.accept(source.fd);
       if (fd >= 0) {
+        if (this.#retryMs !== 0) {
+          this.#retryMs = 0;
+          if (reserveFd < 0) openReserve();
+        }
         try {
           return new TcpStream(fd, this.reactor);
         } catch (error) {
@@ -184,12 +204,27 @@ export class TcpListener implements Disposable {
       if (fd === -ECONNABORTED || fd === -EINTR || fd === -EPROTO) continue; // that peer gave up
       if ((fd === -EMFILE || fd === -ENFILE) && this.#shedOne()) continue;
       if (fd === -ENOBUFS || fd === -ENOMEM || fd === -EMFILE || fd === -ENFILE) {
-        // Out of resources with no reserve to shed: wait for the next edge rather than spin.
-        source.clear(READABLE);
-        return this.#wait(cx, future);
+        // Out of resources with no reserve to shed: try again after a pause that doubles while
+        // the shortage lasts. Not on readiness: the connection still waits, so poll(2) would
+        // report it again at once (a spin), and epoll may send no new edge for it (a stall).
+        this.#retryMs = Math.min(MAX_RETRY_MS, this.#retryMs === 0 ? FIRST_RETRY_MS : 2 * this.#retryMs);
+        future.pause = sleep(this.#retryMs);
+        if (this.#paused(cx, future)) return PENDING;
+        continue;
       }
       throw new IoError('accept', fd);
     }
+  }
+
+  /** Polls `future`'s pause, if any: true while it lasts, with `future` waiting where close() finds it. */
+  #paused(cx: Context, future: AcceptFuture): boolean {
+    if (future.pause === null) return false;
+    if (future.pause.poll(cx) === PENDING) {
+      this.#acceptors.set(future, cx.waker);
+      return true;
+    }
+    future.pause = null;
+    return false;
   }
 
   /** Queues `future` for the next readiness (or close) and makes sure the reactor will say so. */
@@ -230,7 +265,8 @@ export class TcpListener implements Disposable {
   close(): void {
     this.#checkOpen('close');
     this.#closed = true;
-    this.reactor.deregister(this.source); // wakes #wakeAcceptors: the waiting accepts see ClosedError
+    this.reactor.deregister(this.source); // wakes #wakeAcceptors if it waits for readiness
+    this.#acceptors.wakeAll(); // the waiting accepts, pausing ones too, see ClosedError
     binding.close(this.source.fd);
   }
 
@@ -251,6 +287,8 @@ export class TcpListener implements Disposable {
 
 /** One await of `accept()`; while pending it waits in its listener's queue. */
 class AcceptFuture extends OnceFuture<TcpStream> {
+  /** @internal The pause before accept() is tried again after running out of resources. */
+  pause: Sleep | null = null;
   constructor(private readonly listener: TcpListener) {
     super('TcpListener.accept()');
   }
@@ -258,7 +296,13 @@ class AcceptFuture extends OnceFuture<TcpStream> {
     return this.listener._pollAccept(cx, this);
   }
   override drop(): void {
+    this.endPause();
     this.listener._forgetAccept(this);
+  }
+  /** @internal */
+  endPause(): void {
+    this.pause?.drop();
+    this.pause = null;
   }
 }
 

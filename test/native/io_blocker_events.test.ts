@@ -98,6 +98,30 @@ describe.each(BACKENDS)('IoBlocker events (%s)', (backend) => {
     expect(blocker.deregister(p.server)).toBe(0);
   });
 
+  it('IoBlocker.register() takes an fd number reused after a close without deregister(), and only the new id reports', () => {
+    const a = tcpPair();
+    expect(blocker.register(a.server, 1, INTEREST_READ)).toBe(0);
+    binding.close(a.server); // breaks the rule (deregister first); epoll forgets a closed file by itself
+    const spare: number[] = [];
+    let reused = -1;
+    for (let i = 0; i < 100 && reused < 0; i++) {
+      const fd = binding.socket(4);
+      if (fd === a.server) reused = fd;
+      else spare.push(fd);
+    }
+    for (const fd of spare) binding.close(fd);
+    binding.close(a.client);
+    expect(reused).toBe(a.server);
+    try {
+      expect(blocker.register(reused, 2, BOTH)).toBe(0);
+      expect(new Set(waitEvents(blocker, events, 1000).map((e) => e.id))).toEqual(new Set([2]));
+      expect(blocker.register(reused, 3, BOTH)).toBe(-E.EEXIST); // a real double registration still is one
+      expect(blocker.deregister(reused)).toBe(0);
+    } finally {
+      binding.close(reused);
+    }
+  });
+
   it('IoBlocker.register() of a regular file returns -EPERM', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-'));
     const fd = openSync(path.join(dir, 'file'), 'w+');
