@@ -45,12 +45,20 @@ struct SignalState {
 
 // Fixed-size and constant-initialized, so the handler never sees it being built or freed.
 SignalState g_signals[NSIG];
-// Handlers currently between reading a wake fd and writing to it (see wait_for_handlers).
+// Handlers currently between reading a wake fd and writing to it, or copying the disposition
+// they chain to (see wait_for_handlers).
 std::atomic<int> g_handlers_running{0};
 
-// Runs on whatever thread the kernel picked; only async-signal-safe work: lock-free atomics
-// and write(2). The wake fds are non-blocking, so a full pipe just drops the byte (a wake is
-// already pending then).
+void wait_for_running_handlers() {
+  // Dekker-style with the handler: it counts itself in before loading a wake fd or the slot
+  // in force, so once this reads 0, every handler still to come sees the state changed before
+  // this load. seq_cst atomics on both sides.
+  while (g_handlers_running.load() != 0) sched_yield();
+}
+
+// Runs on whatever thread the kernel picked; only async-signal-safe work: lock-free atomics,
+// a struct copy and write(2). The wake fds are non-blocking, so a full pipe just drops the
+// byte (a wake is already pending then).
 void on_signal(int signum, siginfo_t* info, void* context) {
   int saved_errno = errno;
   g_handlers_running.fetch_add(1);
@@ -63,8 +71,9 @@ void on_signal(int signum, siginfo_t* info, void* context) {
     ssize_t ignored = write(fd, &one, sizeof one);
     (void)ignored;
   }
+  // Copied while counted in: install() waits for handlers before refilling a slot.
+  const struct sigaction previous = s.previous[s.current.load()];
   g_handlers_running.fetch_sub(1);
-  const struct sigaction& previous = s.previous[s.current.load()];
   // A one-shot handler (SA_RESETHAND: Node's own SIGINT/SIGTERM exit path, which re-raises the
   // signal expecting the default action by then) is never chained: through ours it would
   // re-raise into ours forever.
@@ -98,6 +107,8 @@ int install(int signum, SignalState& s) {
   sigfillset(&sa.sa_mask);                // as libuv: no nested handlers
   sa.sa_flags = SA_RESTART | SA_SIGINFO;  // do not turn other threads' syscalls into EINTR
   int spare = 1 - s.current.load();
+  // A handler that read `current` before the last install may still be copying this slot.
+  wait_for_running_handlers();
   if (sigaction(signum, nullptr, &s.previous[spare]) != 0) return -errno;
   if (is_ours(s.previous[spare])) return 0;
   s.current.store(spare);
@@ -182,10 +193,8 @@ void forget_locked(int32_t registry_id) {
 }
 
 void wait_for_handlers() {
-  // Dekker-style with the handler: it counts itself in before loading a wake fd, and the
-  // watch list was cleared before this load, so once this reads 0 no handler can still
-  // write to a wake fd that was removed. seq_cst atomics on both sides.
-  while (g_handlers_running.load() != 0) sched_yield();
+  // The watch list was cleared before this: no handler can still write to a removed wake fd.
+  wait_for_running_handlers();
 }
 
 }  // namespace signals
