@@ -2,7 +2,8 @@
  * `wakeloop chat-client ADDRESS`: the async-chat client of Programming Rust, on wakeloop. One
  * task sends the commands typed on stdin, another prints what the server sends, both on one
  * executor; the first to finish ends the program, as the book's `race` does: end of input, or
- * the server closing. Output goes out with synchronous writes (see `output.ts`).
+ * the server closing. Stdout is written through the reactor too (see `stdio.ts`), so a reader
+ * that stops reading holds up the replies, not the thread: Ctrl-C still ends the program.
  *
  * @module
  */
@@ -20,7 +21,7 @@ import { HELP_TEXT, formatFromServer, parseCommand, unrecognizedCommand } from '
 import { writeAllSync } from './output.js';
 import { decodeFromServer, encodeFromClient } from './protocol.js';
 import { splitAddress } from './server_args.js';
-import { Stdin } from './stdin.js';
+import { Stdin, Stdout } from './stdio.js';
 
 /** The longest line either side may send us: generous, as the book sets no limit at all. */
 const MAX_LINE = 16 << 20;
@@ -30,51 +31,46 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** A line the client cannot accept: the program prints it and exits 1. */
 class ClientError extends Error {}
 
-/**
- * Where the client writes: stdout lines (help, messages, errors from the server) and stderr
- * lines (unrecognized commands, failures).
- *
- * @example
- * ```ts
- * const console: ClientOutput = { out: (l) => writeAllSync(1, `${l}\n`), err: (l) => writeAllSync(2, `${l}\n`) };
- * ```
- */
-export interface ClientOutput {
-  out(line: string): void;
-  err(line: string): void;
+/** Prints a line on stderr (unrecognized commands, failures): rare, and written at once. */
+function err(line: string): void {
+  writeAllSync(2, `${line}\n`);
 }
 
 /**
- * The client: connects, prints the help, then sends commands and prints replies until end of
- * input or until the server closes. Resolves to the exit status: 0 then, 1 if the connection
- * fails or the server sends a line it cannot parse, 128 + N on signal N (SIGINT, SIGTERM).
+ * The client on stdin and stdout: connects, prints the help, then sends commands and prints
+ * replies until end of input or until the server closes. Resolves to the exit status: 0 then,
+ * 1 if the connection fails or the server sends a line it cannot parse, 128 + N on signal N
+ * (SIGINT, SIGTERM).
  *
  * @example
  * ```ts
- * const status = new Executor().blockOn(chatClient('localhost:8088', output));
+ * const status = new Executor().blockOn(chatClient('localhost:8088'));
  * ```
  */
-export function* chatClient(address: string, io: ClientOutput): Task<number> {
+export function* chatClient(address: string): Task<number> {
   let socket: TcpStream;
   try {
     socket = yield* TcpStream.connect(address);
   } catch (error) {
-    io.err(`Error: ${(error as Error).message}`);
+    err(`Error: ${(error as Error).message}`);
     return 1;
   }
   try {
     socket.setNoDelay(true);
-    io.out(HELP_TEXT);
     const stdin = new Stdin();
+    const stdout = new Stdout();
     try {
-      const first = yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io), signal('SIGINT', 'SIGTERM'));
+      // select() polls in order: the help goes out before the first command is read.
+      const first = yield* select(handleReplies(socket, stdout), sendCommands(socket, stdin), signal('SIGINT', 'SIGTERM'));
       if (first.index === 2) return first.value === 'SIGINT' ? 130 : 143;
       return 0;
     } finally {
-      stdin.close(); // before exiting: a terminal must get its blocking mode back
+      // Before exiting: a terminal must get its blocking mode back.
+      stdout.close();
+      stdin.close();
     }
   } catch (error) {
-    io.err(`Error: ${(error as Error).message}`);
+    err(`Error: ${(error as Error).message}`);
     return 1;
   } finally {
     socket.close();
@@ -82,7 +78,7 @@ export function* chatClient(address: string, io: ClientOutput): Task<number> {
 }
 
 /** The book's `send_commands`: each line of input that makes a request is sent as JSON. */
-function* sendCommands(socket: TcpStream, stdin: Stdin, io: ClientOutput): Task<void> {
+function* sendCommands(socket: TcpStream, stdin: Stdin): Task<void> {
   const lines = new BufReader(stdin, { maxLineBytes: MAX_LINE });
   for (;;) {
     const bytes = yield* lines.readLine();
@@ -94,20 +90,21 @@ function* sendCommands(socket: TcpStream, stdin: Stdin, io: ClientOutput): Task<
       throw new ClientError('stream did not contain valid UTF-8');
     }
     const command = parseCommand(line);
-    if (command.kind === 'unrecognized') io.err(unrecognizedCommand(command.line));
+    if (command.kind === 'unrecognized') err(unrecognizedCommand(command.line));
     else if (command.kind !== 'ignored') yield* socket.writeAll(encodeFromClient(command));
   }
 }
 
-/** The book's `handle_replies`: prints each packet from the server until it closes. */
-function* handleReplies(socket: TcpStream, io: ClientOutput): Task<void> {
+/** The help, then the book's `handle_replies`: prints each packet from the server until it closes. */
+function* handleReplies(socket: TcpStream, stdout: Stdout): Task<void> {
+  yield* stdout.write(`${HELP_TEXT}\n`);
   const replies = new BufReader(socket, { maxLineBytes: MAX_LINE });
   for (;;) {
     const line = yield* replies.readLine();
     if (line === null) return;
     const packet = decodeFromServer(line);
     if (!packet.ok) throw new ClientError(packet.error);
-    io.out(formatFromServer(packet.value));
+    yield* stdout.write(`${formatFromServer(packet.value)}\n`);
   }
 }
 
@@ -136,10 +133,9 @@ function parseOptions(argv: string[]): { address: string } {
 export function main(argv: string[]): number {
   const o = readCommandLine('chat-client', USAGE, argv, parseOptions);
   if (typeof o === 'number') return o;
-  const err = (line: string) => writeAllSync(2, `${line}\n`);
   const executor = new Executor();
   try {
-    return executor.blockOn(chatClient(o.address, { out: (line) => writeAllSync(1, `${line}\n`), err }));
+    return executor.blockOn(chatClient(o.address));
   } catch (error) {
     err(`Error: ${(error as Error).message}`);
     return 1;

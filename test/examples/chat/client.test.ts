@@ -2,6 +2,7 @@
 // against stand-in servers), checking its exact output. Its stdin stays open until the expected
 // output has arrived: like the book's client, it exits at end of input without waiting for
 // replies in flight.
+import { once } from 'node:events';
 import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,6 +137,37 @@ describe('wakeloop chat-client', () => {
       expect(await c.exited).toBe(1);
       expect(c.out.text).toBe(`${HELP}message posted to dogs: fine\n`);
       expect(c.err.text).toBe('Error: invalid reply: missing field `message`\n');
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it('chatClient() ends on SIGINT even while its stdout is full and nobody reads it', async () => {
+    const sockets: net.Socket[] = [];
+    const line = `{"Message":{"group_name":"dogs","message":"${'x'.repeat(1000)}"}}\n`;
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      const flood = () => {
+        while (s.write(line));
+      };
+      s.on('drain', flood);
+      flood();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new ChatClient(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+      await c.out.until(() => c.out.lines.length > 10, 'the first messages');
+      c.child.stdout!.pause(); // the pipe fills: the client can print no more
+      const stalled = () => sockets.length === 1 && sockets[0].writableLength > 0;
+      for (let i = 0; i < 200 && !stalled(); i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 200)); // the client blocked on stdout, not on the socket
+      const exit = once(c.child, 'exit');
+      c.child.kill('SIGINT');
+      const [code] = (await exit) as [number | null];
+      c.child.stdout!.resume();
+      expect(code).toBe(130);
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
