@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { parseAddress } from '../src/index.js';
 import { logSync } from './chat/output.js';
 
 /** A bad command line: its message is printed above the usage, and the exit code is 2. */
@@ -72,8 +73,8 @@ export function integer(flag: string, text: string, min: number, max: number): n
 }
 
 /**
- * The value of a host flag (`--host`): any non-empty text; whether it resolves shows when the
- * server binds.
+ * The value of a host flag (`--host`): a name or a numeric address, written as `{ host }` takes
+ * it (an IPv6 address without brackets); whether it resolves shows when the server binds.
  *
  * @example
  * ```ts
@@ -82,7 +83,12 @@ export function integer(flag: string, text: string, min: number, max: number): n
  */
 export function hostFlag(flag: string, text: string): string {
   if (text === '') throw new UsageError(`--${flag} must not be empty`);
-  return text;
+  try {
+    return parseAddress({ host: text, port: 0 }, `--${flag}`).host;
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**

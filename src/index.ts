@@ -14,6 +14,7 @@ export {
   resolve,
   ResolveError,
   formatAddress,
+  parseAddress,
   type SocketAddress,
   type AddressInput,
   type ResolvedHost,

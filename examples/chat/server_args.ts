@@ -1,5 +1,6 @@
 // The chat server's command line, shared by wakeloop's server and the node:net reference server
 // (pure: no I/O, no wakeloop imports).
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_GROUP_CAPACITY, DEFAULT_MAX_GROUPS, DEFAULT_MAX_JOINS, DEFAULT_MAX_LINE } from './protocol.js';
 
@@ -61,17 +62,19 @@ export function parseChatServerArgs(argv: readonly string[]): { ok: true; value:
 
 /**
  * Splits `host:port` or `[ipv6]:port` (port 0 to 65535, in decimal digits); null if `address`
- * is not written that way. The host is not looked up.
+ * is not written that way, as wakeloop's bind and connect read it: brackets hold an IPv6
+ * address and nothing else, and zone ids (`%eth0`) are not taken. The host is not looked up.
  *
  * @example
  * ```ts
  * splitAddress('[::1]:8088'); // { host: '::1', port: 8088 }
- * splitAddress('nonsense'); // null
+ * splitAddress('[127.0.0.1]:8088'); // null
  * ```
  */
 export function splitAddress(address: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  const m = /^(?:\[([^\]%]+)\]|([^:[\]%]+)):(\d{1,5})$/.exec(address);
   if (m === null || Number(m[3]) > 65535) return null;
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return null;
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 

@@ -58,8 +58,19 @@ export class ResolveError extends Error {
   }
 }
 
-/** Splits and validates an address input. Throws TypeError/RangeError with the caller's name. */
-export function parseAddress(where: string, input: unknown): { host: string; port: number } {
+/**
+ * Checks and splits an address as `TcpListener.bind()` and `TcpStream.connect()` read it
+ * (`'host:port'`, `'[ipv6]:port'`, `{ host, port }` or a `SocketAddress`), without looking the
+ * host up: a command line can refuse a bad address before anything starts. Throws a TypeError
+ * or RangeError whose message starts with `where`.
+ *
+ * @example
+ * ```ts
+ * parseAddress('[::1]:8088');                    // { host: '::1', port: 8088 }
+ * parseAddress({ host: '[::1]', port: 0 }, '--host'); // TypeError: --host: '[::1]' is not a host: ...
+ * ```
+ */
+export function parseAddress(input: AddressInput, where = 'parseAddress()'): { host: string; port: number } {
   if (typeof input === 'object' && input !== null) {
     const unknown = unknownKey(input, ADDRESS_KEYS);
     if (unknown !== undefined) {

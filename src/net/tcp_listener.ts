@@ -107,7 +107,7 @@ export class TcpListener implements Disposable {
    * ```
    */
   static bind(address: AddressInput, options: ListenOptions = {}): Future<TcpListener> {
-    const { host, port } = parseAddress('TcpListener.bind()', address);
+    const { host, port } = parseAddress(address, 'TcpListener.bind()');
     checkOptions('TcpListener.bind()', options, ['reusePort', 'backlog']);
     const backlog = checkInteger('TcpListener.bind()', 'backlog', options.backlog ?? binding.somaxconn, 1, 2 ** 31 - 1);
     const reusePort = options.reusePort === undefined ? false : checkBoolean('TcpListener.bind()', 'reusePort', options.reusePort);

@@ -70,7 +70,7 @@ export class TcpStream implements Disposable {
    * ```
    */
   static connect(address: AddressInput): Future<TcpStream> {
-    const { host, port } = parseAddress('TcpStream.connect()', address);
+    const { host, port } = parseAddress(address, 'TcpStream.connect()');
     return new ConnectFuture(host, port);
   }
 

@@ -56,6 +56,10 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
     [['echo-server', '--host', ''], /--host must not be empty/],
     [['echo-server', '--threads', '2', '--host='], /--host must not be empty/],
     [['http-and-echo', '--host', ''], /--host must not be empty/],
+    [['echo-server', '--host', '[::1]'], /--host: '\[::1\]' is not a host: brackets only enclose a whole IPv6 address/],
+    [['echo-server', '--attached', '--host', '::1%lo'], /--host: '::1%lo': IPv6 zone ids \(%\) are not supported/],
+    [['echo-server', '--threads', '2', '--host', '[::1]'], /--host: '\[::1\]' is not a host/],
+    [['http-and-echo', '--host', 'a%b'], /--host: 'a%b': IPv6 zone ids/],
     [['socket-read', '--bogus'], /Unknown option '--bogus'/],
     [['socket-read', '--pause=-5'], /--pause must be an integer from 0 to 60000, got '-5'/],
     [['socket-read', '--pause', '1.5'], /--pause must be an integer/],
@@ -118,7 +122,7 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
     },
   );
 
-  it.each(['nonsense', '127.0.0.1:99999', '127.0.0.1', ':8088'])('wakeloop chat-client %s: a malformed address exits 2, as chat-server does', async (address) => {
+  it.each(['nonsense', '127.0.0.1:99999', '127.0.0.1', ':8088', '[127.0.0.1]:8088', '[::1%lo]:8088', 'a%b:8088'])('wakeloop chat-client %s: a malformed address exits 2, as chat-server does', async (address) => {
     const [client, server] = await Promise.all([runQuick(['chat-client', address]), runQuick(['chat-server', address])]);
     expect(client.code).toBe(2);
     expect(client.stderr).toContain(`bad address '${address}', expected HOST:PORT`);

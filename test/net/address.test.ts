@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ResolveError, TcpListener, TcpStream, formatAddress, resolve } from '../../src/index.js';
+import { ResolveError, TcpListener, TcpStream, formatAddress, parseAddress, resolve } from '../../src/index.js';
 import { catching, noLeak, run } from '../util.js';
 
 describe('resolve() and host names', () => {
+  it('parseAddress() splits and checks an address as bind and connect read it, without a lookup', () => {
+    expect(parseAddress('[::1]:8088')).toEqual({ host: '::1', port: 8088 });
+    expect(parseAddress('no-such-host.invalid:1')).toEqual({ host: 'no-such-host.invalid', port: 1 });
+    expect(parseAddress({ port: 7 })).toEqual({ host: '127.0.0.1', port: 7 });
+    expect(parseAddress({ address: '10.0.0.1', port: 9, family: 4 })).toEqual({ host: '10.0.0.1', port: 9 });
+    expect(() => parseAddress('[127.0.0.1]:80')).toThrow(new TypeError("parseAddress(): '127.0.0.1' is not an IPv6 address"));
+    expect(() => parseAddress({ host: '[::1]', port: 0 }, '--host')).toThrow(/^--host: '\[::1\]' is not a host/);
+    expect(() => parseAddress('localhost:65536')).toThrow(RangeError);
+  });
+
   it("ResolveError.code was 'EAI_NONAME': resolve() of a name that does not exist gives 'ENOTFOUND', as Node's dns does", () => {
     noLeak(() =>
       run((function* () {
