@@ -294,6 +294,7 @@ class Addon : public Napi::Addon<Addon> {
                  InstanceMethod<&Addon::Close>("close", napi_enumerable),
                  InstanceMethod<&Addon::SocketError>("socketError", napi_enumerable),
                  InstanceMethod<&Addon::SetNoDelay>("setNoDelay", napi_enumerable),
+                 InstanceMethod<&Addon::SetResetOnClose>("setResetOnClose", napi_enumerable),
                  InstanceMethod<&Addon::SetReuseAddr>("setReuseAddr", napi_enumerable),
                  InstanceMethod<&Addon::SetReusePort>("setReusePort", napi_enumerable),
                  InstanceMethod<&Addon::SetNonBlocking>("setNonBlocking", napi_enumerable),
@@ -433,6 +434,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetNoDelay(const CallbackInfo& i) { return flag<net::set_no_delay>(i, "setNoDelay"); }
   Napi::Value SetReuseAddr(const CallbackInfo& i) { return flag<net::set_reuse_addr>(i, "setReuseAddr"); }
   Napi::Value SetReusePort(const CallbackInfo& i) { return flag<net::set_reuse_port>(i, "setReusePort"); }
+  Napi::Value SetResetOnClose(const CallbackInfo& i) {
+    return flag<net::set_reset_on_close>(i, "setResetOnClose");
+  }
   Napi::Value SetNonBlocking(const CallbackInfo& i) {
     return flag<net::set_non_blocking>(i, "setNonBlocking");
   }

@@ -157,6 +157,12 @@ int set_no_delay(int fd, bool on) { return set_flag(fd, IPPROTO_TCP, TCP_NODELAY
 int set_reuse_addr(int fd, bool on) { return set_flag(fd, SOL_SOCKET, SO_REUSEADDR, on); }
 int set_reuse_port(int fd, bool on) { return set_flag(fd, SOL_SOCKET, SO_REUSEPORT, on); }
 
+int set_reset_on_close(int fd, bool on) {
+  // SO_LINGER on with a zero timeout: close() then sends RST and drops unsent data.
+  struct linger l = {on ? 1 : 0, 0};
+  return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) == 0 ? 0 : -errno;
+}
+
 int set_non_blocking(int fd, bool on) {
   int value = on ? 1 : 0;  // FIONBIO: one syscall instead of F_GETFL + F_SETFL (as libuv)
   return ioctl(fd, FIONBIO, &value) == 0 ? 0 : -errno;

@@ -38,6 +38,8 @@ int socket_error(int fd);       // SO_ERROR: a positive errno or 0; -errno if ge
 int set_no_delay(int fd, bool on);
 int set_reuse_addr(int fd, bool on);
 int set_reuse_port(int fd, bool on);
+// SO_LINGER with a zero timeout when on: close() resets the connection.
+int set_reset_on_close(int fd, bool on);
 int set_non_blocking(int fd, bool on);
 int local_address(int fd, Address* out);
 int peer_address(int fd, Address* out);

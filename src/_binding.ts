@@ -94,6 +94,7 @@ export interface NativeBinding {
   close(fd: number): number; // a RangeError for a live IoBlocker's own fds
   socketError(fd: number): number; // SO_ERROR as a positive errno, 0, or -errno
   setNoDelay(fd: number, on: boolean): number;
+  setResetOnClose(fd: number, on: boolean): number;
   setReuseAddr(fd: number, on: boolean): number;
   setReusePort(fd: number, on: boolean): number;
   setNonBlocking(fd: number, on: boolean): number;

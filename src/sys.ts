@@ -33,6 +33,7 @@ export const sys = {
   close: binding.close,
   socketError: binding.socketError,
   setNoDelay: binding.setNoDelay,
+  setResetOnClose: binding.setResetOnClose,
   setReuseAddr: binding.setReuseAddr,
   setReusePort: binding.setReusePort,
   setNonBlocking: binding.setNonBlocking,

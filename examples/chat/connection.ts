@@ -77,23 +77,31 @@ export class Outbound {
 
   /**
    * Ends the sending: waits until `owed()` is false, letting the subscriber tasks write what they
-   * took, and for a write in progress to finish, so the client never sees half a packet (at most
-   * LINGER_MS in all); writes `last` if given, and drops every later send. Never throws for a
-   * client that is gone or does not read; the caller closes the stream next.
+   * took, and for a write in progress to finish (at most LINGER_MS in all); writes `last` if
+   * given, and drops every later send. Never throws for a client that is gone or does not read.
+   * Returns false if it gave up with a packet half-written: the caller then resets the
+   * connection instead of closing it, so the client sees an error, never a cut line and EOF.
    *
    * @example
    * ```ts
-   * yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(65536) }));
+   * const whole = yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(65536) }));
    * ```
    */
-  *close(last?: Uint8Array, owed: () => boolean = () => false): Task<void> {
+  *close(last?: Uint8Array, owed: () => boolean = () => false): Task<boolean> {
     let guard: MutexGuard<TcpStream> | undefined;
     try {
       guard = yield* timeout(LINGER_MS, this.#lockWhenPaid(owed));
       this.#closed = true;
       if (last !== undefined) yield* timeout(LINGER_MS, guard.value.writeAll(last));
+      return true;
     } catch (error) {
-      if (!(error instanceof TimeoutError || error instanceof IoError)) throw error;
+      if (error instanceof IoError) return true; // the client is gone: nothing left to cut
+      if (!(error instanceof TimeoutError)) throw error;
+      if (guard !== undefined) return false; // `last` timed out mid-write
+      // Timed out waiting: a subscriber holding the lock is mid-write.
+      const free = this.#stream.tryLock();
+      free?.release();
+      return free !== null;
     } finally {
       this.#closed = true;
       guard?.release();
@@ -127,7 +135,8 @@ export interface ConnectionLimits {
  * is a subscription with its task: without a cap one client could grow them without end). Blank lines are ignored. A
  * line longer than `maxLine` bytes gets `line too long` and ends the connection. When the client
  * half-closes, it still gets (within LINGER_MS) what was posted before, its own last posts
- * included. Every subscription is cancelled and the stream closed on the way out, whatever the
+ * included; if it does not read that in time, the connection is reset rather than closed on a
+ * cut line. Every subscription is cancelled and the stream closed on the way out, whatever the
  * reason.
  *
  * @example
@@ -140,6 +149,8 @@ export function* serve(stream: TcpStream, groups: GroupTable, limits: Connection
   const outbound = new Outbound(stream);
   const reader = new BufReader(stream, { maxLineBytes: maxLine });
   const subscriptions: Subscription[] = [];
+  /** False once the ending gave up on a half-written packet (see Outbound.close). */
+  let whole = true;
   const unsubscribe = (): void => {
     for (const subscription of subscriptions) subscription.cancel();
     subscriptions.length = 0;
@@ -152,9 +163,9 @@ export function* serve(stream: TcpStream, groups: GroupTable, limits: Connection
       } catch (error) {
         if (!(error instanceof LineTooLongError)) throw error;
         // After the posts this client made before the long line, as on a half-close.
-        yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(maxLine) }), owedBefore(subscriptions));
+        whole = yield* outbound.close(encodeFromServer({ kind: 'error', message: lineTooLong(maxLine) }), owedBefore(subscriptions));
         unsubscribe();
-        yield* linger(stream);
+        if (whole) yield* linger(stream);
         return;
       }
       if (line === null) break; // the client half-closed: no more requests
@@ -168,12 +179,13 @@ export function* serve(stream: TcpStream, groups: GroupTable, limits: Connection
         yield* outbound.send(Packet.of(encodeFromServer({ kind: 'error', message: outcome })));
       }
     }
-    yield* outbound.close(undefined, owedBefore(subscriptions));
+    whole = yield* outbound.close(undefined, owedBefore(subscriptions));
   } catch (error) {
     if (!(error instanceof IoError)) throw error; // a reset: end this connection quietly
   } finally {
     unsubscribe();
-    stream.close();
+    if (whole) stream.close();
+    else stream.resetAndClose();
   }
 }
 

@@ -230,6 +230,23 @@ export class TcpStream implements Disposable {
     binding.close(this.source.fd);
   }
 
+  /**
+   * Closes the socket with a reset (RST) instead of FIN, dropping what it had not yet sent: the
+   * peer's next read fails with ECONNRESET, so it cannot take a cut-off message for a whole one
+   * (Node's `socket.resetAndDestroy()`). Closing twice throws `ClosedError`.
+   *
+   * @example
+   * ```ts
+   * if (gaveUpMidMessage) stream.resetAndClose(); else stream.close();
+   * ```
+   */
+  resetAndClose(): void {
+    this.#checkOpen('resetAndClose');
+    // A socket that cannot take the option (already reset by the peer) closes as it is.
+    binding.setResetOnClose(this.source.fd, true);
+    this.close();
+  }
+
   /** Closes the socket if it is open (for `using`). */
   [Symbol.dispose](): void {
     if (!this.#closed) this.close();

@@ -84,6 +84,18 @@ function* withPeer(script: string, body: (stream: TcpStream, listener: TcpListen
 }
 
 describe('TcpStream and TcpListener', () => {
+  it('TcpStream.resetAndClose() drops unsent bytes and the peer reads ECONNRESET, not an end', () =>
+    withPair(function* (client, server) {
+      yield* server.writeAll(bytes('sent before'));
+      expect(new TextDecoder().decode(yield* client.read())).toBe('sent before');
+      server.resetAndClose();
+      expect(server.closed).toBe(true);
+      expect(() => server.resetAndClose()).toThrow(ClosedError);
+      const error = (yield* catching(client.read())) as IoError;
+      expect(error).toBeInstanceOf(IoError);
+      expect(error.code).toBe('ECONNRESET');
+    }));
+
   it('TcpStream echoes a message through a listener and reports addresses', () =>
     withPair(function* (client, server) {
       expect(client.peerAddress).toEqual(server.localAddress);

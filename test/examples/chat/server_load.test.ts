@@ -6,12 +6,15 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { IoError, TcpStream, sleep } from '../../../src/index.js';
+import { run } from '../../util.js';
 import { buildC } from '../../../bench/build_c.js';
 import { Client, Server, WAIT_MS, cleanUp, expectAllAccountedFor, expectOneGap, join, message, noSync, post } from './helpers.js';
 
 afterEach(cleanUp);
 
 const execFileAsync = promisify(execFile);
+const utf8 = new TextEncoder();
 
 describe('wakeloop chat-server under pressure', () => {
   it('a reader that stops gets one Dropped error at the gap and delays no one', async () => {
@@ -46,6 +49,38 @@ describe('wakeloop chat-server under pressure', () => {
     await other.waitFor((l) => l.startsWith(`{"Message":{"group_name":"dogs","message":"${sent - 1} `), 'the last post');
     expectAllAccountedFor(noSync(other.lines), sent);
   });
+
+  it('a half-closed member that does not read its backlog within 5 s gets a reset, never a cut line and a clean end', async () => {
+    const server = await Server.start();
+    // A plain client, as the book's is (Node's net.Socket reports a reset after its own end() as
+    // an end). blockOn holds this thread meanwhile; the server is another process.
+    const outcome = run(
+      (function* () {
+        const member = yield* TcpStream.connect({ port: server.port });
+        const poster = yield* TcpStream.connect({ port: server.port });
+        try {
+          yield* member.writeAll(utf8.encode(join('g')));
+          yield* sleep(100); // the Join is in before the posts
+          const big = 'q'.repeat(50_000);
+          for (let i = 0; i < 200; i++) yield* poster.writeAll(utf8.encode(post('g', big))); // far more than the socket buffers
+          yield* sleep(500);
+          member.shutdown('write'); // no more requests, while a write to it is stuck mid-packet
+          yield* sleep(6000); // past the server's 5 s for the backlog
+          let bytes = 0;
+          for (let chunk = yield* member.read(); chunk.length > 0; chunk = yield* member.read()) bytes += chunk.length;
+          return `a clean end after ${bytes} bytes`;
+        } catch (error) {
+          if (!(error instanceof IoError)) throw error;
+          return error.code;
+        } finally {
+          member.close();
+          poster.close();
+        }
+      })(),
+      20_000,
+    );
+    expect(outcome).toBe('ECONNRESET');
+  }, 30_000);
 
   it('a member that lags again while its lag report waits for the connection gets one report per gap', async () => {
     // One connection in two groups, reading in bursts, large posts to both: one group's relay
