@@ -97,7 +97,9 @@ class PollBackend final : public Backend {
       Source& old = sources_[at];
       if (old.dev == st.st_dev && old.ino == st.st_ino) return -EEXIST;
       // The registered fd was closed without deregister() and its number reused. epoll drops
-      // the interest of a closed file by itself; here the stale entry takes the new file.
+      // the interest of a closed file by itself; here the stale entry takes the new file. Only
+      // a new inode shows it (a socket always has one): a fresh open of the same inode (a named
+      // FIFO, a tty, an eventfd: they share one anonymous inode) still reads as EEXIST.
       old.id = event_id;
       old.dev = st.st_dev;
       old.ino = st.st_ino;

@@ -10,9 +10,11 @@
 import {
   BufReader,
   Executor,
+  IoError,
   TcpStream,
+  listenSignals,
   select,
-  signal,
+  type SignalName,
   type Task,
 } from '../../src/index.js';
 import { parseArgs } from 'node:util';
@@ -21,7 +23,7 @@ import { HELP_TEXT, formatFromServer, parseCommand, unrecognizedCommand } from '
 import { writeAllSync } from './output.js';
 import { decodeFromServer, encodeFromClient } from './protocol.js';
 import { splitAddress } from './server_args.js';
-import { Stdin, Stdout } from './stdio.js';
+import { Output, Stdin } from './stdio.js';
 
 /** The longest line either side may send us: generous, as the book sets no limit at all. */
 const MAX_LINE = 16 << 20;
@@ -31,9 +33,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** A line the client cannot accept: the program prints it and exits 1. */
 class ClientError extends Error {}
 
-/** Prints a line on stderr (unrecognized commands, failures): rare, and written at once. */
+/** Prints a line on stderr before or after the session (failures), when stdio blocks again. */
 function err(line: string): void {
   writeAllSync(2, `${line}\n`);
+}
+
+/** The exit status for a signal that ended the client: 128 + its number, as a shell reports it. */
+const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/** Stderr through the reactor, or null without one (`2>&-`): its lines are then dropped. */
+function openStderr(): Output | null {
+  try {
+    return new Output(2);
+  } catch (error) {
+    if (error instanceof IoError) return null;
+    throw error;
+  }
 }
 
 /**
@@ -57,15 +72,21 @@ export function* chatClient(address: string): Task<number> {
   }
   try {
     socket.setNoDelay(true);
+    // SIGHUP too: the terminal going away must not leave its files non-blocking either.
+    using signals = listenSignals('SIGINT', 'SIGTERM', 'SIGHUP');
     const stdin = new Stdin();
-    const stdout = new Stdout();
+    const stdout = new Output(1);
+    const stderr = openStderr();
     try {
       // select() polls in order: the help goes out before the first command is read.
-      const first = yield* select(handleReplies(socket, stdout), sendCommands(socket, stdin), signal('SIGINT', 'SIGTERM'));
-      if (first.index === 2) return first.value === 'SIGINT' ? 130 : 143;
-      return 0;
+      const first = yield* select(handleReplies(socket, stdout), sendCommands(socket, stdin, stderr), signals.recv());
+      if (first.index === 2) return SIGNAL_STATUS[first.value as SignalName];
+      // Replies still on the way are not waited for, but a line already part-way out is ended.
+      const last = yield* select(finishLines(stdout, stderr), signals.recv());
+      return last.index === 1 ? SIGNAL_STATUS[last.value as SignalName] : 0;
     } finally {
-      // Before exiting: a terminal must get its blocking mode back.
+      // Before exiting: a terminal or a shared pipe must get its blocking mode back.
+      stderr?.close();
       stdout.close();
       stdin.close();
     }
@@ -78,7 +99,7 @@ export function* chatClient(address: string): Task<number> {
 }
 
 /** The book's `send_commands`: each line of input that makes a request is sent as JSON. */
-function* sendCommands(socket: TcpStream, stdin: Stdin): Task<void> {
+function* sendCommands(socket: TcpStream, stdin: Stdin, stderr: Output | null): Task<void> {
   const lines = new BufReader(stdin, { maxLineBytes: MAX_LINE });
   for (;;) {
     const bytes = yield* lines.readLine();
@@ -90,13 +111,16 @@ function* sendCommands(socket: TcpStream, stdin: Stdin): Task<void> {
       throw new ClientError('stream did not contain valid UTF-8');
     }
     const command = parseCommand(line);
-    if (command.kind === 'unrecognized') err(unrecognizedCommand(command.line));
-    else if (command.kind !== 'ignored') yield* socket.writeAll(encodeFromClient(command));
+    if (command.kind === 'unrecognized') {
+      if (stderr !== null) yield* stderr.write(`${unrecognizedCommand(command.line)}\n`);
+    } else if (command.kind !== 'ignored') {
+      yield* socket.writeAll(encodeFromClient(command));
+    }
   }
 }
 
 /** The help, then the book's `handle_replies`: prints each packet from the server until it closes. */
-function* handleReplies(socket: TcpStream, stdout: Stdout): Task<void> {
+function* handleReplies(socket: TcpStream, stdout: Output): Task<void> {
   yield* stdout.write(`${HELP_TEXT}\n`);
   const replies = new BufReader(socket, { maxLineBytes: MAX_LINE });
   for (;;) {
@@ -106,6 +130,12 @@ function* handleReplies(socket: TcpStream, stdout: Stdout): Task<void> {
     if (!packet.ok) throw new ClientError(packet.error);
     yield* stdout.write(`${formatFromServer(packet.value)}\n`);
   }
+}
+
+/** Ends the lines that select() left part-way on stdout and stderr. */
+function* finishLines(stdout: Output, stderr: Output | null): Task<void> {
+  yield* stdout.finish();
+  if (stderr !== null) yield* stderr.finish();
 }
 
 const USAGE = 'usage: wakeloop chat-client ADDRESS\n  ADDRESS is HOST:PORT, e.g. 127.0.0.1:8088 or localhost:8088';

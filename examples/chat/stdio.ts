@@ -1,6 +1,6 @@
 /**
- * Standard input and output as wakeloop byte streams, so the chat client reads its commands,
- * reads the server and prints its messages on one executor. A pipe or a TTY is registered with
+ * Standard input, output and error as wakeloop byte streams, so the chat client reads its
+ * commands, reads the server and prints its messages on one executor. A pipe or a TTY is registered with
  * the reactor like a socket and used non-blocking: a reader that stops (a full pipe, a paused
  * terminal) makes the printing task wait in the reactor, where a signal still ends the program,
  * instead of blocking the thread in write(2). A regular file cannot be registered (epoll says
@@ -9,7 +9,7 @@
  * @module
  */
 import { constants } from 'node:os';
-import { AsyncFd, IoError, PENDING, pollFn, sys, type ByteSource, type Future } from '../../src/index.js';
+import { AsyncFd, IoError, PENDING, pollFn, sys, type ByteSource, type Context, type Future } from '../../src/index.js';
 
 const EAGAIN = constants.errno.EAGAIN;
 const utf8 = new TextEncoder();
@@ -98,11 +98,11 @@ export class Stdin extends StdioFd implements ByteSource {
 }
 
 /**
- * Writes fd 1 through the running executor's reactor.
+ * Writes fd 1 or 2 through the running executor's reactor, one line at a time.
  *
  * @example
  * ```ts
- * const stdout = new Stdout();
+ * const stdout = new Output(1);
  * try {
  *   yield* stdout.write('message posted to dogs: hi\n');
  * } finally {
@@ -110,14 +110,17 @@ export class Stdin extends StdioFd implements ByteSource {
  * }
  * ```
  */
-export class Stdout extends StdioFd {
-  constructor() {
-    super(1, 'stdout');
+export class Output extends StdioFd {
+  /** The line of the latest write(), until it is all out: finish() completes one left part-way. */
+  #current: { bytes: Uint8Array; at: number } | null = null;
+
+  constructor(fd: 1 | 2) {
+    super(fd, fd === 1 ? 'stdout' : 'stderr');
   }
 
   /**
-   * Writes all of `text` (UTF-8), waiting while stdout cannot take more. Dropped before it
-   * completes, it may have written part of the text.
+   * Writes all of `text` (UTF-8), waiting while the fd cannot take more. Dropped part-way, it
+   * leaves the rest to finish().
    *
    * @example
    * ```ts
@@ -125,17 +128,34 @@ export class Stdout extends StdioFd {
    * ```
    */
   write(text: string): Future<void> {
-    const bytes = utf8.encode(text);
-    let at = 0;
-    return pollFn((cx) => {
-      while (at < bytes.length) {
-        if (!this.afd.pollWritable(cx)) return PENDING;
-        const n = sys.write(this.fd, bytes, at, bytes.length - at);
-        if (n >= 0) at += n;
-        else if (n === -EAGAIN) this.afd.clearWritable();
-        else throw new IoError('write', n, 'to stdout');
-      }
-      return undefined;
-    });
+    const line = { bytes: utf8.encode(text), at: 0 };
+    this.#current = line;
+    return pollFn((cx) => this.#pump(cx, line));
+  }
+
+  /**
+   * Writes the rest of a line whose write() was dropped after it began, so the output never
+   * ends mid-line; done at once if there is none.
+   *
+   * @example
+   * ```ts
+   * yield* stdout.finish();
+   * ```
+   */
+  finish(): Future<void> {
+    const line = this.#current;
+    return pollFn((cx) => (line === null || line.at === 0 ? undefined : this.#pump(cx, line)));
+  }
+
+  #pump(cx: Context, line: { bytes: Uint8Array; at: number }): typeof PENDING | undefined {
+    while (line.at < line.bytes.length) {
+      if (!this.afd.pollWritable(cx)) return PENDING;
+      const n = sys.write(this.fd, line.bytes, line.at, line.bytes.length - line.at);
+      if (n >= 0) line.at += n;
+      else if (n === -EAGAIN) this.afd.clearWritable();
+      else throw new IoError('write', n, `to ${this.fd === 1 ? 'stdout' : 'stderr'}`);
+    }
+    if (this.#current === line) this.#current = null;
+    return undefined;
   }
 }

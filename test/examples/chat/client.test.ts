@@ -3,15 +3,32 @@
 // output has arrived: like the book's client, it exits at end of input without waiting for
 // replies in flight.
 import { once } from 'node:events';
-import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HELP_TEXT } from '../../../examples/chat/client_commands.js';
-import { Child, Server, cleanUp, type Lines } from './helpers.js';
+import { CLI, Child, Server, cleanUp, type Lines } from './helpers.js';
 
-afterEach(cleanUp);
+const shells: ChildProcess[] = [];
+afterEach(() => {
+  for (const sh of shells.splice(0)) if (sh.exitCode === null && sh.signalCode === null) sh.kill('SIGKILL');
+  cleanUp();
+});
+
+/** Waits (up to 10 s) until `test` holds. */
+async function waitUntil(test: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !test(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!test()) throw new Error('timed out');
+}
+
+/** utime + stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
 
 const HELP = `${HELP_TEXT}\n`;
 
@@ -172,6 +189,77 @@ describe('wakeloop chat-client', () => {
       for (const s of sockets) s.destroy();
       server.close();
     }
+  });
+
+  /** The client under `sh -c`, its stderr on its stdout pipe, and `after` run once it exited. */
+  function shellClient(port: number, after = ''): { sh: ChildProcess; exited: Promise<unknown>; out: () => string; clientPid: () => number } {
+    const sh = spawnProcess('sh', ['-c', `"$0" "$1" chat-client "127.0.0.1:$2" 2>&1; echo "status $?"; ${after}`, process.execPath, CLI, String(port)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    shells.push(sh);
+    const exited = once(sh, 'exit');
+    sh.stdin!.on('error', () => {}); // input the client did not read before it ended
+    let out = '';
+    sh.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const clientPid = () => Number(execFileSync('pgrep', ['-P', String(sh.pid)]).toString().trim().split('\n')[0]);
+    return { sh, exited, out: () => out, clientPid };
+  }
+
+  it('chatClient() ends on SIGINT while its stderr shares a full stdout pipe (2>&1), and does not spin', async () => {
+    const server = await Server.start();
+    const { sh, exited, out, clientPid } = shellClient(server.port);
+    await waitUntil(() => out().includes('Type:') || out().length > 0);
+    sh.stdout!.pause(); // nobody reads: the pipe fills with the complaints below
+    sh.stdin!.write('bogus command here\n'.repeat(20_000));
+    await new Promise((r) => setTimeout(r, 1000));
+    const pid = clientPid();
+    const cpuBefore = cpuTicks(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cpuTicks(pid) - cpuBefore).toBeLessThan(20); // asleep in the reactor, not retrying EAGAIN
+    process.kill(pid, 'SIGINT');
+    sh.stdout!.resume();
+    await exited;
+    expect(out()).toMatch(/status 130\n$/);
+  });
+
+  it('chatClient() ends a line it began before exiting at the end of input, however slowly stdout drains', async () => {
+    const sockets: net.Socket[] = [];
+    const line = `{"Message":{"group_name":"dogs","message":"${'y'.repeat(60_000)}"}}\n`;
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      for (let i = 0; i < 20; i++) s.write(line);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { sh, exited, out } = shellClient((server.address() as net.AddressInfo).port);
+      await waitUntil(() => out().length > 0);
+      sh.stdout!.pause();
+      await new Promise((r) => setTimeout(r, 500)); // the client is mid-line on a full pipe
+      sh.stdin!.end(); // end of input: the client stops, but finishes that line first
+      await new Promise((r) => setTimeout(r, 300));
+      sh.stdout!.resume();
+      await exited;
+      const lines = out().split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines.pop()).toBe('status 0');
+      for (const l of lines.slice(HELP_TEXT.split('\n').length)) expect(l).toBe(`message posted to dogs: ${'y'.repeat(60_000)}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it('chatClient() exits 129 on SIGHUP and leaves a shared stdout blocking, as it found it', async () => {
+    const server = await Server.start();
+    const { exited, out, clientPid } = shellClient(server.port, 'grep ^flags /proc/self/fdinfo/1');
+    await waitUntil(() => out().length > 0);
+    process.kill(clientPid(), 'SIGHUP');
+    await exited;
+    const m = /status (\d+)\nflags:\s+(\d+)/.exec(out());
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBe(129);
+    expect(parseInt(m![2], 8) & constants.O_NONBLOCK).toBe(0);
   });
 
   it('chat-client exits 2 with its usage without an address', async () => {
