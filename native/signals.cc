@@ -49,13 +49,6 @@ SignalState g_signals[NSIG];
 // they chain to (see wait_for_handlers).
 std::atomic<int> g_handlers_running{0};
 
-void wait_for_running_handlers() {
-  // Dekker-style with the handler: it counts itself in before loading a wake fd or the slot
-  // in force, so once this reads 0, every handler still to come sees the state changed before
-  // this load. seq_cst atomics on both sides.
-  while (g_handlers_running.load() != 0) sched_yield();
-}
-
 // Runs on whatever thread the kernel picked; only async-signal-safe work: lock-free atomics,
 // a struct copy and write(2). The wake fds are non-blocking, so a full pipe just drops the
 // byte (a wake is already pending then).
@@ -108,7 +101,7 @@ int install(int signum, SignalState& s) {
   sa.sa_flags = SA_RESTART | SA_SIGINFO;  // do not turn other threads' syscalls into EINTR
   int spare = 1 - s.current.load();
   // A handler that read `current` before the last install may still be copying this slot.
-  wait_for_running_handlers();
+  wait_for_handlers();
   if (sigaction(signum, nullptr, &s.previous[spare]) != 0) return -errno;
   if (is_ours(s.previous[spare])) return 0;
   s.current.store(spare);
@@ -193,8 +186,10 @@ void forget_locked(int32_t registry_id) {
 }
 
 void wait_for_handlers() {
-  // The watch list was cleared before this: no handler can still write to a removed wake fd.
-  wait_for_running_handlers();
+  // Dekker-style with the handler: it counts itself in before loading a wake fd or the slot
+  // in force, so once this reads 0, every handler still to come sees the state changed before
+  // this load (a watch list cleared, a slot in force switched). seq_cst atomics on both sides.
+  while (g_handlers_running.load() != 0) sched_yield();
 }
 
 }  // namespace signals

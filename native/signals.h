@@ -36,7 +36,8 @@ double count(int signum);
 
 // For registry.cc, holding registry::mutex(): drops every watch of a closing blocker.
 void forget_locked(int32_t registry_id);
-// Waits until no handler is between reading a wake fd and writing to it.
+// Waits until no handler is between reading a wake fd and writing to it, or copying the
+// disposition it chains to.
 void wait_for_handlers();
 
 }  // namespace signals

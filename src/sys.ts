@@ -7,9 +7,9 @@ import { binding } from './_binding.js';
  * Raw socket calls: `socket(family)`, `bind(fd, address, port)`, `listen`, `accept`, `connect`,
  * `read(fd, buf, offset, length)`, `write`, `writev(fd, bufs)`, `shutdown`, `close`, and socket
  * options. Sockets are created non-blocking and close-on-exec; writes to sockets never raise
-SIGPIPE (MSG_NOSIGNAL); a write to a pipe or tty whose reader is gone relies, as Node's own
-`fs.writeSync` does, on Node ignoring SIGPIPE (a `process.on('SIGPIPE')` listener removed again
-restores the default action, which kills the process).
+ * SIGPIPE (MSG_NOSIGNAL); a write to a pipe or tty whose reader is gone relies, as Node's own
+ * `fs.writeSync` does, on Node ignoring SIGPIPE (a `process.on('SIGPIPE')` listener removed again
+ * restores the default action, which kills the process).
  * The calls do not change an fd's mode: on a blocking fd made elsewhere (stdin, say) `read`
  * blocks the thread as read(2) does, so make such an fd non-blocking before polling it.
  * `close` throws a RangeError for the fds of a live `IoBlocker` (close the blocker instead).
