@@ -9,6 +9,7 @@
         "native/registry.cc",
         "native/signals.cc",
         "native/lookup.cc",
+        "native/helper_pool.cc",
         "native/uv_watch.cc",
         "native/sys_net.cc"
       ],

@@ -1,6 +1,6 @@
-// getaddrinfo(3) on a detached helper thread per request. The result lives in a shared_ptr the
-// thread co-owns, and completion wakes the blocker by registry id, which is safe if the
-// blocker (or the whole environment) is gone by then.
+// getaddrinfo(3) on the process's helper threads (helper_pool.h). The result lives in a
+// shared_ptr the queued job co-owns, and completion wakes the blocker by registry id, which is
+// safe if the blocker (or the whole environment) is gone by then.
 #include "lookup.h"
 
 #include <arpa/inet.h>
@@ -11,9 +11,8 @@
 
 #include <cstring>
 #include <mutex>
-#include <system_error>
-#include <thread>
 
+#include "helper_pool.h"
 #include "registry.h"
 
 namespace iob {
@@ -84,7 +83,12 @@ LookupResult resolve(const std::string& host) {
   return result;
 }
 
-void run(std::shared_ptr<LookupTable::Request> request) {
+void run(const std::shared_ptr<LookupTable::Request>& request) {
+  {
+    // A lookup cancelled while it waited in the queue costs no getaddrinfo.
+    std::lock_guard<std::mutex> lock(request->mu);
+    if (request->cancelled) return;
+  }
   LookupResult result = resolve(request->host);
   bool wake;
   {
@@ -110,11 +114,8 @@ int32_t LookupTable::start(const std::string& host, int32_t registry_id) {
   auto request = std::make_shared<Request>();
   request->host = host;
   request->registry_id = registry_id;
-  try {
-    std::thread(run, request).detach();
-  } catch (const std::system_error& e) {
-    return e.code().value() > 0 ? -e.code().value() : -EAGAIN;
-  }
+  int32_t queued = helper_pool::submit([request] { run(request); });
+  if (queued < 0) return queued;
   int32_t id = next_id_;
   next_id_ = next_id_ == INT32_MAX ? 1 : next_id_ + 1;
   requests_[id] = std::move(request);

@@ -21,8 +21,8 @@ struct LookupResult {
   std::vector<Entry> addresses;  // getaddrinfo order, SOCK_STREAM only, deduplicated
 };
 
-// The lookups started by one JS environment. Each request is shared with its helper thread,
-// so it outlives this table (and the environment) when a worker exits mid-lookup.
+// The lookups started by one JS environment. Each request is shared with its queued job, so it
+// outlives this table (and the environment) when a worker exits mid-lookup.
 // Invariant: only the environment's JS thread calls the methods.
 class LookupTable {
  public:
@@ -37,7 +37,8 @@ class LookupTable {
   int32_t start(const std::string& host, int32_t registry_id);
   // kDone fills `out` and forgets the request; kPending while running; kUnknown otherwise.
   Status take(int32_t request_id, LookupResult* out);
-  // Forgets a request; its helper thread discards the result and wakes nobody.
+  // Forgets a request: still queued, it is skipped; already running, its result is discarded
+  // and nobody is woken.
   void cancel(int32_t request_id);
 
   struct Request;

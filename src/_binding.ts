@@ -105,7 +105,7 @@ export interface NativeBinding {
   somaxconn: number;
   strerror(errno: number): string;
 
-  /** Starts getaddrinfo on a helper thread; notifies `registryId` when done. Returns a request id. */
+  /** Queues getaddrinfo for a helper thread; notifies `registryId` when done. A request id, or -errno. */
   lookupStart(host: string, registryId: number): number;
   /** undefined while running; the result once, then the request is forgotten. */
   lookupTake(requestId: number): RawLookupResult | undefined;

@@ -1,5 +1,6 @@
 // Socket addresses: parsing 'host:port' forms, and resolving host names without blocking the
-// loop (getaddrinfo runs on a native helper thread and completes through notify()).
+// loop (getaddrinfo runs on one of the process's native helper threads and completes through
+// notify()).
 import { isIP } from 'node:net';
 import { binding } from '../_binding.js';
 import { Executor } from '../executor.js';
@@ -132,7 +133,8 @@ export interface ResolvedHost {
 
 /**
  * Resolves a host name to its addresses, in the order getaddrinfo returns them. A numeric
- * address is returned as it is, without a lookup. A name that cannot be resolved throws a
+ * address is returned as it is, without a lookup. Lookups run on at most four helper threads
+ * for the whole process; more wait their turn. A name that cannot be resolved throws a
  * `ResolveError` when awaited; a host that is not a string, is empty or contains a NUL byte
  * throws a `TypeError` at the call.
  *

@@ -1,6 +1,7 @@
-// Name lookups: getaddrinfo on a helper thread, completion through the blocker's notify.
+// Name lookups: getaddrinfo on the process's helper threads, completion through the blocker's notify.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { binding, type NativeBlocker, type RawLookupResult } from '../../src/_binding.js';
 import { ADDON_PATH, openFdCount, sleepSync } from './helpers.js';
@@ -91,6 +92,37 @@ describe('lookupStart()', () => {
       if (r === undefined) sleepSync(5);
     }
     expect(r?.addresses).toContainEqual({ address: '127.0.0.1', family: 4 });
+  });
+
+  it('a burst of 300 lookups runs on at most 4 helper threads (it started a thread per lookup: 82 to 117 at once)', async () => {
+    // A worker samples this process's thread count while the burst runs: the peak is what
+    // counts, and lookups of localhost end too quickly for samples taken between them to see it.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const sampler = new Worker(
+      `const { readFileSync } = require('node:fs');
+       const { parentPort, workerData: stop } = require('node:worker_threads');
+       const threads = () => Number(/Threads:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+       let peak = threads();
+       parentPort.postMessage('sampling');
+       while (Atomics.load(stop, 0) === 0) peak = Math.max(peak, threads());
+       parentPort.postMessage(peak);`,
+      { eval: true, workerData: stop },
+    );
+    try {
+      await once(sampler, 'message');
+      const before = Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+      const requests = Array.from({ length: 300 }, () => binding.lookupStart('localhost', blocker.registryId));
+      for (const request of requests) {
+        expect(finish(blocker, request).addresses).toContainEqual({ address: '127.0.0.1', family: 4 });
+      }
+      Atomics.store(stop, 0, 1);
+      const [peak] = (await once(sampler, 'message')) as [number];
+      // Helper threads idle from earlier lookups are in `before` already and count toward the 4.
+      expect(peak).toBeLessThanOrEqual(before + 4);
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await sampler.terminate();
+    }
   });
 
   it('lookupStart() and lookupTake() throw for bad arguments', () => {
