@@ -50,6 +50,7 @@ export class TcpStream implements Disposable {
   /** @internal The future waiting to write, if one is. */
   _writer: StreamFuture<unknown> | null = null;
   #closed = false;
+  #peer: SocketAddress | null = null;
   /** The futures read() and writeAll() hand out: reused once the last one is done. */
   #read: ReadFuture | null = null;
   #writeAll: WriteAllFuture | null = null;
@@ -213,10 +214,15 @@ export class TcpStream implements Disposable {
     return socketAddress('getsockname', binding.localAddress(this.source.fd));
   }
 
-  /** The peer's address. */
+  /**
+   * The peer's address. Remembered from the first read of it, because the kernel forgets it once
+   * both sides have closed (getpeername(2) then fails with ENOTCONN, thrown as an `IoError`):
+   * read it while connected to have it at the end too.
+   */
   get peerAddress(): SocketAddress {
     this.#checkOpen('peerAddress');
-    return socketAddress('getpeername', binding.peerAddress(this.source.fd));
+    this.#peer ??= socketAddress('getpeername', binding.peerAddress(this.source.fd));
+    return { ...this.#peer };
   }
 
   /**

@@ -106,6 +106,21 @@ describe('TcpStream and TcpListener', () => {
       expect(text(yield* client.read())).toBe('ping');
     }));
 
+  it('peerAddress threw ENOTCONN once both sides had closed: it is remembered from the first read of it', () =>
+    withPair(function* (client, server) {
+      const serverSide = client.localAddress;
+      expect(server.peerAddress).toEqual(serverSide);
+      const clientSide = client.peerAddress;
+      clientSide.port = 1; // a copy: the stream's stays as it was
+      client.shutdown('write');
+      expect((yield* server.read()).length).toBe(0);
+      server.shutdown('write');
+      expect((yield* client.read()).length).toBe(0);
+      yield* sleep(20); // the last ACK arrives: the client is in TIME_WAIT, the server closed
+      expect(server.peerAddress).toEqual(serverSide);
+      expect(client.peerAddress).toEqual(server.localAddress);
+    }));
+
   it('TcpStream.read() views hold each read\'s bytes, small (shared views) and large alike', () =>
     withPair(function* (client, server) {
       // Equal lengths reuse one cached view of the scratch buffer; each read must still show
