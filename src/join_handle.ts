@@ -89,6 +89,8 @@ export class JoinHandle<T> extends SharedFuture<T> {
     const task = this.#task;
     task.observed = true;
     if (!task.done) {
+      // A task polls with itself as the waker: this is the task awaiting its own end.
+      if (cx.waker === task) throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
       (task.joiners ??= new AwaitWakers()).set(key, cx.waker);
       return PENDING;
     }

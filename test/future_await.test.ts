@@ -1,7 +1,7 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
 import {
-  Executor, Future, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
 import { coop } from '../src/_coop.js';
@@ -317,6 +317,22 @@ describe('a yield* polls its future inside the task step', () => {
       }
     })());
     expect(run(self)).toBe('a generator task awaited itself: it cannot wait for its own end');
+  });
+
+  it("a spawned task that awaits its own JoinHandle gets a TypeError at the yield* (it waited for good: blockOn's generic 'nothing can wake' error)", () => {
+    const message = run((function* (): Task<string> {
+      let handle: JoinHandle<string> | null = null;
+      handle = spawn((function* (): Task<string> {
+        yield* yieldNow(); // the handle is assigned by now
+        try {
+          return yield* handle!;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })());
+      return yield* handle;
+    })());
+    expect(message).toBe('a task awaited its own JoinHandle: it cannot wait for its own end');
   });
 
   it('generator futures nested thousands deep still fit on the stack', () => {
