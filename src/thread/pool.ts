@@ -29,7 +29,11 @@ const WORKER_SCRIPT = new URL('./pool_worker.js', import.meta.url);
  * ```
  */
 export interface PoolOptions {
-  /** How long a stopping worker may run its tasks' `finally` blocks before it is terminated (ms, default 1000). */
+  /**
+   * How long a stopping worker may run its tasks' `finally` blocks before it is terminated (ms,
+   * default 1000; `Infinity` waits the longest a Node timer can, about 24 days, as
+   * `ThreadWorker.requestStop()` does).
+   */
   stopGraceMs?: number;
   /**
    * Bytes of the shared ring that carries results back (default 256 KiB, at least 4 KiB); a
@@ -296,7 +300,7 @@ export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>
     throw new TypeError(`poolScope(workers, body): body must be a generator function (pool) => Task, got ${describe(body)}`);
   }
   checkOptions('poolScope(workers, body, options)', options, ['stopGraceMs', 'resultCapacity']);
-  const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000);
+  const graceMs = checkDuration('poolScope()', 'options.stopGraceMs', options.stopGraceMs ?? 1000, true);
   if (options.resultCapacity !== undefined) {
     // At least room for a short failure report, so every task's end can be reported
     checkInteger('poolScope()', 'options.resultCapacity', options.resultCapacity, MIN_RESULT_CAPACITY, 2 ** 30);
