@@ -338,6 +338,11 @@ export class Executor {
     if (!this.#inTurn) this.#onOutsideTurn?.();
   }
 
+  /** @internal True while `task`'s cancellation is requested or under way. */
+  _cancelling(task: TaskCell<unknown>): boolean {
+    return task.cancelled || this.#pendingCancel === task;
+  }
+
   /** @internal */
   _cancel(task: TaskCell<unknown>): void {
     if (task.done || task.cancelled) return;

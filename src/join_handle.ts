@@ -87,10 +87,15 @@ export class JoinHandle<T> extends SharedFuture<T> {
   /** @internal */
   _pollFor(key: object, cx: Context): Poll<T> {
     const task = this.#task;
+    // A task polls with itself as the waker: this is the task awaiting its own end (directly or
+    // through `timeout`; select and join poll with wakers of their own). Checked before the
+    // handle counts as observed, so the error is reported if nobody joins the task. A task that
+    // cancelled itself stops at this await, as at any await that waits.
+    if (cx.waker === task && !task.done && !task.executor._cancelling(task)) {
+      throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
+    }
     task.observed = true;
     if (!task.done) {
-      // A task polls with itself as the waker: this is the task awaiting its own end.
-      if (cx.waker === task) throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
       (task.joiners ??= new AwaitWakers()).set(key, cx.waker);
       return PENDING;
     }

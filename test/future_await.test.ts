@@ -1,7 +1,7 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
 import {
-  Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  CancelledError, Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
 import { coop } from '../src/_coop.js';
@@ -333,6 +333,40 @@ describe('a yield* polls its future inside the task step', () => {
       return yield* handle;
     })());
     expect(message).toBe('a task awaited its own JoinHandle: it cannot wait for its own end');
+  });
+
+  it('a detached task that awaits its own JoinHandle fails visibly: its TypeError is reported as unhandled', () => {
+    const seen: unknown[] = [];
+    const executor = new Executor({ onUnhandledError: (error) => seen.push(error) });
+    try {
+      executor.blockOn((function* (): Task<void> {
+        let handle: JoinHandle<void> | null = null;
+        handle = spawn((function* (): Task<void> {
+          yield* yieldNow();
+          yield* handle!;
+        })());
+        yield* sleep(20);
+        expect(handle.finished).toBe(true);
+      })());
+    } finally {
+      executor.close();
+    }
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe('a task awaited its own JoinHandle: it cannot wait for its own end');
+  });
+
+  it('a task that cancelled itself and then awaits its own JoinHandle stops there, cancelled', () => {
+    const error = run((function* (): Task<unknown> {
+      let handle: JoinHandle<string> | null = null;
+      handle = spawn((function* (): Task<string> {
+        yield* yieldNow();
+        handle!.cancel();
+        yield* handle!;
+        return 'not cancelled';
+      })());
+      return yield* catching(handle);
+    })());
+    expect(error).toBeInstanceOf(CancelledError);
   });
 
   it('generator futures nested thousands deep still fit on the stack', () => {
