@@ -84,11 +84,6 @@ LookupResult resolve(const std::string& host) {
 }
 
 void run(const std::shared_ptr<LookupTable::Request>& request) {
-  {
-    // A lookup cancelled while it waited in the queue costs no getaddrinfo.
-    std::lock_guard<std::mutex> lock(request->mu);
-    if (request->cancelled) return;
-  }
   LookupResult result = resolve(request->host);
   bool wake;
   {
@@ -104,21 +99,27 @@ void run(const std::shared_ptr<LookupTable::Request>& request) {
 }  // namespace
 
 LookupTable::~LookupTable() {
-  for (auto& entry : requests_) {
-    std::lock_guard<std::mutex> lock(entry.second->mu);
-    entry.second->cancelled = true;
+  for (auto& entry : requests_) forget(entry.second);
+}
+
+void LookupTable::forget(const Entry& entry) {
+  {
+    std::lock_guard<std::mutex> lock(entry.request->mu);
+    entry.request->cancelled = true;
   }
+  helper_pool::abandon(entry.ticket);
 }
 
 int32_t LookupTable::start(const std::string& host, int32_t registry_id) {
   auto request = std::make_shared<Request>();
   request->host = host;
   request->registry_id = registry_id;
-  int32_t queued = helper_pool::submit([request] { run(request); });
+  std::shared_ptr<helper_pool::Ticket> ticket;
+  int32_t queued = helper_pool::submit([request] { run(request); }, &ticket);
   if (queued < 0) return queued;
   int32_t id = next_id_;
   next_id_ = next_id_ == INT32_MAX ? 1 : next_id_ + 1;
-  requests_[id] = std::move(request);
+  requests_[id] = Entry{std::move(request), std::move(ticket)};
   return id;
 }
 
@@ -126,9 +127,9 @@ LookupTable::Status LookupTable::take(int32_t request_id, LookupResult* out) {
   auto it = requests_.find(request_id);
   if (it == requests_.end()) return Status::kUnknown;
   {
-    std::lock_guard<std::mutex> lock(it->second->mu);
-    if (!it->second->done) return Status::kPending;
-    *out = std::move(it->second->result);
+    std::lock_guard<std::mutex> lock(it->second.request->mu);
+    if (!it->second.request->done) return Status::kPending;
+    *out = std::move(it->second.request->result);
   }
   requests_.erase(it);
   return Status::kDone;
@@ -137,10 +138,7 @@ LookupTable::Status LookupTable::take(int32_t request_id, LookupResult* out) {
 void LookupTable::cancel(int32_t request_id) {
   auto it = requests_.find(request_id);
   if (it == requests_.end()) return;
-  {
-    std::lock_guard<std::mutex> lock(it->second->mu);
-    it->second->cancelled = true;
-  }
+  forget(it->second);
   requests_.erase(it);
 }
 

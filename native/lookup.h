@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "helper_pool.h"
+
 namespace iob {
 
 struct LookupResult {
@@ -37,14 +39,21 @@ class LookupTable {
   int32_t start(const std::string& host, int32_t registry_id);
   // kDone fills `out` and forgets the request; kPending while running; kUnknown otherwise.
   Status take(int32_t request_id, LookupResult* out);
-  // Forgets a request: still queued, it is skipped; already running, its result is discarded
-  // and nobody is woken.
+  // Forgets a request: still queued, it is dropped; already running, its result is discarded,
+  // nobody is woken, and its helper thread no longer counts against the pool's limit.
   void cancel(int32_t request_id);
 
   struct Request;
 
  private:
-  std::unordered_map<int32_t, std::shared_ptr<Request>> requests_;
+  struct Entry {
+    std::shared_ptr<Request> request;
+    std::shared_ptr<helper_pool::Ticket> ticket;
+  };
+  // Marks the request cancelled and abandons its job.
+  static void forget(const Entry& entry);
+
+  std::unordered_map<int32_t, Entry> requests_;
   int32_t next_id_ = 1;
 };
 

@@ -133,10 +133,10 @@ export interface ResolvedHost {
 
 /**
  * Resolves a host name to its addresses, in the order getaddrinfo returns them. A numeric
- * address is returned as it is, without a lookup. Lookups run on at most four helper threads
- * for the whole process; more wait their turn. A name that cannot be resolved throws a
- * `ResolveError` when awaited; a host that is not a string, is empty or contains a NUL byte
- * throws a `TypeError` at the call.
+ * address is returned as it is, without a lookup. At most four lookups run at once in the whole
+ * process (on helper threads); more wait their turn, and a dropped one stops counting. A name
+ * that cannot be resolved throws a `ResolveError` when awaited; a host that is not a string, is
+ * empty or contains a NUL byte throws a `TypeError` at the call.
  *
  * @example
  * ```ts

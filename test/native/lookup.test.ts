@@ -1,10 +1,13 @@
 // Name lookups: getaddrinfo on the process's helper threads, completion through the blocker's notify.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { binding, type NativeBlocker, type RawLookupResult } from '../../src/_binding.js';
-import { ADDON_PATH, openFdCount, sleepSync } from './helpers.js';
+import { ADDON_PATH, FIXTURES, openFdCount, runFixture, sleepSync } from './helpers.js';
 
 /** Blocks on the blocker until the lookup is done (each wake re-checks, as the reactor does). */
 function finish(blocker: NativeBlocker, request: number, ms = 10_000): RawLookupResult {
@@ -132,6 +135,30 @@ describe('lookupStart()', () => {
     expect(() => binding.lookupTake('1' as unknown as number)).toThrow(TypeError);
     expect(() => binding.lookupTake(123456789)).toThrow(RangeError);
     expect(() => binding.lookupCancel(undefined as unknown as number)).toThrow(TypeError);
+  });
+});
+
+describe('the lookup pool and slow resolvers', () => {
+  it('cancelled lookups that hang in getaddrinfo do not hold back the next one; the queued ones never run', async () => {
+    // A preloaded getaddrinfo makes "slow." names take 3 s. Before, the four running ones kept
+    // the pool's four places until they returned, and localhost waited about 3 s behind them.
+    const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-lookup-'));
+    try {
+      const lib = path.join(dir, 'slow_getaddrinfo.so');
+      const cc = process.env.CC || 'cc';
+      const built = spawnSync(cc, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, 'slow_getaddrinfo.c'), '-ldl'], { encoding: 'utf8' });
+      expect(built.error ?? built.stderr).toBeFalsy();
+      const script = path.join(FIXTURES, 'lookup_pool.mjs');
+      const r = await runFixture([], { shell: `LD_PRELOAD=${lib} ${JSON.stringify(process.execPath)} ${script}` });
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+      const seen = JSON.parse(r.stdout);
+      expect(seen.addresses).toContainEqual({ address: '127.0.0.1', family: 4 });
+      expect(seen.ms).toBeLessThan(1500);
+      // The four that were running when cancelled; the two still queued were dropped unrun.
+      expect(r.stderr.trim().split('\n').sort()).toEqual([0, 1, 2, 3].map((i) => `resolving slow.${i}.example`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
