@@ -285,14 +285,30 @@ class Join<T> extends Combinator<T[]> {
 
   poll(cx: Context): Poll<T[]> {
     this.checkLive(cx);
-    const batch = this.#cut ?? this.takeReady();
-    for (let k = this.#cut === null ? 0 : this.#cutAt; k < batch.length; k++) {
+    const cut = this.#cut;
+    if (cut !== null) {
+      this.#cut = null;
+      if (this.#pollBatch(cut, this.#cutAt, cx)) return PENDING;
+      // Children woken while the cut batch waited for this poll woke a task that was already
+      // queued, so nothing else polls for them: they are taken now. (Children woken during a
+      // poll wake the task again, so this is needed only here.)
+      if (this.#remaining > 0 && this.ready.length > 0 && this.#pollBatch(this.takeReady(), 0, cx)) return PENDING;
+    } else if (this.#pollBatch(this.takeReady(), 0, cx)) {
+      return PENDING;
+    }
+    if (this.#remaining > 0) return PENDING;
+    return this.succeed(this.#values as T[]);
+  }
+
+  /** Polls the woken children `batch[from..]`; true if the budget ran out and the rest was put off. */
+  #pollBatch(batch: number[], from: number, cx: Context): boolean {
+    for (let k = from; k < batch.length; k++) {
       if (coop.budget <= 0) {
         // Polled now, each child would only find the budget spent and yield: come back next turn.
         this.#cut = batch;
         this.#cutAt = k;
         cx.waker.wake();
-        return PENDING;
+        return true;
       }
       const i = batch[k];
       if (this.children[i] === null) continue; // a stale wake of a child that already finished
@@ -308,10 +324,8 @@ class Join<T> extends Combinator<T[]> {
       this.children[i] = null;
       this.#remaining--;
     }
-    this.#cut = null;
     batch.length = 0;
-    if (this.#remaining > 0) return PENDING;
-    return this.succeed(this.#values as T[]);
+    return false;
   }
 
   /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Executor,
   Future,
+  Notify,
   TimeoutError,
   join,
   joinAll,
@@ -348,6 +349,24 @@ describe('join() and joinAll()', () => {
     })());
     expect(values[19_999]).toBe(19_999);
     expect(polls).toBeLessThan(2 * 20_000);
+  });
+
+  it('joinAll() sees a child woken while a budget-cut batch waited for the next poll (it never polled that child again)', () => {
+    // Not run(): its timeout would poll the join once more when it fires, which hides the bug.
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const joined = executor.blockOn((function* () {
+        const notify = new Notify();
+        spawn((function* () {
+          notify.notifyOne(); // runs after the join's first poll, which the budget cut short
+        })());
+        const children = [notify.notified(), ...Array.from({ length: 200 }, () => sleep(0))];
+        return (yield* joinAll(children)).length;
+      })());
+      expect(joined).toBe(201);
+    } finally {
+      executor.close();
+    }
   });
 
   it('joinAll() validates its argument', () => {
