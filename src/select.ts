@@ -420,8 +420,9 @@ export function join<A extends readonly Awaitable<unknown>[]>(...futures: A): Fu
 }
 
 /**
- * `join` for an array (or any iterable) of futures of one type: resolves with the values in
- * order. On the first error the others are dropped and it is thrown.
+ * `join` for an array (or any iterable, such as `map.values()`; not a generator object, which
+ * is a task) of futures of one type: resolves with the values in order. On the first error the
+ * others are dropped and it is thrown.
  *
  * @example
  * ```ts
@@ -430,13 +431,10 @@ export function join<A extends readonly Awaitable<unknown>[]>(...futures: A): Fu
  */
 export function joinAll<T>(futures: Iterable<Awaitable<T>>): Future<T[]> {
   // A future or a generator is iterable too: catch `joinAll(task())` meant as `join(task())`.
-  if (
-    futures === null ||
-    typeof futures !== 'object' ||
-    typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function' ||
-    typeof (futures as Partial<Iterator<unknown>>).next === 'function'
-  ) {
-    const hint = typeof (futures as Partial<Iterator<unknown>> | null)?.next === 'function' ? ' (a future or generator task is one awaitable: pass [it], or use join())' : '';
+  // Other iterators (`map.values()`) are iterables of futures like any other.
+  const awaitable = futures instanceof Future || isGenerator(futures);
+  if (futures === null || typeof futures !== 'object' || typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function' || awaitable) {
+    const hint = awaitable ? ' (a future or generator task is one awaitable: pass [it], or use join())' : '';
     throw new TypeError(`joinAll(): expected an array of futures, got ${describe(futures)}${hint}`);
   }
   return new Join<T>('joinAll()', Array.isArray(futures) ? futures : [...futures]);

@@ -369,8 +369,17 @@ describe('join() and joinAll()', () => {
     }
   });
 
+  it('joinAll() takes any iterable of futures, iterators such as map.values() too (they were refused as tasks)', () => {
+    const byName = new Map([['a', ready(1)], ['b', ready(2)]]);
+    expect(run(joinAll(byName.values()))).toEqual([1, 2]);
+    expect(run(joinAll([sleep(1), sleep(2)].values()))).toEqual([undefined, undefined]);
+    expect(run(joinAll(new Set([ready('x')])))).toEqual(['x']);
+  });
+
   it('joinAll() validates its argument', () => {
     expect(() => joinAll(ready(1) as never)).toThrow(/joinAll\(\): expected an array of futures/);
+    expect(() => joinAll(ready(1) as never)).toThrow(/one awaitable: pass \[it\], or use join\(\)/);
+    expect(() => joinAll(42 as never)).toThrow(/joinAll\(\): expected an array of futures, got number 42$/);
     expect(() => joinAll((function* () {})() as never)).toThrow(/one awaitable: pass \[it\], or use join\(\)/);
     expect(() => joinAll([ready(1), 'x' as never])).toThrow(/joinAll\(\): the argument at index 1 .* got string x/);
     expect(() => join(ready(1), undefined as never)).toThrow(/join\(\): the argument at index 1/);

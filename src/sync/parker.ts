@@ -113,7 +113,7 @@ export class Parker {
    * Like {@link Parker.park}, but gives up after `ms` milliseconds (fractions allowed; 0 only
    * takes a token that is already there; `Infinity` never gives up). Returns `true` if it took
    * a token, `false` if the time ran out; it never gives up early (checked against a monotonic
-   * clock). Throws a RangeError for a negative or NaN `ms`, a TypeError for a non-number.
+   * clock). Throws a RangeError for a negative `ms`, a TypeError for a non-number (NaN included).
    *
    * @example
    * ```ts
