@@ -436,16 +436,19 @@ export class Executor {
   #runTask(task: TaskCell<unknown>): void {
     coop.budget = TASK_BUDGET;
     this.#current = task;
+    const future = task.future!;
     let value: unknown;
     try {
-      value = task.future!.poll(task);
+      value = future.poll(task);
     } catch (error) {
       this.#current = null;
+      future._gaveValue();
       this.#complete(task, error, true);
       return;
     }
     this.#current = null;
     if (value !== PENDING) {
+      future._gaveValue();
       this.#complete(task, value, false);
     } else if (this.#pendingCancel === task) {
       this.#pendingCancel = null;

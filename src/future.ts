@@ -92,6 +92,14 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
+   * @internal A combinator, `timeout` or the executor polled this future to its end (a value or
+   * an error): as after a `yield*`, it has given its value and may not be awaited again.
+   */
+  _gaveValue(): void {
+    this.#await = AWAITED;
+  }
+
+  /**
    * @internal Why a combinator or spawn may not take this future (a `yield*` of it is waiting,
    * or already took its value), or null if it may: it would poll the future a second time.
    */

@@ -100,7 +100,16 @@ abstract class Combinator<T> extends Future<T> {
   /** Polls child `i` once; the caller checks PENDING. Clears its woken mark first. */
   protected pollChild(i: number): Poll<unknown> {
     this.cxs[i].woken = false;
-    return this.children[i]!.poll(this.cxs[i]);
+    const child = this.children[i]!;
+    let value: Poll<unknown>;
+    try {
+      value = child.poll(this.cxs[i]);
+    } catch (error) {
+      child._gaveValue();
+      throw error;
+    }
+    if (value !== PENDING) child._gaveValue();
+    return value;
   }
 
   protected checkLive(cx: Context): void {

@@ -1,7 +1,7 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
 import {
-  CancelledError, Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  CancelledError, Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, join, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
 import { coop } from '../src/_coop.js';
@@ -25,6 +25,47 @@ describe('awaiting a future', () => {
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).message).toMatch(/was already awaited: a future is awaited once/);
     }
+  });
+
+  it('a future that select, join, timeout or spawn polled to its end gives its value once too (it completed again)', () => {
+    const messages = run((function* () {
+      const never = () => pollFn(() => PENDING);
+      const won = sleep(1);
+      expect((yield* select(won, never())).index).toBe(0);
+      const joined = ready(2);
+      yield* join(joined);
+      const timed = ready(3);
+      yield* timeout(100, timed);
+      const spawned = ready(4);
+      yield* spawn(spawned);
+      const failing = pollFn(() => {
+        throw new Error('once');
+      });
+      yield* catching(select(failing));
+      const seen: string[] = [];
+      for (const again of [() => select(won, never()), () => join(joined), () => timeout(100, timed), () => spawn(spawned), () => select(failing)]) {
+        try {
+          again(); // refused at the call, as a future a yield* took is
+          seen.push('taken again');
+        } catch (error) {
+          seen.push((error as Error).message);
+        }
+      }
+      seen.push(((yield* catching(won)) as Error).message);
+      // A loser that select dropped gave nothing: it may be awaited again.
+      const lost = sleep(1);
+      yield* select(ready(0), lost);
+      yield* lost;
+      return seen;
+    })());
+    expect(messages).toEqual([
+      'select(): the argument at index 0: this Sleep was already awaited: a future gives its value once (make a new one)',
+      'join(): the argument at index 0: this PollFn was already awaited: a future gives its value once (make a new one)',
+      'timeout(): this PollFn was already awaited: a future gives its value once (make a new one)',
+      'spawn(): this PollFn was already awaited: a future gives its value once (make a new one)',
+      'select(): the argument at index 0: this PollFn was already awaited: a future gives its value once (make a new one)',
+      'this Sleep was already awaited: a future is awaited once (make a new one to wait again)',
+    ]);
   });
 
   it('a future another task is awaiting cannot be awaited by a second task: the first keeps its value', () => {

@@ -22,11 +22,13 @@ class Timeout<T> extends Future<T> {
       value = this.inner.poll(cx);
     } catch (error) {
       this.#done = true;
+      this.inner._gaveValue();
       this.timer.drop();
       throw error;
     }
     if (value !== PENDING) {
       this.#done = true;
+      this.inner._gaveValue();
       this.timer.drop();
       return value;
     }
