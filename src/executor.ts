@@ -8,6 +8,7 @@ import { Reactor, EVENT_CAPACITY } from './reactor.js';
 import { GenFuture, toFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
 import { Deque } from './_deque.js';
+import { DroppedCleanups } from './_dropped_cleanups.js';
 import { checkBackend, checkDuration, checkOptions } from './_validate.js';
 import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
@@ -361,7 +362,7 @@ export class Executor {
     try {
       let cleanupAwaits: boolean;
       try {
-        cleanupAwaits = this.#beginCancel(task.future!);
+        cleanupAwaits = this.#beginCancel(task);
       } catch (error) {
         this.#complete(task, error, true);
         return;
@@ -379,19 +380,31 @@ export class Executor {
   }
 
   /**
-   * Starts cancelling a task's root future; true if its `finally` awaits. Futures dropped on the
+   * Starts cancelling a task's root future; true if cleanup awaits, and the task is then polled
+   * until that is done. A generator's own `finally` blocks stay its own; futures dropped on the
    * way whose cleanup awaits become tasks of this executor, the cancelled task's, whichever
-   * executor (if any) runs now.
+   * executor (if any) runs now. Any other root (a scope, a select) hands its awaiting cleanup
+   * over as it is dropped: that becomes the task's to finish, so its handle settles after it.
    */
-  #beginCancel(future: Future<unknown>): boolean {
+  #beginCancel(task: TaskCell<unknown>): boolean {
+    const future = task.future!;
     const outer = coop.finishDropped;
     const outerCx = coop.cx;
     coop.finishDropped = this.#finishDropped;
     coop.cx = null; // a cancel from inside a task's step: the cleanup is not that task's
     try {
       if (future instanceof GenFuture) return future.beginCancel();
-      future.drop();
-      return false;
+      const cleanups: Future<unknown>[] = [];
+      coop.finishDropped = (cleanup) => void cleanups.push(cleanup);
+      try {
+        future.drop();
+      } catch (error) {
+        for (const cleanup of cleanups) this.#finishDropped(cleanup); // the task fails now: run them apart
+        throw error;
+      }
+      if (cleanups.length === 0) return false;
+      task.future = new DroppedCleanups(cleanups);
+      return true;
     } finally {
       coop.finishDropped = outer;
       coop.cx = outerCx;

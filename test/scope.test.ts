@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ClosedError, Notify, TimeoutError, sleep, spawn, timeout, yieldNow, type Task } from '../src/index.js';
+import { CancelledError, ClosedError, Notify, TimeoutError, select, sleep, spawn, timeout, yieldNow, type JoinHandle, type Task } from '../src/index.js';
 import { scope, type Scope } from '../src/scope.js';
 import { ThrowsOnDrop, catching, run } from './util.js';
 
@@ -135,6 +135,55 @@ describe('scope', () => {
       log.push(err instanceof CancelledError ? 'parent cancelled' : String(err));
     })());
     expect(log).toEqual(['sync start', 'sync finally', 'async cleanup start', 'async cleanup end', 'parent finally', 'parent cancelled']);
+  });
+
+  it('a scope spawned as the task itself (not inside a generator): cancel() settles the handle after the awaiting finally blocks (it settled at once)', () => {
+    const log: string[] = [];
+    const error = run((function* () {
+      const handle = spawn(scope(function* (s) {
+        s.spawn((function* () {
+          try {
+            yield* sleep(10_000);
+          } finally {
+            yield* sleep(20);
+            log.push('cleanup end');
+          }
+        })());
+        yield* sleep(10_000);
+      }));
+      yield* sleep(5);
+      handle.cancel();
+      const err = yield* catching(handle);
+      log.push('handle settled');
+      return err;
+    })());
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(log).toEqual(['cleanup end', 'handle settled']);
+  });
+
+  it('a select spawned as the task itself: cancel() waits for its children\'s awaiting finally blocks, and an error there fails the task', () => {
+    const log: string[] = [];
+    const cleanup = (name: string, fail: boolean) => (function* (): Task<void> {
+      try {
+        yield* sleep(10_000);
+      } finally {
+        yield* sleep(10);
+        log.push(`${name} cleanup end`);
+        if (fail) throw new RangeError(`${name} cleanup failed`);
+      }
+    })();
+    const [quiet, failing] = run((function* () {
+      const cancelled = function* (task: JoinHandle<unknown>): Task<unknown> {
+        yield* sleep(5);
+        task.cancel();
+        return yield* catching(task);
+      };
+      const quiet = yield* cancelled(spawn(select(cleanup('a', false), cleanup('b', false))));
+      return [quiet, yield* cancelled(spawn(select(cleanup('c', false), cleanup('d', true))))];
+    })());
+    expect(quiet).toBeInstanceOf(CancelledError);
+    expect(failing).toBeInstanceOf(RangeError);
+    expect(log.sort()).toEqual(['a cleanup end', 'b cleanup end', 'c cleanup end', 'd cleanup end']);
   });
 
   it("an error thrown by a child's finally while the parent is cancelled is not lost: the parent fails with it", () => {
