@@ -115,8 +115,12 @@ export const SHORT_MESSAGE_CHARS = 1000;
  */
 export const MIN_RESULT_CAPACITY = 4096;
 
+/** The longest string `code` a short failure report carries. */
+const SHORT_CODE_CHARS = 100;
+
 /**
- * The short form of a failure report: no stack, the message cut to SHORT_MESSAGE_CHARS.
+ * The short form of a failure report: no stack, the message cut to SHORT_MESSAGE_CHARS, a
+ * string `code` to SHORT_CODE_CHARS.
  *
  * @example
  * ```ts
@@ -126,7 +130,8 @@ export const MIN_RESULT_CAPACITY = 4096;
 export function shortErrorInfo(info: ErrorInfo): ErrorInfo {
   const cut = info.message.length > SHORT_MESSAGE_CHARS;
   const message = cut ? `${info.message.slice(0, SHORT_MESSAGE_CHARS)}... (cut: the whole error did not fit the pool's result ring)` : info.message;
-  return { name: info.name.slice(0, 100), message, code: info.code };
+  const code = typeof info.code === 'string' && info.code.length > SHORT_CODE_CHARS ? `${info.code.slice(0, SHORT_CODE_CHARS)}... (cut)` : info.code;
+  return { name: info.name.slice(0, 100), message, code };
 }
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };

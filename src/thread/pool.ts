@@ -38,7 +38,7 @@ export interface PoolOptions {
   /**
    * Bytes of the shared ring that carries results back (default 256 KiB, at least 4 KiB); a
    * result must fit (one that does not fails its task), and an error too big for it is reported
-   * without its stack, its message cut to 1,000 characters.
+   * without its stack, its message cut to 1,000 characters and a string `code` to 100.
    */
   resultCapacity?: number;
 }

@@ -94,7 +94,7 @@ describe('poolScope', () => {
     await pool!.exited;
   });
 
-  it('an error too big for the result ring, or one that cannot be described, still fails the scope (it hung)', async () => {
+  it('an error too big for the result ring (its message or its code), or one that cannot be described, still fails the scope (it hung)', async () => {
     const pools: Pool[] = [];
     const huge = run(catching(poolScope(1, function* (p) {
       pools.push(p);
@@ -102,6 +102,12 @@ describe('poolScope', () => {
     }))) as Error;
     expect(huge).toBeInstanceOf(RangeError);
     expect(huge.message).toMatch(/^bad input: x{989}\.\.\. \(cut: the whole error did not fit the pool's result ring\)$/);
+    const longCode = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'failHugeCode', 300_000);
+    }))) as Error & { code?: string };
+    expect(longCode.message).toBe('bad request');
+    expect(longCode.code).toBe(`${'E'.repeat(100)}... (cut)`);
     const odd = run(catching(poolScope(1, function* (p) {
       pools.push(p);
       yield* p.spawn(TASKS, 'throwNullProto');
