@@ -1,6 +1,7 @@
 // Errors of spawned tasks that nobody joins: the policy that decides what happens to them, the
 // error `blockOn`/`turn` throw by default, and the queue they wait in until the turn ends.
 import type { TaskCell } from './join_handle.js';
+import { warn } from './_stderr.js';
 
 /**
  * What to do with an error thrown by a spawned task that nobody joins.
@@ -107,9 +108,7 @@ export class UnhandledErrors {
       const error = failure.result;
       if (policy === 'throw') throw new UnhandledTaskError(error, failure.context);
       if (policy === 'warn') {
-        process.stderr.write(
-          `wakeloop: ${failure.context ?? TASK_FAILED}:\n${describeThrown(error, 'stack')}\n`,
-        );
+        warn(`wakeloop: ${failure.context ?? TASK_FAILED}:\n${describeThrown(error, 'stack')}\n`);
       } else {
         policy(error);
       }

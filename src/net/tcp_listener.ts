@@ -10,6 +10,7 @@ import { READ_READY, READABLE, type IoSource, type Reactor } from '../reactor.js
 import { AwaitWakers } from '../_shared_future.js';
 import { OnceFuture } from '../_once_future.js';
 import { checkOwnReactor } from '../_own_reactor.js';
+import { warn } from '../_stderr.js';
 import { sleep, type Sleep } from '../time/sleep.js';
 import { checkBoolean, checkInteger, checkOptions } from '../_validate.js';
 import { formatAddress, parseAddress, resolve, type AddressInput, type ResolvedHost, type SocketAddress } from './address.js';
@@ -251,9 +252,7 @@ export class TcpListener implements Disposable {
     reserveFd = binding.openReserveFd();
     if (fd < 0) return false;
     if (this.#emfile++ === 0) {
-      process.stderr.write(
-        `wakeloop: listener fd ${this.source.fd} is out of file descriptors (EMFILE); closing new connections until some are freed\n`,
-      );
+      warn(`wakeloop: listener fd ${this.source.fd} is out of file descriptors (EMFILE); closing new connections until some are freed\n`);
     }
     return true;
   }

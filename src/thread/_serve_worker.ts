@@ -51,11 +51,11 @@ export interface ServeWorkerData {
  * ```ts
  * // the data: URL module each worker starts with:
  * import { _serveWorkerMain } from 'file:///.../dist/src/thread/_serve_worker.js';
- * await _serveWorkerMain();
+ * await _serveWorkerMain('throw');
  * ```
  */
-export async function _serveWorkerMain(): Promise<void> {
-  const executor = new Executor();
+export async function _serveWorkerMain(onUnhandledError: 'throw' | 'warn'): Promise<void> {
+  const executor = new Executor({ onUnhandledError });
   const control = WorkerControl.connect(executor); // publishes the registry id: stop() can wake us
   const data = control.data as ServeWorkerData;
   const post = (message: ServeMessage) => parentPort?.postMessage(message);

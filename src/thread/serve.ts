@@ -50,6 +50,13 @@ export interface ServeOptions {
   stopGraceMs?: number;
   /** Called when a worker ends; default: unexpected ends (crashes) are reported on stderr. */
   onWorkerExit?: (exit: WorkerExit) => void;
+  /**
+   * What each worker's executor does with an error in a task nobody joins (a connection's task
+   * that throws): `'throw'` (default, as `blockOn`) ends the worker, reported as a crash, with
+   * every connection it served; `'warn'` prints it on stderr and the worker serves on. (A
+   * function cannot cross to the threads.)
+   */
+  onUnhandledError?: 'throw' | 'warn';
 }
 
 /**
@@ -216,8 +223,8 @@ function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
  * ```
  */
 export function serveOnThreads(options: ServeOptions): ThreadServer {
-  checkOptions('serveOnThreads(options)', options, ['threads', 'module', 'exportName', 'args', 'stopGraceMs', 'onWorkerExit']);
-  const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit } = options;
+  checkOptions('serveOnThreads(options)', options, ['threads', 'module', 'exportName', 'args', 'stopGraceMs', 'onWorkerExit', 'onUnhandledError']);
+  const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit, onUnhandledError = 'throw' } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`serveOnThreads(): options.threads must be an integer from 1 to 256, got ${describe(threads)}`);
   }
@@ -229,17 +236,20 @@ export function serveOnThreads(options: ServeOptions): ThreadServer {
   if (onWorkerExit !== undefined && typeof onWorkerExit !== 'function') {
     throw new TypeError(`serveOnThreads(): options.onWorkerExit must be a function, got ${describe(onWorkerExit)}`);
   }
-  return new ThreadServer(options, bootstrapUrl());
+  if (onUnhandledError !== 'throw' && onUnhandledError !== 'warn') {
+    throw new TypeError(`serveOnThreads(): options.onUnhandledError must be 'throw' or 'warn', got ${describe(onUnhandledError)}`);
+  }
+  return new ThreadServer(options, bootstrapUrl(onUnhandledError));
 }
 
 /** The workers' entry: a tiny ES module that imports the worker side (compiled) and runs it. */
-function bootstrapUrl(): URL {
+function bootstrapUrl(onUnhandledError: 'throw' | 'warn'): URL {
   const self = import.meta.url;
   if (!self.endsWith('.js')) {
     throw new Error(`serveOnThreads(): workers run compiled JS, and this is ${self}: build with \`npx tsc -p tsconfig.json\` and import wakeloop from dist/`);
   }
   const main = new URL('./_serve_worker.js', self).href;
-  const source = `import { _serveWorkerMain } from ${JSON.stringify(main)};\nawait _serveWorkerMain();\n`;
+  const source = `import { _serveWorkerMain } from ${JSON.stringify(main)};\nawait _serveWorkerMain(${JSON.stringify(onUnhandledError)});\n`;
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 

@@ -136,6 +136,28 @@ describe('serveOnThreads()', () => {
     expect(exits.filter((e) => e.expected).map((e) => e.index)).toEqual([0, 2]);
   });
 
+  it("onUnhandledError: 'warn' reports each failed connection task at once and the worker serves on; 'throw' (the default) ends it", async () => {
+    // In a child process: the workers write their warnings straight to fd 2.
+    const run = async (policy: string) => {
+      const child = spawnProcess(process.execPath, [new URL('./fixtures/serve_policy.mjs', import.meta.url).pathname, policy], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const [code] = await once(child, 'close');
+      return { code, seen: JSON.parse(stdout), stderr };
+    };
+    const warned = await run('warn');
+    expect(warned.code).toBe(0);
+    expect(warned.seen).toEqual({ echoed: true, serving: 1 });
+    const beforeStop = warned.stderr.slice(0, warned.stderr.indexOf('stopping'));
+    expect(beforeStop.match(/wakeloop: a spawned task failed and nobody joined it:\nError: handler bug/g)).toHaveLength(2);
+    const thrown = await run('throw');
+    expect(thrown.code).toBe(0);
+    expect(thrown.seen).toMatchObject({ exits: [{ index: 0, expected: false }] });
+    expect(thrown.seen.error).toMatch(/handler bug/);
+  });
+
   it('serveOnThreads() calls onWorkerExit for every worker, expected or not', async () => {
     const { port, release } = reservePort();
     const seen: WorkerExit[] = [];
@@ -152,6 +174,8 @@ describe('serveOnThreads()', () => {
     expect(() => serveOnThreads({ ...base, threads: 1.5 })).toThrow(RangeError);
     expect(() => serveOnThreads({ ...base, module: './server.js' })).toThrow(/module must be a URL or an absolute path/);
     expect(() => serveOnThreads({ ...base, exportName: '' })).toThrow(/exportName/);
+    expect(() => serveOnThreads({ ...base, onUnhandledError: 'ignore' as never })).toThrow("serveOnThreads(): options.onUnhandledError must be 'throw' or 'warn', got string ignore");
+    expect(() => serveOnThreads({ ...base, onUnhandledError: (() => {}) as never })).toThrow(/onUnhandledError must be 'throw' or 'warn'/);
     expect(() => serveOnThreads({ ...base, args: [() => 1] })).toThrow(/options\.args cannot be sent to the workers/);
     expect(() => serveOnThreads(null as never)).toThrow(TypeError);
     expect(() => serveOnThreads([] as never)).toThrow('serveOnThreads(options): options must be an object, got an object (Array)');
