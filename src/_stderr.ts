@@ -7,13 +7,16 @@ import { isMainThread } from 'node:worker_threads';
 
 /** Writes `text` to stderr now, from any thread. */
 export function warn(text: string): void {
-  if (!isMainThread) {
-    try {
-      writeSync(2, text);
-      return;
-    } catch {
-      // A non-blocking stderr that is full, or closed: the stream takes it, as on the main thread.
-    }
+  if (isMainThread) {
+    process.stderr.write(text);
+    return;
   }
-  process.stderr.write(text);
+  // A pipe may be non-blocking (Node makes it so): a write can be short, or fail with EAGAIN.
+  const bytes = Buffer.from(text);
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(2, bytes, written);
+  } catch {
+    process.stderr.write(bytes.subarray(written)); // the stream takes the rest, as it would all
+  }
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ThreadChannel } from '../../src/thread/channel.js';
@@ -137,5 +138,15 @@ describe('ThreadWorker and process lifetime', () => {
       err: '',
       code: 0,
     });
+  });
+});
+
+describe("the runtime's warnings from a worker thread", () => {
+  it('a long one reaches a piped stderr whole, the reader slow (it was cut at 64 KiB, where the pipe was full)', () => {
+    const fixture = fileURLToPath(new URL('./fixtures/long_warning.mjs', import.meta.url));
+    // The reader starts after 0.5 s: the worker's writes meet a full pipe.
+    const r = spawnSync('bash', ['-c', `"$0" "$1" 2>&1 >/dev/null | { sleep 0.5; cat; }`, process.execPath, fixture], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^wakeloop: a spawned task failed and nobody joined it:\nError: x{200000}END\n/);
   });
 });
