@@ -5,15 +5,18 @@ import { Future, PENDING, type Context, type Poll } from './future.js';
 
 /**
  * Polls each handed-over cleanup to its end; then completes, or throws the first error one of
- * them threw (as a `finally` that throws replaces the cancellation).
+ * them threw (as a `finally` that throws replaces the cancellation). Errors after the first go
+ * to `report` (the executor's unhandled-error policy), as they would from cleanups run apart.
  */
 export class DroppedCleanups extends Future<void> {
   readonly #pending: Array<Future<unknown> | null>;
+  readonly #report: (error: unknown) => void;
   #failure: { error: unknown } | null = null;
 
-  constructor(cleanups: Future<unknown>[]) {
+  constructor(cleanups: Future<unknown>[], report: (error: unknown) => void) {
     super();
     this.#pending = cleanups;
+    this.#report = report;
   }
 
   poll(cx: Context): Poll<void> {
@@ -28,7 +31,8 @@ export class DroppedCleanups extends Future<void> {
           continue;
         }
       } catch (error) {
-        this.#failure ??= { error };
+        if (this.#failure === null) this.#failure = { error };
+        else this.#report(error);
       }
       pending[i] = null;
     }

@@ -34,6 +34,9 @@ export interface ExecutorOptions {
 /** The executor polling tasks on this thread right now, if any. */
 let running: Executor | null = null;
 
+/** How an error of a cancelled task's cleanup that is not the task's own error is reported. */
+const CLEANUP_FAILED = "a cancelled task's cleanup threw after another error";
+
 /**
  * Runs tasks on one thread. `blockOn` drives it until a main task completes; `turn` runs one
  * iteration for hosts that drive the loop themselves.
@@ -237,7 +240,7 @@ export class Executor {
   /**
    * Cancels every task (running their `finally` blocks), then closes the blocker. A task spawned
    * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
-   * after the ready ones ran are abandoned. An attachment is detached. Last, the errors nobody
+   * after the ready ones ran are abandoned, their handles settled with `CancelledError`. An attachment is detached. Last, the errors nobody
    * joined (a `finally` that threw, failures still queued from the last turn) go to the
    * `onUnhandledError` policy, since no turn follows: with 'throw', close() throws one
    * `UnhandledTaskError` for all of them once the executor is closed.
@@ -253,6 +256,9 @@ export class Executor {
         this.#runReady();
         this.#wait(0);
       }
+      // Tasks whose cleanup still waits (a `finally` that sleeps) are given up: their handles
+      // settle as cancelled, so a joiner or a toPromise() is not left waiting for good.
+      for (const task of [...this.#live]) this.#complete(task, new CancelledError(), true);
     } finally {
       this.#leave();
     }
@@ -339,9 +345,9 @@ export class Executor {
     if (!this.#inTurn) this.#onOutsideTurn?.();
   }
 
-  /** @internal True while `task`'s cancellation is requested or under way. */
-  _cancelling(task: TaskCell<unknown>): boolean {
-    return task.cancelled || this.#pendingCancel === task;
+  /** @internal True while `task` cancelled itself and its poll has not returned yet. */
+  _cancelPending(task: TaskCell<unknown>): boolean {
+    return this.#pendingCancel === task;
   }
 
   /** @internal */
@@ -403,7 +409,7 @@ export class Executor {
         throw error;
       }
       if (cleanups.length === 0) return false;
-      task.future = new DroppedCleanups(cleanups);
+      task.future = new DroppedCleanups(cleanups, (error) => this._reportUnhandled(error, CLEANUP_FAILED));
       return true;
     } finally {
       coop.finishDropped = outer;

@@ -2,6 +2,7 @@
 import { PENDING, type Context, type Future, type Poll, type Waker } from './future.js';
 import type { Executor } from './executor.js';
 import { AwaitWakers, SharedFuture } from './_shared_future.js';
+import { CancelledError } from './errors.js';
 
 /** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
 export class TaskCell<T> implements Waker, Context {
@@ -90,9 +91,13 @@ export class JoinHandle<T> extends SharedFuture<T> {
     // A task polls with itself as the waker: this is the task awaiting its own end (directly or
     // through `timeout`; select and join poll with wakers of their own). Checked before the
     // handle counts as observed, so the error is reported if nobody joins the task. A task that
-    // cancelled itself stops at this await, as at any await that waits.
-    if (cx.waker === task && !task.done && !task.executor._cancelling(task)) {
-      throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
+    // cancelled itself stops at this await, as at any await that waits; one whose cleanup runs
+    // (a `finally` after a cancel) learns how it ends: cancelled.
+    if (cx.waker === task && !task.done) {
+      if (task.cancelled) throw new CancelledError();
+      if (!task.executor._cancelPending(task)) {
+        throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
+      }
     }
     task.observed = true;
     if (!task.done) {

@@ -12,6 +12,7 @@ import {
   timeout,
   yieldNow,
   type Future,
+  type JoinHandle,
   type Task,
 } from '../src/index.js';
 import { BACKEND, catching, run } from './util.js';
@@ -240,5 +241,68 @@ describe('two executors on one thread', () => {
       return 'still running';
     })());
     expect(value).toBe('still running');
+  });
+});
+
+describe('a task whose root is a select (not a generator) and whose cleanup awaits', () => {
+  /** A child whose finally sleeps `ms`, then throws `name` if given. */
+  function* slowCleanup(ms: number, fails?: string): Task<void> {
+    try {
+      yield* sleep(60_000);
+    } finally {
+      yield* sleep(ms);
+      if (fails !== undefined) throw new Error(fails);
+    }
+  }
+
+  it('cancel(): the first cleanup error fails the handle, a second goes to the unhandled-error policy (it was lost)', () => {
+    const unhandled: unknown[] = [];
+    const executor = new Executor({ backend: BACKEND, onUnhandledError: (error) => unhandled.push(error) });
+    try {
+      const failure = executor.blockOn((function* () {
+        const handle = spawn(select(slowCleanup(5, 'A'), slowCleanup(5, 'B')));
+        yield* sleep(5);
+        handle.cancel();
+        const error = yield* catching(handle);
+        yield* sleep(20);
+        return error;
+      })());
+      expect((failure as Error).message).toBe('A');
+    } finally {
+      executor.close();
+    }
+    expect(unhandled).toHaveLength(1);
+    expect((unhandled[0] as Error).message).toBe('B');
+  });
+
+  it('a cleanup that awaits its own task gets CancelledError (it waited for good)', () => {
+    const seen: unknown[] = [];
+    run((function* () {
+      let handle: JoinHandle<unknown> | null = null;
+      handle = spawn(select((function* (): Task<void> {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          seen.push(yield* catching(handle!));
+        }
+      })(), sleep(60_000)));
+      yield* sleep(5);
+      handle.cancel();
+      seen.push(yield* catching(handle));
+    })(), 2000);
+    expect(seen).toHaveLength(2);
+    for (const error of seen) expect(error).toBeInstanceOf(CancelledError);
+  });
+
+  it('Executor.close() settles the handles of tasks whose cleanup still waits (they stayed pending for good)', () => {
+    const executor = new Executor({ backend: BACKEND });
+    const selectRoot = executor.spawn(select(slowCleanup(1000), sleep(60_000)));
+    const generatorRoot = executor.spawn(slowCleanup(1000));
+    executor.turn(0);
+    executor.close();
+    for (const handle of [selectRoot, generatorRoot]) {
+      expect(handle.finished).toBe(true);
+      expect(() => handle.poll({ waker: { wake() {} } })).toThrow(CancelledError);
+    }
   });
 });
