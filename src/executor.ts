@@ -240,10 +240,11 @@ export class Executor {
   /**
    * Cancels every task (running their `finally` blocks), then closes the blocker. A task spawned
    * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
-   * after the ready ones ran are abandoned, their handles settled with `CancelledError`. An attachment is detached. Last, the errors nobody
-   * joined (a `finally` that threw, failures still queued from the last turn) go to the
-   * `onUnhandledError` policy, since no turn follows: with 'throw', close() throws one
-   * `UnhandledTaskError` for all of them once the executor is closed.
+   * after the ready ones ran are abandoned, their handles settled with `CancelledError`. An
+   * attachment is detached. Last, the errors nobody joined (a `finally` that threw, failures
+   * still queued from the last turn) go to the `onUnhandledError` policy, since no turn follows:
+   * with 'throw', close() throws one `UnhandledTaskError` for all of them once the executor is
+   * closed.
    */
   close(): void {
     if (this.#closed) return;
