@@ -32,7 +32,15 @@ export interface ErrorInfo {
   message: string;
   stack?: string;
   code?: string | number;
+  /** An Error `cause`, a few levels deep. */
+  cause?: ErrorInfo;
+  /** An AggregateError's errors (its first few Errors). */
+  errors?: ErrorInfo[];
 }
+
+/** How deep causes and aggregated errors are followed, and how many errors an aggregate keeps. */
+const NESTED_DEPTH = 3;
+const AGGREGATED_ERRORS = 10;
 
 /**
  * What workers send back: a task's value or error, or the worker's last word before it exits
@@ -82,16 +90,24 @@ export interface PoolWorkerData {
  * results.send({ t: 'failed', id, error: errorInfo(e) });
  * ```
  */
-export function errorInfo(error: unknown): ErrorInfo {
+export function errorInfo(error: unknown, depth = 0): ErrorInfo {
   try {
     if (!(error instanceof Error)) return { name: 'Error', message: `a pool task threw a non-Error value: ${String(error)}` };
     const code = (error as { code?: unknown }).code;
-    return {
+    const info: ErrorInfo = {
       name: String(error.name),
       message: String(error.message),
       stack: error.stack === undefined ? undefined : String(error.stack),
       code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
     };
+    if (depth < NESTED_DEPTH) {
+      if (error.cause instanceof Error) info.cause = errorInfo(error.cause, depth + 1);
+      if (error instanceof AggregateError && Array.isArray(error.errors)) {
+        const errors = error.errors.filter((e): e is Error => e instanceof Error).slice(0, AGGREGATED_ERRORS);
+        info.errors = errors.map((e) => errorInfo(e, depth + 1));
+      }
+    }
+    return info;
   } catch {
     // A null-prototype object, a throwing toString or getter: the report itself must not fail.
     return { name: 'Error', message: `a pool task threw a value that cannot be described (${tagOf(error)})` };
@@ -137,8 +153,9 @@ export function shortErrorInfo(info: ErrorInfo): ErrorInfo {
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
 
 /**
- * Rebuilds an error sent as {@link ErrorInfo}: a built-in class (RangeError...) when the name
- * is one, else an Error carrying the name; the worker's stack and `code` are kept.
+ * Rebuilds an error sent as {@link ErrorInfo}: a built-in class (RangeError, AggregateError...)
+ * when the name is one, else an Error carrying the name; the worker's stack, `code`, `cause`
+ * and an AggregateError's `errors` are kept.
  *
  * @example
  * ```ts
@@ -146,7 +163,11 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError
  * ```
  */
 export function rebuildError(info: ErrorInfo): Error {
-  const error = new (BUILTIN_ERRORS[info.name] ?? Error)(info.message);
+  const options = info.cause === undefined ? undefined : { cause: rebuildError(info.cause) };
+  const error =
+    info.name === 'AggregateError'
+      ? new AggregateError((info.errors ?? []).map(rebuildError), info.message, options)
+      : new (BUILTIN_ERRORS[info.name] ?? Error)(info.message, options);
   if (error.name !== info.name) error.name = info.name;
   if (info.stack !== undefined) error.stack = info.stack;
   if (info.code !== undefined) (error as { code?: unknown }).code = info.code;

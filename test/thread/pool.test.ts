@@ -94,6 +94,25 @@ describe('poolScope', () => {
     await pool!.exited;
   });
 
+  it("a task error's cause and an AggregateError's errors cross with their classes (they were dropped, and an AggregateError came back a plain Error)", async () => {
+    const pools: Pool[] = [];
+    const fail = (kind: string) => run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'failNested', kind);
+    }))) as Error;
+    const outer = fail('cause');
+    expect(outer.message).toBe('outer');
+    expect(outer.cause).toBeInstanceOf(RangeError);
+    expect(outer.cause).toMatchObject({ message: 'inner', code: 'E_INNER' });
+    expect((outer.cause as Error).stack).toMatch(/pool_tasks\.mjs/);
+    const aggregate = fail('aggregate');
+    expect(aggregate).toBeInstanceOf(AggregateError);
+    expect(aggregate.message).toBe('all failed');
+    const errors = (aggregate as AggregateError).errors as Error[];
+    expect(errors.map((e) => [e.constructor.name, e.message])).toEqual([['TypeError', 'first'], ['RangeError', 'inner']]);
+    await Promise.all(pools.map((p) => p.exited));
+  });
+
   it('an error too big for the result ring (its message or its code), or one that cannot be described, still fails the scope (it hung)', async () => {
     const pools: Pool[] = [];
     const huge = run(catching(poolScope(1, function* (p) {
