@@ -101,10 +101,14 @@ export function errorInfo(error: unknown, depth = 0): ErrorInfo {
       code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
     };
     if (depth < NESTED_DEPTH) {
-      if (error.cause instanceof Error) info.cause = errorInfo(error.cause, depth + 1);
-      if (error instanceof AggregateError && Array.isArray(error.errors)) {
-        const errors = error.errors.filter((e): e is Error => e instanceof Error).slice(0, AGGREGATED_ERRORS);
-        info.errors = errors.map((e) => errorInfo(e, depth + 1));
+      try {
+        if (error.cause instanceof Error) info.cause = errorInfo(error.cause, depth + 1);
+        if (error instanceof AggregateError && Array.isArray(error.errors)) {
+          const errors = error.errors.filter((e): e is Error => e instanceof Error).slice(0, AGGREGATED_ERRORS);
+          info.errors = errors.map((e) => errorInfo(e, depth + 1));
+        }
+      } catch {
+        // A getter that throws: the error itself is still reported.
       }
     }
     return info;
