@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { binding, type NativeBlocker, type RawLookupResult } from '../../src/_binding.js';
-import { ADDON_PATH, FIXTURES, openFdCount, runFixture, sleepSync } from './helpers.js';
+import { runNode } from '../child.js';
+import { ADDON_PATH, FIXTURES, openFdCount, sleepSync } from './helpers.js';
 
 /** Blocks on the blocker until the lookup is done (each wake re-checks, as the reactor does). */
 function finish(blocker: NativeBlocker, request: number, ms = 10_000): RawLookupResult {
@@ -148,8 +149,7 @@ describe('the lookup pool and slow resolvers', () => {
       const cc = process.env.CC || 'cc';
       const built = spawnSync(cc, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, 'slow_getaddrinfo.c'), '-ldl'], { encoding: 'utf8' });
       expect(built.error ?? built.stderr).toBeFalsy();
-      const script = path.join(FIXTURES, 'lookup_pool.mjs');
-      const r = await runFixture([], { shell: `LD_PRELOAD=${lib} ${JSON.stringify(process.execPath)} ${script}` });
+      const r = await runNode([path.join(FIXTURES, 'lookup_pool.mjs')], { env: { LD_PRELOAD: lib } });
       expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
       const seen = JSON.parse(r.stdout);
       expect(seen.addresses).toContainEqual({ address: '127.0.0.1', family: 4 });

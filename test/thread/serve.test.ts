@@ -7,6 +7,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sys } from '../../dist/src/index.js';
 import { serveOnThreads, type ThreadServer, type WorkerExit } from '../../dist/src/thread/serve.js';
+import { runNode } from '../child.js';
 
 const INDEX = new URL('../../dist/src/index.js', import.meta.url).href;
 
@@ -139,12 +140,7 @@ describe('serveOnThreads()', () => {
   it("onUnhandledError: 'warn' reports each failed connection task at once and the worker serves on; 'throw' (the default) ends it", async () => {
     // In a child process: the workers write their warnings straight to fd 2.
     const run = async (policy: string) => {
-      const child = spawnProcess(process.execPath, [new URL('./fixtures/serve_policy.mjs', import.meta.url).pathname, policy], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const [code] = await once(child, 'close');
+      const { code, stdout, stderr } = await runNode([new URL('./fixtures/serve_policy.mjs', import.meta.url).pathname, policy]);
       return { code, seen: JSON.parse(stdout), stderr };
     };
     const warned = await run('warn');
