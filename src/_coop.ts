@@ -43,7 +43,10 @@ export const coop = {
   polledPending: null as Future<unknown> | null,
   /** How many generator task steps are running, one inside another's poll. */
   depth: 0,
-  /** Runs a dropped future's awaiting cleanup (a cancelled task's `finally`) to completion. */
+  /**
+   * Runs a dropped future's awaiting cleanup (a cancelled generator's `finally`) to completion:
+   * the running executor makes it part of the task polling now (see Executor #adopt).
+   */
   finishDropped(future: Future<unknown>): void {
     throw new StateError(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);
   },

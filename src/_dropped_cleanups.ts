@@ -1,48 +1,48 @@
-// The cleanup a cancelled task still owes when its root future is not a generator task: what
-// the root handed to `coop.finishDropped` as it was dropped (a scope's children finishing, a
-// select's generator children running `finally` blocks that await).
-import { Future, PENDING, type Context, type Poll } from './future.js';
+// The cleanup a task owes for futures it dropped: a `select` loser, a future a `timeout` gave up
+// on or a scope cancelled whose `finally` blocks await, handed to `coop.finishDropped` as they were
+// dropped. The executor polls them with the task and settles the task only after the last.
+import { PENDING, type Context, type Future } from './future.js';
 
 /**
- * Polls each handed-over cleanup to its end; then completes, or throws the first error one of
- * them threw (as a `finally` that throws replaces the cancellation). Errors after the first go
- * to `report` (the executor's unhandled-error policy), as they would from cleanups run apart.
+ * Polls each handed-over cleanup to its end. An error one of them throws is kept as the task's
+ * (the first, while `keep()` says so: the task was cancelled, and a `finally` that throws
+ * replaces the cancellation) or goes to `report`, the unhandled-error policy.
  */
-export class DroppedCleanups extends Future<void> {
-  readonly #pending: Array<Future<unknown> | null>;
+export class DroppedCleanups {
+  readonly #pending: Array<Future<unknown>> = [];
+  readonly #keep: () => boolean;
   readonly #report: (error: unknown) => void;
-  #failure: { error: unknown } | null = null;
+  /** The first error kept for the task to throw, if any. */
+  failure: { error: unknown } | null = null;
 
-  constructor(cleanups: Future<unknown>[], report: (error: unknown) => void) {
-    super();
-    this.#pending = cleanups;
+  constructor(keep: () => boolean, report: (error: unknown) => void) {
+    this.#keep = keep;
     this.#report = report;
   }
 
-  poll(cx: Context): Poll<void> {
-    let left = 0;
+  add(cleanup: Future<unknown>): void {
+    this.#pending.push(cleanup);
+  }
+
+  /** Polls what is left (including cleanups added meanwhile); true once none is. */
+  poll(cx: Context): boolean {
     const pending = this.#pending;
+    // Kept ones move down as finished ones leave, so a long-lived task that keeps dropping
+    // futures holds only the cleanups still running.
+    let kept = 0;
     for (let i = 0; i < pending.length; i++) {
       const cleanup = pending[i];
-      if (cleanup === null) continue;
       try {
         if (cleanup.poll(cx) === PENDING) {
-          left++;
+          pending[kept++] = cleanup;
           continue;
         }
       } catch (error) {
-        if (this.#failure === null) this.#failure = { error };
+        if (this.failure === null && this.#keep()) this.failure = { error };
         else this.#report(error);
       }
-      pending[i] = null;
     }
-    if (left > 0) return PENDING;
-    if (this.#failure !== null) throw this.#failure.error;
-  }
-
-  /** Drops whatever cleanup is left. */
-  override drop(): void {
-    for (const cleanup of this.#pending) cleanup?.drop();
-    this.#pending.length = 0;
+    pending.length = kept;
+    return kept === 0;
   }
 }

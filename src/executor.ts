@@ -36,6 +36,8 @@ let running: Executor | null = null;
 
 /** How an error of a cancelled task's cleanup that is not the task's own error is reported. */
 const CLEANUP_FAILED = "a cancelled task's cleanup threw after another error";
+/** How an error of a dropped future's cleanup is reported while its task was not cancelled. */
+const DROPPED_CLEANUP_FAILED = "a dropped future's cleanup threw";
 
 /**
  * Runs tasks on one thread. `blockOn` drives it until a main task completes; `turn` runs one
@@ -353,7 +355,8 @@ export class Executor {
 
   /** @internal */
   _cancel(task: TaskCell<unknown>): void {
-    if (task.done || task.cancelled) return;
+    // Once the root ended, only cleanup of dropped futures is left, itself a cancellation.
+    if (task.done || task.cancelled || task.future === null) return;
     if (task === this.#current) {
       this.#pendingCancel = task; // a task cancelling itself: done once its poll returns
       return;
@@ -367,15 +370,8 @@ export class Executor {
     if (outside) this.#enter();
     else running = this;
     try {
-      let cleanupAwaits: boolean;
-      try {
-        cleanupAwaits = this.#beginCancel(task);
-      } catch (error) {
-        this.#complete(task, error, true);
-        return;
-      }
-      if (cleanupAwaits) task.wake(); // its finally awaits: keep polling it to the end
-      else this.#complete(task, undefined, false);
+      if (this.#beginCancel(task)) task.wake(); // cleanup awaits: keep polling it to the end
+      else this.#settle(task);
     } finally {
       if (outside) {
         this.#leave();
@@ -388,38 +384,58 @@ export class Executor {
 
   /**
    * Starts cancelling a task's root future; true if cleanup awaits, and the task is then polled
-   * until that is done. A generator's own `finally` blocks stay its own; futures dropped on the
-   * way whose cleanup awaits become tasks of this executor, the cancelled task's, whichever
-   * executor (if any) runs now. Any other root (a scope, a select) hands its awaiting cleanup
-   * over as it is dropped: that becomes the task's to finish, so its handle settles after it.
+   * until that is done. A generator root runs its own `finally` blocks; any other root (a
+   * scope, a select) is dropped. Either way, futures dropped on the way whose cleanup awaits
+   * become the task's to finish (see #adopt), whichever task or executor runs now. Once the root
+   * ended (here, or in a later poll of its `finally`), its outcome waits in the task.
    */
   #beginCancel(task: TaskCell<unknown>): boolean {
-    const future = task.future!;
+    const root = task.future!;
     const outer = coop.finishDropped;
     const outerCx = coop.cx;
-    coop.finishDropped = this.#finishDropped;
+    coop.finishDropped = (cleanup) => this.#adopt(task, cleanup);
     coop.cx = null; // a cancel from inside a task's step: the cleanup is not that task's
     try {
-      if (future instanceof GenFuture) return future.beginCancel();
-      const cleanups: Future<unknown>[] = [];
-      coop.finishDropped = (cleanup) => void cleanups.push(cleanup);
-      try {
-        future.drop();
-      } catch (error) {
-        for (const cleanup of cleanups) this.#finishDropped(cleanup); // the task fails now: run them apart
-        throw error;
+      if (root instanceof GenFuture) {
+        if (root.beginCancel()) return true;
+      } else {
+        root.drop();
       }
-      if (cleanups.length === 0) return false;
-      task.future = new DroppedCleanups(cleanups, (error) => this._reportUnhandled(error, CLEANUP_FAILED));
-      return true;
+      this.#rootEnded(task, undefined, false);
+    } catch (error) {
+      this.#rootEnded(task, error, true);
     } finally {
       coop.finishDropped = outer;
       coop.cx = outerCx;
     }
+    return task.cleanups !== null;
   }
 
-  /** Runs a dropped task future's awaiting cleanup as a task of its own (see GenFuture.drop). */
-  readonly #finishDropped = (future: Future<unknown>): void => void this.#start(future);
+  /**
+   * A dropped future's cleanup awaits (a generator's `finally`, a scope's children): dropped
+   * while a task runs, it becomes that task's (#adopt); dropped from plain code, a task of its
+   * own.
+   */
+  readonly #finishDropped = (future: Future<unknown>): void => {
+    const task = this.#current;
+    if (task !== null && !task.done) this.#adopt(task, future);
+    else this.#start(future);
+  };
+
+  /**
+   * Makes `cleanup` part of `task`: polled with it from its next poll on, the task settling only
+   * after it, so a task, a scope or a JoinSet that waits for the task also waits for the
+   * cleanup. Its error is the task's if the task was cancelled (as a `finally`'s would be), else
+   * reported as unhandled: the task went on without the dropped future.
+   */
+  #adopt(task: TaskCell<unknown>, cleanup: Future<unknown>): void {
+    task.cleanups ??= new DroppedCleanups(
+      () => task.cancelled,
+      (error) => this._reportUnhandled(error, task.cancelled ? CLEANUP_FAILED : DROPPED_CLEANUP_FAILED),
+    );
+    task.cleanups.add(cleanup);
+    if (task !== this.#current) task.wake(); // the current task polls it before its poll ends
+  }
 
   #enter(): void {
     this.#inTurn = true;
@@ -456,24 +472,71 @@ export class Executor {
   #runTask(task: TaskCell<unknown>): void {
     coop.budget = TASK_BUDGET;
     this.#current = task;
-    const future = task.future!;
-    let value: unknown;
-    try {
-      value = future.poll(task);
-    } catch (error) {
-      this.#current = null;
-      future._gaveValue();
-      this.#complete(task, error, true);
-      return;
+    const future = task.future;
+    if (future !== null) {
+      let value: unknown;
+      try {
+        value = future.poll(task);
+      } catch (error) {
+        future._gaveValue();
+        this.#rootEnded(task, error, true);
+        return this.#endRun(task);
+      }
+      if (value !== PENDING) {
+        future._gaveValue();
+        this.#rootEnded(task, value, false);
+        return this.#endRun(task);
+      }
+    }
+    const cleanups = task.cleanups;
+    if (cleanups !== null && cleanups.poll(task)) {
+      if (task.future === null) {
+        this.#current = null;
+        return this.#settle(task);
+      }
+      if (cleanups.failure === null) task.cleanups = null;
     }
     this.#current = null;
-    if (value !== PENDING) {
-      future._gaveValue();
-      this.#complete(task, value, false);
-    } else if (this.#pendingCancel === task) {
+    if (this.#pendingCancel === task) {
       this.#pendingCancel = null;
       this._cancel(task);
     }
+  }
+
+  /** The root ended during a task's poll: the task settles, unless its cleanups still await. */
+  #endRun(task: TaskCell<unknown>): void {
+    if (this.#pendingCancel === task) this.#pendingCancel = null; // it ended first
+    if (task.cleanups !== null && !task.cleanups.poll(task)) {
+      this.#current = null;
+      return;
+    }
+    this.#current = null;
+    this.#settle(task);
+  }
+
+  /** Keeps the root's outcome until the task settles (see #settle). */
+  #rootEnded(task: TaskCell<unknown>, value: unknown, failed: boolean): void {
+    task.future = null;
+    task.result = value;
+    task.failed = failed;
+  }
+
+  /**
+   * The root ended and no cleanup awaits: the task completes with the root's outcome, or, if it
+   * was cancelled and ended without an error of its own, with the first error its cleanup threw.
+   */
+  #settle(task: TaskCell<unknown>): void {
+    const kept = task.cleanups?.failure ?? null;
+    task.cleanups = null;
+    if (kept !== null) {
+      if (task.failed) {
+        this._reportUnhandled(kept.error, CLEANUP_FAILED);
+      } else {
+        this.#complete(task, kept.error, true);
+        return;
+      }
+    }
+    this.#complete(task, task.result, task.failed);
   }
 
   #complete(task: TaskCell<unknown>, value: unknown, failed: boolean): void {
@@ -484,6 +547,7 @@ export class Executor {
     }
     task.done = true;
     task.future = null;
+    task.cleanups = null;
     task.failed = failed;
     task.result = value;
     this.#live.delete(task);

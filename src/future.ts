@@ -49,10 +49,12 @@ export interface Context {
   readonly waker: Waker;
 }
 
-// The states of a future's `yield*`: not yet awaited, handed to the executor, awaited.
+// The states of a future's `yield*`: not yet awaited, handed to the executor, awaited, and
+// cancelled for good (a generator future, which cannot run again once dropped).
 const FRESH = 0;
 const AWAITING = 1;
 const AWAITED = 2;
+const RETIRED = 3;
 
 /**
  * A value that is not ready yet. Subclasses implement `poll`; `drop` releases whatever a pending
@@ -70,7 +72,8 @@ const AWAITED = 2;
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
  * future another task is awaiting. An await that was cancelled gave nothing, so the future may
- * be awaited again.
+ * be awaited again, except a generator future: dropping it ran its `finally` blocks, and it
+ * cannot run again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
@@ -100,11 +103,20 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
+   * @internal Dropping cancelled this future for good (a generator's `finally` ran, and may
+   * still be running for the task that dropped it): any later await or hand-over is refused.
+   */
+  _retire(): void {
+    this.#await = RETIRED;
+  }
+
+  /**
    * @internal Why a combinator or spawn may not take this future (a `yield*` of it is waiting,
    * or already took its value), or null if it may: it would poll the future a second time.
    */
   _awaitedProblem(): string | null {
     if (this.#await === FRESH) return null;
+    if (this.#await === RETIRED) return retiredProblem(this);
     const what = this.#await === AWAITING ? 'is being awaited by a task' : 'was already awaited';
     return `this ${this.constructor.name} ${what}: a future gives its value once (make a new one)`;
   }
@@ -159,6 +171,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
       YIELDED.value = this;
       return YIELDED;
     }
+    if (this.#await === RETIRED) throw new TypeError(retiredProblem(this));
     if (this.#await === AWAITED) {
       throw new TypeError(
         `this ${this.constructor.name} was already awaited: a future is awaited once (make a new one to wait again)`,
@@ -180,10 +193,14 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
    * its drop() released what the await had registered, so it may be awaited again.
    */
   return(value?: unknown): IteratorResult<Future<unknown>, T> {
-    this.rearm();
+    if (this.#await !== RETIRED) this.rearm();
     RETURNED.value = value as T;
     return RETURNED as IteratorReturnResult<T>;
   }
+}
+
+function retiredProblem(future: Future<unknown>): string {
+  return `this ${future.constructor.name} was cancelled (dropped by a select, join or timeout, or with its task): it cannot be awaited again; call the generator function again`;
 }
 
 // `yield*` reads an iterator result's fields at once and keeps nothing, so one shared result

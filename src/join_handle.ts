@@ -1,14 +1,20 @@
 // A spawned task's state (TaskCell) and the handle its spawner holds (JoinHandle).
 import { PENDING, type Context, type Future, type Poll, type Waker } from './future.js';
 import type { Executor } from './executor.js';
+import type { DroppedCleanups } from './_dropped_cleanups.js';
 import { AwaitWakers, SharedFuture } from './_shared_future.js';
 import { CancelledError } from './errors.js';
 
 /** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
 export class TaskCell<T> implements Waker, Context {
   readonly waker: Waker = this;
-  /** The root future; null once the task completed. */
+  /**
+   * The root future; null once it ended (its outcome then waits in `result` and `failed` until
+   * `cleanups` are done) and once the task completed.
+   */
   future: Future<T> | null;
+  /** The awaiting cleanup of futures the task dropped, if any: the task settles after it. */
+  cleanups: DroppedCleanups | null = null;
   queued = false;
   done = false;
   /** Cancellation was requested; the result will be a CancelledError unless cleanup throws. */

@@ -96,7 +96,8 @@ export class Scope {
  * The future `scope()` returns. Awaited with `yield*` from a generator task, its cancellation
  * (the parent's JoinHandle.cancel) waits until every child finished its `finally` blocks, even
  * ones that await. Used as a plain Future (`timeout`, `spawn`), dropping it cancels every child
- * at once; `finally` blocks that await are then finished by the executor after the drop.
+ * at once; `finally` blocks that await are then finished by the task that dropped it, which
+ * settles after them.
  *
  * @example
  * ```ts
@@ -188,8 +189,8 @@ export class ScopeFuture<T> extends Future<T> {
       return;
     }
     // Cleanup still awaits, or an error must surface: the generator path polls on in its
-    // finally (the error replaces the parent's cancellation); otherwise the executor finishes
-    // it, as it does for any dropped task whose finally awaits (an error is then unhandled).
+    // finally (the error replaces the parent's cancellation); otherwise the task that dropped
+    // it finishes it, as any dropped future whose cleanup awaits (see Executor #adopt).
     if (!this.#viaGenerator) coop.finishDropped(this);
   }
 

@@ -362,8 +362,9 @@ class Join<T> extends Combinator<T[]> {
 
 /**
  * Waits for the first of several futures (or generator tasks) to finish and resolves with its
- * position and value; all the others are dropped (a generator's `finally` blocks run). If a
- * child throws first, the others are dropped and the error propagates.
+ * position and value; all the others are dropped (a generator's `finally` blocks run; one that
+ * awaits is finished by the awaiting task, which settles after it). If a child throws first,
+ * the others are dropped and the error propagates.
  *
  * Biased: when several children are ready in the same poll, the one passed first wins (as
  * tokio's `biased;`); `selectFair` rotates instead. After the first poll only the children that

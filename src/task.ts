@@ -244,9 +244,13 @@ export class GenFuture<T> extends Future<T> {
     return true;
   }
 
-  /** Dropping a task future cancels it; an awaiting `finally` is finished by the executor. */
+  /**
+   * Dropping a task future cancels it for good; an awaiting `finally` is finished by the task
+   * that dropped it (see Executor), so awaiting this future again is refused.
+   */
   override drop(): void {
     if (this.#finished) return;
+    this._retire();
     if (this.beginCancel()) coop.finishDropped(this);
   }
 }

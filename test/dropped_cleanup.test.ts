@@ -1,0 +1,179 @@
+// The awaiting cleanup of a future a task dropped (a select's loser, what a timeout gave up on)
+// belongs to that task: the task goes on at once, but settles only after the cleanup.
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  Executor,
+  JoinSet,
+  UnhandledTaskError,
+  join,
+  scope,
+  select,
+  sleep,
+  spawn,
+  timeout,
+  toFuture,
+  type Task,
+} from '../src/index.js';
+import { BACKEND, Gate, catching, run } from './util.js';
+
+/** Waits for good; its finally sleeps `ms`, logs, and throws `fails` if given. */
+function* slowCleanup(log: string[], name: string, ms: number, fails?: string): Task<void> {
+  try {
+    yield* new Gate<void>();
+  } finally {
+    yield* sleep(ms);
+    log.push(`${name} cleaned up`);
+    if (fails !== undefined) throw new Error(fails);
+  }
+}
+
+describe("a dropped future's awaiting cleanup belongs to the task that dropped it", () => {
+  it("select(): the task goes on at once, and its handle settles after the loser's finally", () => {
+    const log: string[] = [];
+    const value = run((function* () {
+      const handle = spawn((function* () {
+        const winner = yield* select(slowCleanup(log, 'loser', 20), sleep(1));
+        log.push(`task went on (winner ${winner.index})`);
+        return 'value';
+      })());
+      const v = yield* handle;
+      log.push('handle settled');
+      return v;
+    })());
+    expect(value).toBe('value');
+    expect(log).toEqual(['task went on (winner 1)', 'loser cleaned up', 'handle settled']);
+  });
+
+  it('blockOn() returns after the cleanup of a future its main task dropped', () => {
+    const log: string[] = [];
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      executor.blockOn((function* () {
+        yield* catching(timeout(1, slowCleanup(log, 'timed out', 20)));
+      })());
+      log.push('blockOn returned');
+      expect(executor.taskCount).toBe(0);
+    } finally {
+      executor.close();
+    }
+    expect(log).toEqual(['timed out cleaned up', 'blockOn returned']);
+  });
+
+  it('a scope waits for the cleanup its children left behind; JoinSet.shutdown() too', () => {
+    const log: string[] = [];
+    run((function* () {
+      yield* scope(function* (s) {
+        s.spawn((function* () {
+          yield* select(slowCleanup(log, 'scope child loser', 20), sleep(1));
+        })());
+      });
+      log.push('scope ended');
+      const set = new JoinSet<void>();
+      set.spawn((function* () {
+        yield* join(sleep(1), select(slowCleanup(log, 'set member loser', 20), sleep(1)));
+        yield* new Gate<void>();
+      })());
+      yield* sleep(5);
+      yield* set.shutdown();
+      log.push('shutdown ended');
+    })());
+    expect(log).toEqual(['scope child loser cleaned up', 'scope ended', 'set member loser cleaned up', 'shutdown ended']);
+  });
+
+  it("cancel() after the task's root ended changes nothing: the handle keeps the root's value", () => {
+    const log: string[] = [];
+    const result = run((function* () {
+      const handle = spawn((function* () {
+        yield* select(slowCleanup(log, 'loser', 20), sleep(1));
+        return 'kept';
+      })());
+      yield* sleep(5); // the root returned; the loser's cleanup still sleeps
+      handle.cancel();
+      return yield* handle;
+    })());
+    expect(result).toBe('kept');
+    expect(log).toEqual(['loser cleaned up']);
+  });
+
+  it("an error of that cleanup leaves the task's value and is reported as unhandled, once", () => {
+    const reported: unknown[] = [];
+    const result = run(
+      (function* () {
+        const handle = spawn((function* () {
+          yield* select(slowCleanup([], 'loser', 5, 'cleanup failed'), sleep(1));
+          return 'value';
+        })());
+        return yield* handle;
+      })(),
+      10_000,
+      { onUnhandledError: (error) => reported.push(error) },
+    );
+    expect(result).toBe('value');
+    expect(reported.map((e) => (e as Error).message)).toEqual(['cleanup failed']);
+  });
+
+  it('with the default policy that error fails blockOn as an UnhandledTaskError saying what threw', () => {
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      const error = (() => {
+        try {
+          executor.blockOn((function* () {
+            yield* select(slowCleanup([], 'loser', 5, 'cleanup failed'), sleep(1));
+            yield* sleep(50);
+          })());
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(UnhandledTaskError);
+      expect((error as Error).message).toBe("a dropped future's cleanup threw: cleanup failed");
+    } finally {
+      executor.close();
+    }
+  });
+
+  it('cancelling a task waits for the cleanup of what its awaited select drops, and an error there fails it', () => {
+    const log: string[] = [];
+    const reported: unknown[] = [];
+    const outcomes = run(
+      (function* () {
+        const quiet = spawn((function* () {
+          yield* select(slowCleanup(log, 'quiet', 20), new Gate<void>());
+        })());
+        const failing = spawn((function* () {
+          yield* select(slowCleanup(log, 'failing', 20, 'cleanup failed'), new Gate<void>());
+        })());
+        yield* sleep(1);
+        quiet.cancel();
+        failing.cancel();
+        return yield* join(
+          (function* () {
+            const error = yield* catching(quiet);
+            log.push('quiet settled');
+            return error;
+          })(),
+          catching(failing),
+        );
+      })(),
+      10_000,
+      { onUnhandledError: (error) => reported.push(error) },
+    );
+    expect(log).toEqual(['quiet cleaned up', 'failing cleaned up', 'quiet settled']);
+    expect(outcomes[0]).toBeInstanceOf(CancelledError);
+    expect((outcomes[1] as Error).message).toBe('cleanup failed');
+    expect(reported).toEqual([]);
+  });
+
+  it('a generator future dropped by select cannot be awaited again (it waited for good, or gave undefined)', () => {
+    const { awaited, spawned } = run((function* () {
+      const work = toFuture(slowCleanup([], 'work', 20));
+      yield* select(work, sleep(1));
+      return { awaited: yield* catching(work), spawned: (() => { try { spawn(work); } catch (e) { return e; } })() };
+    })());
+    for (const error of [awaited, spawned]) {
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/GenFuture was cancelled \(dropped by a select, join or timeout, or with its task\): it cannot be awaited again/);
+    }
+  });
+});
