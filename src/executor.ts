@@ -5,10 +5,9 @@ import { CancelledError, ClosedError, StateError } from './errors.js';
 import { PENDING, type Context, type Future } from './future.js';
 import { JoinHandle, TaskCell } from './join_handle.js';
 import { Reactor, EVENT_CAPACITY } from './reactor.js';
-import { GenFuture, toFuture, type Awaitable } from './task.js';
+import { GenFuture, takeFuture, type Awaitable } from './task.js';
 import { TimerHeap } from './time/_timer_heap.js';
 import { Deque } from './_deque.js';
-import { DroppedCleanups } from './_dropped_cleanups.js';
 import { checkBackend, checkDuration, checkOptions } from './_validate.js';
 import { UnhandledErrors, type UnhandledErrorPolicy } from './unhandled_errors.js';
 
@@ -35,7 +34,7 @@ export interface ExecutorOptions {
 let running: Executor | null = null;
 
 /** How an error of a cancelled task's cleanup that is not the task's own error is reported. */
-const CLEANUP_FAILED = "a cancelled task's cleanup threw after another error";
+const CLEANUP_FAILED = "a cancelled task's cleanup threw besides the task's own error";
 /** How an error of a dropped future's cleanup is reported while its task was not cancelled. */
 const DROPPED_CLEANUP_FAILED = "a dropped future's cleanup threw";
 
@@ -111,7 +110,7 @@ export class Executor {
     return this.reactor.blocker.backend;
   }
 
-  /** Tasks spawned and not yet completed. */
+  /** Tasks spawned and not yet completed, with the cleanup tasks of futures they dropped. */
   get taskCount(): number {
     return this.#live.size;
   }
@@ -132,7 +131,7 @@ export class Executor {
    */
   spawn<T>(task: Awaitable<T>): JoinHandle<T> {
     if (this.#closed) throw new ClosedError('Executor');
-    const cell = this.#start(toFuture(task, 'spawn()'));
+    const cell = this.#start(takeFuture(task, 'spawn()'));
     if (this.#closing) this._cancel(cell); // as tokio drops a task spawned during shutdown
     return new JoinHandle(cell);
   }
@@ -160,7 +159,7 @@ export class Executor {
     if (this.#inTurn || running !== null) {
       throw new StateError('blockOn() cannot be called from inside a running task: use yield* or spawn()');
     }
-    const root = this.#start(toFuture(main, 'blockOn()'));
+    const root = this.#start(takeFuture(main, 'blockOn()'));
     root.observed = true;
     try {
       for (;;) {
@@ -261,7 +260,7 @@ export class Executor {
       }
       // Tasks whose cleanup still waits (a `finally` that sleeps) are given up: their handles
       // settle as cancelled, so a joiner or a toPromise() is not left waiting for good.
-      for (const task of [...this.#live]) this.#complete(task, new CancelledError(), true);
+      for (const task of [...this.#live]) if (!task.done) this.#complete(task, new CancelledError(), true);
     } finally {
       this.#leave();
     }
@@ -370,8 +369,8 @@ export class Executor {
     if (outside) this.#enter();
     else running = this;
     try {
-      if (this.#beginCancel(task)) task.wake(); // cleanup awaits: keep polling it to the end
-      else this.#settle(task);
+      if (!this.#beginCancel(task)) this.#settle(task);
+      else if (task.future !== null) task.wake(); // its finally awaits: keep polling it to the end
     } finally {
       if (outside) {
         this.#leave();
@@ -400,6 +399,7 @@ export class Executor {
         if (root.beginCancel()) return true;
       } else {
         root.drop();
+        root._release();
       }
       this.#rootEnded(task, undefined, false);
     } catch (error) {
@@ -408,33 +408,49 @@ export class Executor {
       coop.finishDropped = outer;
       coop.cx = outerCx;
     }
-    return task.cleanups !== null;
+    return task.future !== null || this.#cleanupsLeft(task);
+  }
+
+  #cleanupsLeft(task: TaskCell<unknown>): boolean {
+    return task.cleanups !== null && task.cleanups.left > 0;
   }
 
   /**
-   * A dropped future's cleanup awaits (a generator's `finally`, a scope's children): dropped
-   * while a task runs, it becomes that task's (#adopt); dropped from plain code, a task of its
-   * own.
+   * A dropped future's cleanup awaits (a generator's `finally`, a scope's children): it becomes
+   * a cleanup task of the task running now (#adopt). Every drop inside a turn happens in a
+   * task's poll or in a cancel, which sets its own hook; a cleanup task of its own is the
+   * fallback.
    */
   readonly #finishDropped = (future: Future<unknown>): void => {
     const task = this.#current;
-    if (task !== null && !task.done) this.#adopt(task, future);
+    if (task !== null) this.#adopt(task, future);
     else this.#start(future);
   };
 
   /**
-   * Makes `cleanup` part of `task`: polled with it from its next poll on, the task settling only
-   * after it, so a task, a scope or a JoinSet that waits for the task also waits for the
-   * cleanup. Its error is the task's if the task was cancelled (as a `finally`'s would be), else
-   * reported as unhandled: the task went on without the dropped future.
+   * Runs `cleanup` as a task of its own (its own budget and waker, so it is polled when it is
+   * woken, as any task), which `task` waits for: `task` settles only after its last cleanup
+   * task, so whatever waits for `task` (a joiner, a scope, a JoinSet) waits for the cleanup
+   * too. A cleanup's error is the task's if the task was cancelled (as a `finally`'s would be),
+   * else reported as unhandled: the task went on without the dropped future.
    */
   #adopt(task: TaskCell<unknown>, cleanup: Future<unknown>): void {
-    task.cleanups ??= new DroppedCleanups(
-      () => task.cancelled,
-      (error) => this._reportUnhandled(error, task.cancelled ? CLEANUP_FAILED : DROPPED_CLEANUP_FAILED),
-    );
-    task.cleanups.add(cleanup);
-    if (task !== this.#current) task.wake(); // the current task polls it before its poll ends
+    cleanup._retire(); // cancelled, and finished by the cleanup task alone
+    const cell = this.#start(cleanup);
+    cell.owner = task;
+    cell.observed = true; // its end is reported to its owner (#cleanupEnded)
+    (task.cleanups ??= { left: 0, failure: null }).left++;
+  }
+
+  /** A cleanup task ended: its error goes to its owner or to the policy; the owner may settle. */
+  #cleanupEnded(owner: TaskCell<unknown>, failed: boolean, error: unknown): void {
+    const cleanups = owner.cleanups!;
+    if (failed && !(error instanceof CancelledError)) {
+      if (owner.cancelled && cleanups.failure === null) cleanups.failure = { error };
+      else this._reportUnhandled(error, owner.cancelled ? CLEANUP_FAILED : DROPPED_CLEANUP_FAILED);
+    }
+    cleanups.left--;
+    if (cleanups.left === 0 && owner.future === null && !owner.done) this.#settle(owner);
   }
 
   #enter(): void {
@@ -470,64 +486,50 @@ export class Executor {
   }
 
   #runTask(task: TaskCell<unknown>): void {
+    const future = task.future;
+    if (future === null) return; // only its cleanup tasks are left
     coop.budget = TASK_BUDGET;
     this.#current = task;
-    const future = task.future;
-    if (future !== null) {
-      let value: unknown;
-      try {
-        value = future.poll(task);
-      } catch (error) {
-        future._gaveValue();
-        this.#rootEnded(task, error, true);
-        return this.#endRun(task);
-      }
-      if (value !== PENDING) {
-        future._gaveValue();
-        this.#rootEnded(task, value, false);
-        return this.#endRun(task);
-      }
-    }
-    const cleanups = task.cleanups;
-    if (cleanups !== null && cleanups.poll(task)) {
-      if (task.future === null) {
-        this.#current = null;
-        return this.#settle(task);
-      }
-      if (cleanups.failure === null) task.cleanups = null;
+    let value: unknown;
+    try {
+      value = future.poll(task);
+    } catch (error) {
+      this.#current = null;
+      future._gaveValue();
+      this.#endRoot(task, error, true);
+      return;
     }
     this.#current = null;
-    if (this.#pendingCancel === task) {
+    if (value !== PENDING) {
+      future._gaveValue();
+      this.#endRoot(task, value, false);
+    } else if (this.#pendingCancel === task) {
       this.#pendingCancel = null;
       this._cancel(task);
     }
   }
 
-  /** The root ended during a task's poll: the task settles, unless its cleanups still await. */
-  #endRun(task: TaskCell<unknown>): void {
-    if (this.#pendingCancel === task) this.#pendingCancel = null; // it ended first
-    if (task.cleanups !== null && !task.cleanups.poll(task)) {
-      this.#current = null;
-      return;
-    }
-    this.#current = null;
-    this.#settle(task);
+  /** The root ended in a poll: the task settles, unless cleanup tasks are left (#cleanupEnded). */
+  #endRoot(task: TaskCell<unknown>, value: unknown, failed: boolean): void {
+    this.#rootEnded(task, value, failed);
+    if (!this.#cleanupsLeft(task)) this.#settle(task);
   }
 
-  /** Keeps the root's outcome until the task settles (see #settle). */
+  /** Keeps the root's outcome in the task until it settles. */
   #rootEnded(task: TaskCell<unknown>, value: unknown, failed: boolean): void {
+    if (this.#pendingCancel === task) this.#pendingCancel = null; // it ended first
     task.future = null;
     task.result = value;
     task.failed = failed;
   }
 
   /**
-   * The root ended and no cleanup awaits: the task completes with the root's outcome, or, if it
-   * was cancelled and ended without an error of its own, with the first error its cleanup threw.
+   * The root ended and no cleanup task is left: the task completes with the root's outcome, or,
+   * if it was cancelled and ended without an error of its own, with the first error its cleanup
+   * threw.
    */
   #settle(task: TaskCell<unknown>): void {
     const kept = task.cleanups?.failure ?? null;
-    task.cleanups = null;
     if (kept !== null) {
       if (task.failed) {
         this._reportUnhandled(kept.error, CLEANUP_FAILED);
@@ -551,6 +553,11 @@ export class Executor {
     task.failed = failed;
     task.result = value;
     this.#live.delete(task);
+    const owner = task.owner;
+    if (owner !== null) {
+      task.owner = null;
+      if (!owner.done) this.#cleanupEnded(owner, failed, value);
+    }
     task.onComplete?.(failed, value);
     const joiners = task.joiners;
     if (joiners !== null && joiners.size > 0) {

@@ -71,7 +71,7 @@ const RETIRED = 3;
  * future it hands out is armed: drop it if you abandon the generator).
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
- * future another task is awaiting. An await that was cancelled gave nothing, so the future may
+ * future another task is awaiting, or that `spawn`, a combinator or `timeout` holds. An await that was cancelled gave nothing, so the future may
  * be awaited again, except a generator future: dropping it ran its `finally` blocks, and it
  * cannot run again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
@@ -103,6 +103,20 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
+   * @internal spawn, a combinator or `timeout` took this future to poll it: a `yield*` of it
+   * elsewhere is refused (both would poll it, and one would wait for good) until it gives its
+   * value or they drop it.
+   */
+  _claim(): void {
+    this.#await = AWAITING;
+  }
+
+  /** @internal What claimed this future dropped it: it gave nothing and may be awaited again. */
+  _release(): void {
+    if (this.#await === AWAITING) this.#await = FRESH;
+  }
+
+  /**
    * @internal Dropping cancelled this future for good (a generator's `finally` ran, and may
    * still be running for the task that dropped it): any later await or hand-over is refused.
    */
@@ -117,7 +131,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   _awaitedProblem(): string | null {
     if (this.#await === FRESH) return null;
     if (this.#await === RETIRED) return retiredProblem(this);
-    const what = this.#await === AWAITING ? 'is being awaited by a task' : 'was already awaited';
+    const what = this.#await === AWAITING ? 'is being awaited (by a task, spawn or a combinator)' : 'was already awaited';
     return `this ${this.constructor.name} ${what}: a future gives its value once (make a new one)`;
   }
 
@@ -132,7 +146,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     // reads as the executor resuming it) and leave the first with an error.
     if (this.#await === AWAITING) {
       throw new TypeError(
-        `this ${this.constructor.name} is already being awaited: a future is awaited by one task at a time`,
+        `this ${this.constructor.name} is already being awaited (by a task, spawn or a combinator): a future is awaited by one task at a time`,
       );
     }
     return this;
@@ -200,7 +214,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
 }
 
 function retiredProblem(future: Future<unknown>): string {
-  return `this ${future.constructor.name} was cancelled (dropped by a select, join or timeout, or with its task): it cannot be awaited again; call the generator function again`;
+  return `this ${future.constructor.name} was cancelled (dropped by a select, join or timeout, or with its task): it cannot be awaited again; make a new one (call the generator function again)`;
 }
 
 // `yield*` reads an iterator result's fields at once and keeps nothing, so one shared result

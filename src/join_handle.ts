@@ -1,9 +1,14 @@
 // A spawned task's state (TaskCell) and the handle its spawner holds (JoinHandle).
 import { PENDING, type Context, type Future, type Poll, type Waker } from './future.js';
 import type { Executor } from './executor.js';
-import type { DroppedCleanups } from './_dropped_cleanups.js';
 import { AwaitWakers, SharedFuture } from './_shared_future.js';
 import { CancelledError } from './errors.js';
+
+/** The cleanup tasks a task waits for: how many are left, and the error it keeps from them. */
+export interface Cleanups {
+  left: number;
+  failure: { error: unknown } | null;
+}
 
 /** A spawned task. It is its own Waker and Context: one object per task, reused for every poll. */
 export class TaskCell<T> implements Waker, Context {
@@ -13,8 +18,10 @@ export class TaskCell<T> implements Waker, Context {
    * `cleanups` are done) and once the task completed.
    */
   future: Future<T> | null;
-  /** The awaiting cleanup of futures the task dropped, if any: the task settles after it. */
-  cleanups: DroppedCleanups | null = null;
+  /** Cleanup tasks finishing futures this task dropped: it settles after the last (Executor #adopt). */
+  cleanups: Cleanups | null = null;
+  /** For a cleanup task, the task it finishes a dropped future for; null for any other task. */
+  owner: TaskCell<unknown> | null = null;
   queued = false;
   done = false;
   /** Cancellation was requested; the result will be a CancelledError unless cleanup throws. */
@@ -41,6 +48,14 @@ export class TaskCell<T> implements Waker, Context {
       this.executor._schedule(this);
     }
   }
+}
+
+/** The waker, if it is `task` itself or a cleanup task `task` waits for (at any depth); else null. */
+function pollingTask(waker: Waker, task: TaskCell<unknown>): TaskCell<unknown> | null {
+  for (let cell: unknown = waker; cell instanceof TaskCell; cell = cell.owner) {
+    if (cell === task) return waker as TaskCell<unknown>;
+  }
+  return null;
 }
 
 /**
@@ -95,14 +110,21 @@ export class JoinHandle<T> extends SharedFuture<T> {
   _pollFor(key: object, cx: Context): Poll<T> {
     const task = this.#task;
     // A task polls with itself as the waker: this is the task awaiting its own end (directly or
-    // through `timeout`; select and join poll with wakers of their own). Checked before the
-    // handle counts as observed, so the error is reported if nobody joins the task. A task that
-    // cancelled itself stops at this await, as at any await that waits; one whose cleanup runs
-    // (a `finally` after a cancel) learns how it ends: cancelled.
-    if (cx.waker === task && !task.done) {
-      if (task.cancelled) throw new CancelledError();
-      if (!task.executor._cancelPending(task)) {
-        throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
+    // through `timeout`; select and join poll with wakers of their own), or the cleanup of a
+    // future it dropped, which it waits for, awaiting its end. Checked before the handle counts
+    // as observed, so the error is reported if nobody joins the task. A task that cancelled
+    // itself stops at this await, as at any await that waits; one whose cleanup runs (a
+    // `finally` after a cancel) learns how it ends: cancelled.
+    if (!task.done) {
+      const poller = pollingTask(cx.waker, task);
+      if (poller !== null) {
+        if (task.cancelled) throw new CancelledError();
+        if (poller !== task) {
+          throw new TypeError("the cleanup of a future a task dropped awaited that task's JoinHandle: the task ends only after that cleanup");
+        }
+        if (!task.executor._cancelPending(task)) {
+          throw new TypeError('a task awaited its own JoinHandle: it cannot wait for its own end');
+        }
       }
     }
     task.observed = true;
@@ -123,7 +145,9 @@ export class JoinHandle<T> extends SharedFuture<T> {
    * Cancels the task: drops the future it awaits and runs its `finally` blocks. A `finally` that
    * the cancel started and that awaits runs to completion first; one the task was already
    * awaiting in on its own is cut at that await (README, "Cancellation"). Awaiting the handle
-   * afterwards throws `CancelledError`. Cancelling a finished task does nothing. A task that
+   * afterwards throws `CancelledError`. Cancelling a finished task does nothing, nor one whose own
+   * code already returned or threw while the cleanup of futures it dropped runs (its handle
+   * then gives that outcome once the cleanup ended: README, "Cancellation"). A task that
    * cancels itself stops at its next await that waits (awaits of futures already ready go on);
    * if it returns before that, its value stands.
    */

@@ -104,7 +104,8 @@ export class JoinSet<T> {
 
   /**
    * Cancels every running task (their `finally` blocks run). Results of tasks that already
-   * finished stay joinable.
+   * finished stay joinable, as do those of tasks whose own code ended and that only wait for
+   * the cleanup of futures they dropped (`cancel()` does not change their outcome).
    *
    * @example
    * ```ts

@@ -196,6 +196,10 @@ export class ScopeFuture<T> extends Future<T> {
 
   /** `yield* scope(...)` iterates through here, so cancelling the parent awaits the cleanup. */
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    // Its body and children were cancelled: awaiting it again gave `undefined` as its value.
+    if (this.#dropped) {
+      throw new TypeError('this scope was cancelled (dropped by a select, join or timeout, or with its task): it cannot be awaited again; make a new scope');
+    }
     // Two tasks awaiting one scope would each replace the other's waker: the first would hang.
     if (this.#viaGenerator && !this.#settled && !this.#dropped) {
       throw new TypeError('this scope is already being awaited: a scope is awaited by one task');

@@ -4,7 +4,7 @@ import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { SharedFuture } from './_shared_future.js';
 import { coop } from './_coop.js';
-import { describe, describeNonTask, isGenerator, toFuture, type Awaitable } from './task.js';
+import { describe, describeNonTask, isGenerator, takeFuture, type Awaitable } from './task.js';
 import { UnhandledTaskError } from './unhandled_errors.js';
 
 /**
@@ -135,6 +135,8 @@ abstract class Combinator<T> extends Future<T> {
         child.drop();
       } catch (error) {
         (failures ??= []).push(error);
+      } finally {
+        child._release();
       }
     }
     return failures;
@@ -182,7 +184,7 @@ function childFuture(where: string, value: unknown, i: number): Future<unknown> 
   if (!(value instanceof Future) && !isGenerator(value)) {
     throw new TypeError(`${at} must be a Future or a generator task (call the generator function), got ${describeNonTask(value)}`);
   }
-  return toFuture(value as Awaitable<unknown>, at); // refuses a future that already gave its value, naming `at`
+  return takeFuture(value as Awaitable<unknown>, at); // refuses a future that already gave its value, naming `at`
 }
 
 /**

@@ -51,6 +51,17 @@ export function toFuture<T>(awaitable: Awaitable<T>, where = 'toFuture()'): Futu
   );
 }
 
+/**
+ * @internal toFuture() for what will poll the future itself (spawn, a combinator, `timeout`):
+ * the future is claimed, so a `yield*` of it elsewhere is refused until it completes or is
+ * dropped (and released: see Future._release).
+ */
+export function takeFuture<T>(awaitable: Awaitable<T>, where: string): Future<T> {
+  const future = toFuture(awaitable, where);
+  future._claim();
+  return future;
+}
+
 /** The methods a task has besides next(), as error messages name them: `throw` drives it, `return` cancels it. */
 const TASK_METHODS = [['throw', 'throw()'], ['return', 'return()'], [Symbol.iterator, '[Symbol.iterator]()']] as const;
 
@@ -84,6 +95,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
   return `${typeof value} ${String(value)}`;
 }
+
+const SELF_AWAIT = 'a generator task awaited itself: it cannot wait for its own end';
 
 /**
  * Polls a generator task. Each poll resumes the generator with the value of the future it
@@ -119,8 +132,14 @@ export class GenFuture<T> extends Future<T> {
     return this.#finished;
   }
 
+  /** A `yield*` of itself from inside its own step is named as such (it is claimed, too). */
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    if (this.#stepping) throw new TypeError(SELF_AWAIT);
+    return super[Symbol.iterator]();
+  }
+
   poll(cx: Context): Poll<T> {
-    if (this.#stepping) throw new TypeError('a generator task awaited itself: it cannot wait for its own end');
+    if (this.#stepping) throw new TypeError(SELF_AWAIT);
     if (this.#finished) throw new TypeError('a generator task was awaited again after it completed or was cancelled: call the generator function again');
     let fut = this.#current;
     let input: unknown = undefined;

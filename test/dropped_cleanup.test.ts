@@ -13,6 +13,7 @@ import {
   spawn,
   timeout,
   toFuture,
+  yieldNow,
   type Task,
 } from '../src/index.js';
 import { BACKEND, Gate, catching, run } from './util.js';
@@ -175,5 +176,85 @@ describe("a dropped future's awaiting cleanup belongs to the task that dropped i
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).message).toMatch(/GenFuture was cancelled \(dropped by a select, join or timeout, or with its task\): it cannot be awaited again/);
     }
+  });
+
+  it('a cleanup runs with a budget of its own while its task stays busy (it waited until the task stopped)', () => {
+    let released = false;
+    const spins = run((function* () {
+      const loser = (function* (): Task<void> {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          yield* sleep(1);
+          released = true;
+        }
+      })();
+      yield* select(loser, sleep(1));
+      let n = 0;
+      while (!released) {
+        n++;
+        yield* yieldNow(); // spends the task's whole budget each time
+      }
+      return n;
+    })(), 2_000);
+    expect(spins).toBeGreaterThan(0);
+  });
+
+  it("a loop that keeps dropping such futures does not pile their cleanups up (they waited for the loop's end)", () => {
+    let most = 0;
+    const left = run((function* () {
+      const executor = Executor.current();
+      for (let i = 0; i < 5_000; i++) {
+        const loser = (function* (): Task<void> {
+          try {
+            yield* new Gate<void>();
+          } finally {
+            yield* sleep(0);
+          }
+        })();
+        yield* select(loser, sleep(0));
+        if (i % 100 === 99) yield* sleep(1);
+        most = Math.max(most, executor.taskCount);
+      }
+      return executor.taskCount;
+    })());
+    expect(left).toBeLessThan(1_000);
+    expect(most).toBeLessThan(1_000);
+  });
+
+  it('a scope dropped by select cannot be awaited again (it gave undefined)', () => {
+    const error = run((function* () {
+      const sc = scope<string>(function* (s) {
+        s.spawn(slowCleanup([], 'child', 10));
+        yield* new Gate<void>();
+        return 'body';
+      });
+      yield* select(sc, sleep(1));
+      return yield* catching(sc);
+    })());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/this scope was cancelled \(dropped by a select, join or timeout, or with its task\): it cannot be awaited again/);
+  });
+
+  it("a cleanup awaiting the handle of the task that waits for it gets a TypeError, not a wait for good", () => {
+    const seen: unknown[] = [];
+    const value = run((function* () {
+      let handle: ReturnType<typeof spawn<string>> | null = null;
+      handle = spawn((function* () {
+        const loser = (function* (): Task<void> {
+          try {
+            yield* new Gate<void>();
+          } finally {
+            seen.push(yield* catching(handle!));
+          }
+        })();
+        yield* select(loser, sleep(1));
+        return 'value';
+      })());
+      return yield* handle;
+    })(), 2_000);
+    expect(value).toBe('value');
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe("the cleanup of a future a task dropped awaited that task's JoinHandle: the task ends only after that cleanup");
   });
 });

@@ -219,11 +219,12 @@ describe('two executors on one thread', () => {
       exA.turn(0); // the task now awaits the timeout
       exB.blockOn(yieldNow()); // exB entered a turn last
       h.cancel(); // from plain code: the timeout drops cleanupTask, whose finally awaits
-      expect(exA.taskCount).toBe(1);
+      expect(exA.taskCount).toBe(2); // the cancelled task, waiting for the cleanup task it owns
       expect(exB.taskCount).toBe(0);
       const t0 = performance.now();
       while (exA.turn(50) && performance.now() - t0 < 2000);
       expect(log).toEqual(['cleanup finished']);
+      expect(h.finished).toBe(true);
     } finally {
       exA.close();
       exB.close();

@@ -68,6 +68,57 @@ describe('awaiting a future', () => {
     ]);
   });
 
+  it('a future handed to spawn, select, join or timeout cannot be awaited elsewhere meanwhile (one of the two waited for good)', () => {
+    const messages = run((function* () {
+      const { sender, receiver } = channel<number>(4);
+      const spawned = receiver.recv();
+      const handle = spawn(spawned);
+      const selected = sleep(60_000);
+      const joined = sleep(60_000);
+      const timed = sleep(60_000);
+      const failLater = (function* (): Task<void> {
+        yield* sleep(20);
+        throw new Error('sibling failed');
+      })();
+      const holders = [select(selected, sleep(20)), join(joined, failLater), timeout(20, timed)].map((f) => spawn(catching(f)));
+      yield* yieldNow(); // each holder polled its future
+      const seen = [];
+      for (const f of [spawned, selected, joined, timed]) seen.push(((yield* catching(f)) as Error).message);
+      yield* sender.send(7);
+      expect(yield* handle).toBe(7); // spawn's task kept the value
+      for (const holder of holders) yield* holder;
+      return seen;
+    })());
+    expect(messages).toEqual([
+      'this Recv is already being awaited (by a task, spawn or a combinator): a future is awaited by one task at a time',
+      'this Sleep is already being awaited (by a task, spawn or a combinator): a future is awaited by one task at a time',
+      'this Sleep is already being awaited (by a task, spawn or a combinator): a future is awaited by one task at a time',
+      'this Sleep is already being awaited (by a task, spawn or a combinator): a future is awaited by one task at a time',
+    ]);
+  });
+
+  it('a future select, join, timeout or a cancelled spawn dropped gave nothing: it may be awaited or handed on again', () => {
+    const elapsed = run((function* () {
+      const started = performance.now();
+      const deadline = sleepUntil(started + 30);
+      for (let i = 0; i < 3; i++) yield* select(deadline, sleep(1)); // the same deadline, dropped each time
+      const joined = sleep(5);
+      yield* catching(join(joined, pollFn(() => { throw new Error('sibling failed'); })));
+      yield* joined;
+      const timed = sleep(5);
+      yield* catching(timeout(1, timed));
+      yield* timed;
+      const spawned = sleep(5);
+      const handle = spawn(spawned);
+      yield* yieldNow();
+      handle.cancel();
+      yield* spawned;
+      yield* deadline;
+      return performance.now() - started;
+    })());
+    expect(elapsed).toBeGreaterThanOrEqual(30);
+  });
+
   it('a future another task is awaiting cannot be awaited by a second task: the first keeps its value', () => {
     const [first, second] = run((function* () {
       const { sender, receiver } = channel<number>(4);
@@ -85,7 +136,7 @@ describe('awaiting a future', () => {
     })());
     expect(first).toBe(42);
     expect(second).toBeInstanceOf(TypeError);
-    expect((second as Error).message).toMatch(/is already being awaited: a future is awaited by one task at a time/);
+    expect((second as Error).message).toMatch(/is already being awaited \(by a task, spawn or a combinator\): a future is awaited by one task at a time/);
   });
 
   it('a recv() future whose await was cancelled is finished: awaiting it again says so and what to do', () => {

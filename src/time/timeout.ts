@@ -1,7 +1,7 @@
 // timeout(ms, future): the future's value, or a TimeoutError once `ms` have passed.
 import { TimeoutError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
-import { toFuture, type Awaitable } from '../task.js';
+import { takeFuture, type Awaitable } from '../task.js';
 import { checkDuration } from '../_validate.js';
 import { sleep, type Sleep } from './sleep.js';
 
@@ -34,7 +34,7 @@ class Timeout<T> extends Future<T> {
     }
     if (this.timer.poll(cx) === PENDING) return PENDING;
     this.#done = true;
-    this.inner.drop();
+    this.#dropInner();
     throw new TimeoutError(this.ms);
   }
 
@@ -42,9 +42,17 @@ class Timeout<T> extends Future<T> {
   override drop(): void {
     if (this.#done) return;
     try {
-      this.inner.drop();
+      this.#dropInner();
     } finally {
       this.timer.drop(); // even if the inner future's cleanup throws
+    }
+  }
+
+  #dropInner(): void {
+    try {
+      this.inner.drop();
+    } finally {
+      this.inner._release();
     }
   }
 }
@@ -62,5 +70,5 @@ class Timeout<T> extends Future<T> {
  */
 export function timeout<T>(ms: number, future: Awaitable<T>): Future<T> {
   checkDuration('timeout()', 'ms', ms);
-  return new Timeout(toFuture(future, 'timeout()'), sleep(ms), ms);
+  return new Timeout(takeFuture(future, 'timeout()'), sleep(ms), ms);
 }
