@@ -1,6 +1,6 @@
 // `npm run bench`: every selected workload against every selected contender, in turn, in one run.
 //
-//   node dist/bench/run.js [--quick] [--only NAME[,NAME]]... [--contenders a,b] [--duration S]
+//   node dist/bench/run.js [--quick] [--only NAME[,NAME]]... [--contenders a,b]... [--duration S]
 //                          [--repeats N] [--warmup S] [--wait-quiet S]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fanoutShape, measureFanout } from './chat/measure_fanout.js';
 import { contenders } from './contenders.js';
 import { measureWorkload, type Progress } from './measure.js';
 import { isProgram } from './is_program.js';
+import { nonNegative, numberOption, positive, wholeAtLeastOne } from './number_option.js';
 import { resultsDir } from './paths.js';
 import { disturbance, interference, machineInfo, snapshot } from './proc_stats.js';
 import { installCleanup, pinning, sleep, stopAll } from './processes.js';
@@ -22,7 +23,7 @@ import { workloads } from './workloads.js';
 const USAGE = `usage: node dist/bench/run.js [options]
   --quick              short smoke run: 2 s per cell, 0.5 s warm-up, 1 repeat
   --only NAME          workloads to run (repeatable or comma list): ${workloads.map((w) => w.name).join(', ')}
-  --contenders A,B     contenders to run: ${contenders.map((c) => c.name).join(', ')}
+  --contenders A,B     contenders to run (repeatable or comma list): ${contenders.map((c) => c.name).join(', ')}
   --duration S         seconds per measured run (default 5, quick 2)
   --repeats N          measured runs per cell, the median is reported (default 3, quick 1)
   --warmup S           seconds of unmeasured warm-up per server (default 1, quick 0.5)
@@ -51,7 +52,7 @@ export function parseOptions(args: string[]): Options {
       options: {
         quick: { type: 'boolean', default: false },
         only: { type: 'string', multiple: true, default: [] },
-        contenders: { type: 'string' },
+        contenders: { type: 'string', multiple: true, default: [] },
         duration: { type: 'string' },
         repeats: { type: 'string' },
         warmup: { type: 'string' },
@@ -64,14 +65,6 @@ export function parseOptions(args: string[]): Options {
   }
   const quick = values.quick;
   const list = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
-  // A number option: `s` when given (checked by `ok`, which `what` describes), else `fallback`.
-  const number = (name: string, s: string | undefined, fallback: number, ok: (n: number) => boolean, what: string) => {
-    if (s === undefined) return fallback;
-    const n = s.trim() === '' ? NaN : Number(s);
-    if (!ok(n)) throw new UsageError(`--${name} must be ${what} (got "${s}")`);
-    return n;
-  };
-  const positive = (n: number) => Number.isFinite(n) && n > 0;
   // The names an --only or --contenders option selects. Given but naming nothing (--only '',
   // --contenders ,) is a typo, not "everything": that would start the whole multi-minute suite.
   const names = (name: string, given: string[], valid: string[]) => {
@@ -84,12 +77,12 @@ export function parseOptions(args: string[]): Options {
     help: values.help,
     quick,
     only: names('only', values.only, workloads.map((w) => w.name)),
-    contenders: names('contenders', values.contenders === undefined ? [] : [values.contenders], contenders.map((c) => c.name)),
-    duration: number('duration', values.duration, quick ? 2 : 5, positive, 'a positive number of seconds'),
+    contenders: names('contenders', values.contenders, contenders.map((c) => c.name)),
+    duration: numberOption('duration', values.duration, quick ? 2 : 5, positive, 'a positive number of seconds'),
     // A whole number: 0.4 used to round to 0 repeats (an empty result, exit 0), 1.5 to 2.
-    repeats: number('repeats', values.repeats, quick ? 1 : 3, (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
-    warmup: number('warmup', values.warmup, quick ? 0.5 : 1, positive, 'a positive number of seconds'),
-    waitQuiet: number('wait-quiet', values['wait-quiet'], 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds, 0 or more'),
+    repeats: numberOption('repeats', values.repeats, quick ? 1 : 3, wholeAtLeastOne, 'a whole number, 1 or more'),
+    warmup: numberOption('warmup', values.warmup, quick ? 0.5 : 1, positive, 'a positive number of seconds'),
+    waitQuiet: numberOption('wait-quiet', values['wait-quiet'], 0, nonNegative, 'a number of seconds, 0 or more'),
   };
 }
 

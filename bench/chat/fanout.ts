@@ -7,43 +7,105 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../../examples/command_line.js';
 import { buildC } from '../build_c.js';
 import { contenders } from '../contenders.js';
+import { isProgram } from '../is_program.js';
+import { nonNegative, numberOption, positive, wholeAtLeastOne } from '../number_option.js';
 import { resultsDir } from '../paths.js';
 import { machineInfo } from '../proc_stats.js';
 import { installCleanup, pinning, stopAll } from '../processes.js';
 import { workloads } from '../workloads.js';
 import { measureFanout, type FanoutShape } from './measure_fanout.js';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      windows: { type: 'string', default: '16,64,256' },
-      members: { type: 'string', default: '100' },
-      size: { type: 'string', default: '64' },
-      duration: { type: 'string', default: '5' },
-      repeats: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '1' },
-      'wait-quiet': { type: 'string', default: '0' },
-    },
-  });
-  const num = (name: keyof typeof values) => {
-    const n = Number(values[name]);
-    if (!(n >= 0)) throw new Error(`--${name} must be a number`);
-    return n;
+const USAGE = `usage: node dist/bench/chat/fanout.js [options]
+  --windows 16,64,256  posts in flight, one measured cell each (whole numbers, 1 or more)
+  --members N          chat members in the group (default 100)
+  --size B             bytes per post (default 64)
+  --duration S         seconds per measured run (default 5)
+  --repeats N          measured runs per cell, the median is reported (default 3)
+  --warmup S           seconds of unmeasured warm-up per server (default 1)
+  --wait-quiet S       seconds to wait per run for other processes to go quiet (default 0)`;
+
+/** The checked command line of the fan-out tool. */
+export interface FanoutOptions {
+  help: boolean;
+  windows: number[];
+  members: number;
+  size: number;
+  duration: number;
+  repeats: number;
+  warmup: number;
+  waitQuiet: number;
+}
+
+/**
+ * Parses the fan-out tool's arguments; a UsageError for anything it cannot run as given (it
+ * used to turn `--warmup 0` into 0.5 s, round `--repeats 1.5` and run `--windows x` as NaN).
+ *
+ * @example
+ * ```ts
+ * parseFanoutOptions(['--windows', '64', '--repeats', '1']).windows; // [64]
+ * ```
+ */
+export function parseFanoutOptions(args: string[]): FanoutOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        windows: { type: 'string' },
+        members: { type: 'string' },
+        size: { type: 'string' },
+        duration: { type: 'string' },
+        repeats: { type: 'string' },
+        warmup: { type: 'string' },
+        'wait-quiet': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const whole = (name: 'members' | 'size', fallback: number) =>
+    numberOption(name, values[name], fallback, wholeAtLeastOne, 'a whole number, 1 or more');
+  const windows = (values.windows ?? '16,64,256').split(',').map((w) => numberOption('windows', w, NaN, wholeAtLeastOne, 'whole numbers, 1 or more'));
+  return {
+    help: values.help,
+    windows,
+    members: whole('members', 100),
+    size: whole('size', 64),
+    duration: numberOption('duration', values.duration, 5, positive, 'a positive number of seconds'),
+    repeats: numberOption('repeats', values.repeats, 3, wholeAtLeastOne, 'a whole number, 1 or more'),
+    warmup: numberOption('warmup', values.warmup, 1, positive, 'a positive number of seconds'),
+    waitQuiet: numberOption('wait-quiet', values['wait-quiet'], 0, nonNegative, 'a number of seconds, 0 or more'),
   };
-  const windows = String(values.windows).split(',').map(Number);
-  const o = { duration: num('duration'), repeats: Math.max(1, Math.round(num('repeats'))), warmup: num('warmup') || 0.5, waitQuiet: num('wait-quiet') };
+}
+
+async function main(): Promise<void> {
+  let options: FanoutOptions;
+  try {
+    options = parseFanoutOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`fanout: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { windows, members, size, help: _, ...o } = options;
   installCleanup();
   const built = buildC('chat_loadgen');
   if (!built.ok) throw new Error(built.error);
   const workload = workloads.find((w) => w.name === 'chat-fanout')!;
   const cs = contenders.filter((c) => c.servers.chat !== undefined);
   const rows: unknown[] = [];
-  console.log(`chat fan-out: ${values.members} members, ${values.size} B posts; ${o.repeats} x ${o.duration} s per cell, median; ` +
+  console.log(`chat fan-out: ${members} members, ${size} B posts; ${o.repeats} x ${o.duration} s per cell, median; ` +
     (pinning.enabled ? `servers on CPU ${pinning.server}, load generator on CPU ${pinning.loadgen}` : 'not pinned'));
   for (const window of windows) {
-    const shape: FanoutShape = { members: num('members'), size: num('size'), window };
+    const shape: FanoutShape = { members, size, window };
     const cells = await measureFanout(workload, shape, cs, o, (c, what) => process.stderr.write(`window ${window} · ${c.label} · ${what}\n`));
     const value = (name: string) => cells.find((cell) => cell.contender === name)?.median?.value;
     const ratio = (value('wakeloop') ?? NaN) / (value('node-net') ?? NaN);
@@ -70,8 +132,10 @@ async function main(): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-main().catch(async (err: unknown) => {
-  console.error(`fanout: ${(err as Error).stack ?? err}`);
-  await stopAll();
-  process.exit(1);
-});
+if (isProgram(import.meta.url)) {
+  main().catch(async (err: unknown) => {
+    console.error(`fanout: ${(err as Error).stack ?? err}`);
+    await stopAll();
+    process.exit(1);
+  });
+}

@@ -1,6 +1,8 @@
-// The bench's command line (bench/run.ts parseOptions()): what it accepts, and the bad options it
-// turns into a UsageError (run.ts prints it with the usage and exits with 2).
+// The bench's command lines (bench/run.ts parseOptions(), bench/chat/fanout.ts
+// parseFanoutOptions()): what they accept, and the bad options they turn into a UsageError (the
+// tools print it with the usage and exit with 2).
 import { describe, expect, it } from 'vitest';
+import { parseFanoutOptions } from '../../bench/chat/fanout.js';
 import { parseOptions } from '../../bench/run.js';
 import { UsageError } from '../../examples/command_line.js';
 
@@ -37,7 +39,33 @@ describe('bench command line', () => {
 
   it('parseOptions() keeps the names of a list, names the valid ones for an unknown one', () => {
     expect(parseOptions(['--only', 'churn,,idle', '--only', 'bulk', '--contenders', 'c, node-net'])).toMatchObject({ only: ['churn', 'idle', 'bulk'], contenders: ['c', 'node-net'] });
+    // --contenders repeats as --only does (the last one alone was kept): regression
+    expect(parseOptions(['--contenders', 'c', '--contenders', 'wakeloop'])).toMatchObject({ contenders: ['c', 'wakeloop'] });
     expect(() => parseOptions(['--only', 'pingpong2'])).toThrow(/--only: unknown name "pingpong2"; valid names: pingpong1, /);
     expect(() => parseOptions(['--contenders', 'C'])).toThrow(/--contenders: unknown name "C"; valid names: wakeloop, /);
+  });
+});
+
+describe('chat fan-out command line', () => {
+  it('parseFanoutOptions() gives the defaults and takes a window list', () => {
+    expect(parseFanoutOptions([])).toEqual({ help: false, windows: [16, 64, 256], members: 100, size: 64, duration: 5, repeats: 3, warmup: 1, waitQuiet: 0 });
+    expect(parseFanoutOptions(['--windows', '8,64', '--members', '10', '--repeats', '1', '--wait-quiet', '0'])).toMatchObject({ windows: [8, 64], members: 10, repeats: 1 });
+  });
+
+  it('parseFanoutOptions() refuses what it used to change or run as NaN: regression', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--warmup', '0'], /--warmup must be a positive number of seconds \(got "0"\)/], // became 0.5 s
+      [['--repeats', '1.5'], /--repeats must be a whole number, 1 or more/], // rounded to 2
+      [['--windows', '16,x'], /--windows must be whole numbers, 1 or more \(got "x"\)/], // a NaN window
+      [['--windows', ''], /--windows must be whole numbers/],
+      [['--members', '0'], /--members must be a whole number, 1 or more/],
+      [['--size', 'big'], /--size must be a whole number, 1 or more/],
+      [['--duration=-1'], /--duration must be a positive number of seconds/],
+      [['--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      expect(() => parseFanoutOptions(args), args.join(' ')).toThrow(UsageError);
+      expect(() => parseFanoutOptions(args), args.join(' ')).toThrow(message);
+    }
   });
 });
