@@ -83,7 +83,12 @@ abstract class Combinator<T> extends Future<T> {
     this.ready = new Array(n);
     checkDistinct(where, futures);
     for (let i = 0; i < n; i++) {
-      this.children[i] = childFuture(where, futures[i], i);
+      try {
+        this.children[i] = childFuture(where, futures[i], i);
+      } catch (error) {
+        for (let j = 0; j < i; j++) this.children[j]!._release(); // a bad argument: the others stay free
+        throw error;
+      }
       this.cxs[i] = new ChildWaker(this as Combinator<unknown>, i);
       this.ready[i] = i;
     }

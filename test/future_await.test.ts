@@ -108,6 +108,10 @@ describe('awaiting a future', () => {
       const timed = sleep(5);
       yield* catching(timeout(1, timed));
       yield* timed;
+      const refused = sleep(5);
+      expect(() => select(refused, 42 as never)).toThrow(/argument at index 1/); // refused as a whole: refused is not held
+      expect(() => join(refused, refused)).toThrow(TypeError);
+      yield* refused;
       const spawned = sleep(5);
       const handle = spawn(spawned);
       yield* yieldNow();
