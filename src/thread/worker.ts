@@ -10,6 +10,7 @@ import {
   type Worker,
 } from 'node:worker_threads';
 import { defaultExecutorForThread } from '../default_executor.js';
+import { ClosedError } from '../errors.js';
 import { Executor } from '../executor.js';
 import type { Future } from '../future.js';
 import { notifyBlocker } from '../io_blocker.js';
@@ -87,6 +88,8 @@ export class ThreadWorker {
   readonly #wake = new CrossThreadSignal();
   readonly #port: MessagePort;
   #backstop: ReturnType<typeof setTimeout> | null = null;
+  /** The thread's exit code once Node reported its exit; null before. */
+  #exitCode: number | null = null;
 
   /**
    * Starts the worker thread running `script`: compiled JS, as a URL (object or `file:`/`data:`
@@ -129,6 +132,7 @@ export class ThreadWorker {
     }
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
+        this.#exitCode = code;
         if (this.#backstop !== null) clearTimeout(this.#backstop);
         this.#port.close();
         resolve(code);
@@ -153,7 +157,9 @@ export class ThreadWorker {
    * Queues `message` for the worker (`WorkerControl.tryReceive()`) and wakes it, moving the
    * objects in `transferList` (an array, if given) to the worker. Throws a TypeError for a
    * `transferList` that is not an array, or for what cannot cross threads (functions, for one;
-   * its `cause` is Node's error); then nothing was posted.
+   * its `cause` is Node's error); then nothing was posted. Throws a ClosedError once the thread
+   * exited and Node reported it (as `exited` resolves: from Node's loop, so not while this
+   * thread stays inside `blockOn`); the message would have been dropped unread.
    *
    * @example
    * ```ts
@@ -164,6 +170,8 @@ export class ThreadWorker {
     if (transferList !== undefined && !Array.isArray(transferList)) {
       throw new TypeError(`ThreadWorker.post(message, transferList): transferList must be an array, got ${describe(transferList)}`);
     }
+    // Its port is closed, and a message posted to it would be dropped without a word.
+    if (this.#exitCode !== null) throw new ClosedError(`ThreadWorker.post(): the worker thread exited (code ${this.#exitCode}); its queue`);
     try {
       this.#port.postMessage(message, transferList);
     } catch (error) {

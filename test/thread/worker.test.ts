@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ClosedError } from '../../src/errors.js';
 import { ThreadChannel } from '../../src/thread/channel.js';
 import { ThreadWorker, WorkerControl } from '../../src/thread/worker.js';
 import { runNode } from '../child.js';
@@ -66,6 +67,8 @@ describe('ThreadWorker', () => {
     expect(run(out.recv())).toBe(42);
     w.requestStop();
     expect(await w.exited).toBe(0);
+    // The port is closed: the message was dropped without a word.
+    expect(() => w.post(1)).toThrow(new ClosedError('ThreadWorker.post(): the worker thread exited (code 0); its queue'));
   });
 
   it("ThreadWorker: an uncaught error in the worker is emitted as 'error' on worker, then exited resolves with 1", async () => {
