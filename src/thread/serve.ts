@@ -73,9 +73,12 @@ export interface WorkerExit {
   code: number;
   /** The error that ended it, if one did. */
   error?: Error;
-  /** True if it ended because `stop()` asked it to, without an error. */
+  /**
+   * True if it ended because `stop()` asked it to, without an error and within the grace
+   * period (one terminated after it is not).
+   */
   expected: boolean;
-  /** Tasks still running when it stopped (the connections it then closed); undefined if it crashed. */
+  /** Tasks still running when it stopped (the connections it then closed); undefined if it crashed or was terminated. */
   openTasks?: number;
 }
 
@@ -135,7 +138,9 @@ export class ThreadServer {
       });
       w.worker.on('error', (e: Error) => (error = e)); // without a listener it would throw here
       return w.exited.then((code) => {
-        const exit: WorkerExit = { index, code, error, expected: this.#stopping && error === undefined, openTasks };
+        // Stopped as asked: it said so before it exited (one terminated after the grace period did not).
+        const expected = this.#stopping && error === undefined && openTasks !== undefined;
+        const exit: WorkerExit = { index, code, error, expected, openTasks };
         this.#exits[index] = exit;
         if (!(index in this.#details)) {
           const why = error ? `: ${error.message}` : ` (exit code ${code})`;
@@ -202,7 +207,11 @@ function startError(index: number, error: unknown): Error {
 /** The default `onWorkerExit`: says on stderr when a worker ends without being asked to. */
 function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
   if (exit.expected) return;
-  const how = exit.error ? `crashed: ${exit.error.stack ?? exit.error.message}` : `ended by itself (exit code ${exit.code})`;
+  const how = exit.error
+    ? `crashed: ${exit.error.stack ?? exit.error.message}`
+    : server.stopping
+      ? `did not stop within the grace period and was terminated (exit code ${exit.code})`
+      : `ended by itself (exit code ${exit.code})`;
   process.stderr.write(`wakeloop: serve worker ${exit.index} ${how}; ${server.serving} of ${server.threads} still serving\n`);
 }
 

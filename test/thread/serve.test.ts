@@ -196,6 +196,24 @@ describe('serveOnThreads()', () => {
     expect(performance.now() - t0).toBeLessThan(3_000);
   });
 
+  it('serveOnThreads(): a worker terminated after stopGraceMs is not an expected exit (it counted as one)', async () => {
+    const flags = new Int32Array(new SharedArrayBuffer(16));
+    server = serveOnThreads({ threads: 1, module: SERVER, exportName: 'drainOnStop', args: [flags.buffer], stopGraceMs: 20 });
+    await server.ready;
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => written.push(String(chunk))) as never;
+    let exit;
+    try {
+      [exit] = await server.stop();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(Atomics.load(flags, 1)).toBe(0); // its finally was still sleeping
+    expect(exit).toMatchObject({ code: 1, expected: false, openTasks: undefined });
+    expect(written).toEqual(['wakeloop: serve worker 0 did not stop within the grace period and was terminated (exit code 1); 0 of 1 still serving\n']);
+  });
+
   it.each([
     ['nope', /has no exported function 'nope'/],
     ['notAGenerator', /'notAGenerator' must be a generator function/],
