@@ -95,7 +95,10 @@ static void on_listener(int ep) {
         reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         continue;
       }
-      return;  // EAGAIN, or an aborted connection: nothing more now
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == ENOMEM) return;
+      // An aborted connection or a network error pending on it (accept(2)): the backlog may
+      // hold more, and an edge-triggered listener raises no new edge for them.
+      continue;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

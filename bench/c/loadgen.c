@@ -303,7 +303,10 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(k, "--duration")) opt.duration = atof(v);
     else if (!strcmp(k, "--hold")) opt.hold = atof(v);
     else if (!strcmp(k, "--server-pid")) opt.server_pid = atoi(v);
-    else if (!strcmp(k, "--close")) opt.rst = !strcmp(v, "rst");
+    else if (!strcmp(k, "--close")) {
+      if (strcmp(v, "fin") && strcmp(v, "rst")) usage("--close must be fin or rst");
+      opt.rst = !strcmp(v, "rst");
+    }
     else if (!strcmp(k, "--host")) { if (strcmp(v, "127.0.0.1")) usage("only 127.0.0.1 is allowed"); }
     else usage("unknown option");
   }

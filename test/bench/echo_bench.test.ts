@@ -2,6 +2,7 @@
 // C, node:net and IoBlocker-loop echo servers, refuses to score a server that corrupts bytes, and
 // a contender that cannot start is reported with its reason. Uses dist/ (built by `npm test`'s tsc
 // step).
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildC } from '../../bench/build_c.js';
@@ -25,6 +26,14 @@ async function started(name: string): Promise<RunningServer> {
 describe('echo bench', () => {
   it('buildC() builds the load generator and the C echo server', () => {
     for (const name of ['loadgen', 'epoll_echo']) expect(buildC(name)).toMatchObject({ ok: true });
+  });
+
+  it('the load generator refuses a --close other than fin or rst (any other word meant fin)', () => {
+    const built = buildC('loadgen');
+    if (!built.ok) throw new Error(built.error);
+    const r = spawnSync(built.path, ['--mode', 'churn', '--port', '9', '--close', 'reset'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^loadgen: --close must be fin or rst\nusage: loadgen/);
   });
 
   for (const name of ['c', 'node-net', 'blocker']) {
