@@ -89,8 +89,17 @@ export function checkTargets(r: Results): TargetCheck[] {
   });
 }
 
-// Three decimals: a figure just under a bound must not print as the bound itself.
-const shown = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
+/**
+ * A figure with three decimals, rounded away from the target's bound where it is not exact: a
+ * figure that missed must not print as the bound itself (0.6504 against <= 0.65 printed 0.650).
+ * Bounds have at most two decimals, so a figure that met it never prints past it either.
+ */
+function shown(x: number | undefined, t: Target): string {
+  if (x === undefined) return '-';
+  const thousandths = x * 1000;
+  const rounded = t.atMost !== undefined ? Math.ceil(thousandths - 1e-9) : Math.floor(thousandths + 1e-9);
+  return (rounded / 1000).toFixed(3);
+}
 
 /**
  * The checks as lines for the terminal: a count of those met, one line per target measured, and
@@ -102,14 +111,14 @@ export function targetLines(checks: TargetCheck[]): string[] {
   const left = checks.length - measured.length;
   return [
     `targets: ${met} of ${measured.length} measured met`,
-    ...measured.map((c) => `  ${c.verdict.padEnd(6)} ${c.what}: ${shown(c.measured)}`),
+    ...measured.map((c) => `  ${c.verdict.padEnd(6)} ${c.what}: ${shown(c.measured, c.target)}`),
     ...(left > 0 ? [`  (${left} not measured: their workload or a contender they compare was not in this run)`] : []),
   ];
 }
 
 /** The checks as a Markdown table. */
 export function targetTable(checks: TargetCheck[]): string[] {
-  return ['| target | measured | verdict |', '|---|---|---|', ...checks.map((c) => `| ${c.what} | ${shown(c.measured)} | ${c.verdict} |`)];
+  return ['| target | measured | verdict |', '|---|---|---|', ...checks.map((c) => `| ${c.what} | ${shown(c.measured, c.target)} | ${c.verdict} |`)];
 }
 
 /**
@@ -122,7 +131,7 @@ export function acrossRuns(runs: Results[]): string[] {
   const rows = targets.map((target, i) => {
     const figures = checked.map((checks) => checks[i]!.measured).filter((x): x is number => x !== undefined);
     const met = checked.filter((checks) => checks[i]!.verdict === 'met').length;
-    const range = figures.length === 0 ? '-' : `${shown(Math.min(...figures))} / ${shown(median(figures))} / ${shown(Math.max(...figures))}`;
+    const range = figures.length === 0 ? '-' : [Math.min(...figures), median(figures), Math.max(...figures)].map((x) => shown(x, target)).join(' / ');
     return [describeTarget(target), `${met} of ${figures.length}`, range];
   });
   const all = [[header, 'met', 'min / median / max'], ...rows];

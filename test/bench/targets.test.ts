@@ -96,6 +96,16 @@ describe('bench targets', () => {
     expect(page).toContain('| idle: wakeloop, KiB/conn <= 2.00 | 1.000 | met |');
   });
 
+  it('a figure that missed never prints as its bound (0.6504 against <= 0.65 printed 0.650): regression', () => {
+    const r = run({
+      pingpong256: { wakeloop: { value: 0.8996 }, c: { value: 1 }, 'node-net': { value: 0.6, cpu: 1 } },
+      pipelined: { wakeloop: { value: 1, cpu: 0.6504 }, 'node-net': { value: 1, cpu: 1 } },
+    });
+    const lines = targetLines(checkTargets(r));
+    expect(lines).toContain('  missed pingpong256: wakeloop vs C epoll, throughput >= 0.90x: 0.899');
+    expect(lines).toContain('  missed pipelined: wakeloop vs node:net, server CPU per message <= 0.65x: 0.651');
+  });
+
   it('acrossRuns() says in how many runs each target was measured and met, with the range of its figure', () => {
     const runs = [1.2, 1.6, 1.5].map((x) => run({ 'chat-fanout': { wakeloop: { value: x * 100 }, 'node-net': { value: 100 } } }));
     runs.push(run({ idle: { wakeloop: { value: 1 } } })); // no chat cells
