@@ -34,13 +34,25 @@ export interface ErrorInfo {
   code?: string | number;
   /** An Error `cause`, a few levels deep. */
   cause?: ErrorInfo;
+  /** A `cause` that is a string, number, boolean or null. */
+  causeValue?: Primitive;
+  /** The error's other own properties with such values (`errno`, `syscall`, `path`, your own). */
+  fields?: Record<string, Primitive>;
   /** An AggregateError's errors (its first few Errors). */
   errors?: ErrorInfo[];
 }
 
+/** A value a field of an error report may carry. */
+type Primitive = string | number | boolean | null;
+
 /** How deep causes and aggregated errors are followed, and how many errors an aggregate keeps. */
 const NESTED_DEPTH = 3;
 const AGGREGATED_ERRORS = 10;
+/** How many other properties an error report carries, and how long a string one may be. */
+const FIELDS = 20;
+const FIELD_CHARS = 1000;
+/** Properties carried on their own (or, for an AggregateError, rebuilt from `errors`). */
+const OWN_PARTS = new Set(['name', 'message', 'stack', 'code', 'cause', 'errors']);
 
 /**
  * What workers send back: a task's value or error, or the worker's last word before it exits
@@ -100,6 +112,13 @@ export function errorInfo(error: unknown, depth = 0): ErrorInfo {
       stack: error.stack === undefined ? undefined : String(error.stack),
       code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
     };
+    try {
+      const fields = primitiveFields(error);
+      if (fields !== undefined) info.fields = fields;
+      if (isPrimitive(error.cause)) info.causeValue = cut(error.cause);
+    } catch {
+      // A getter that throws: the error itself is still reported.
+    }
     if (depth < NESTED_DEPTH) {
       try {
         if (error.cause instanceof Error) info.cause = errorInfo(error.cause, depth + 1);
@@ -116,6 +135,28 @@ export function errorInfo(error: unknown, depth = 0): ErrorInfo {
     // A null-prototype object, a throwing toString or getter: the report itself must not fail.
     return { name: 'Error', message: `a pool task threw a value that cannot be described (${tagOf(error)})` };
   }
+}
+
+/** The first FIELDS own enumerable properties of `error` whose values are primitives, if any. */
+function primitiveFields(error: Error): Record<string, Primitive> | undefined {
+  let fields: Record<string, Primitive> | undefined;
+  let n = 0;
+  for (const key of Object.keys(error)) {
+    if (OWN_PARTS.has(key) || key === '__proto__') continue; // assigned, it would set the prototype
+    const value: unknown = (error as unknown as Record<string, unknown>)[key];
+    if (!isPrimitive(value)) continue; // objects and functions may not clone, or be large
+    (fields ??= {})[key] = cut(value);
+    if (++n === FIELDS) break;
+  }
+  return fields;
+}
+
+function isPrimitive(value: unknown): value is Primitive {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+function cut(value: Primitive): Primitive {
+  return typeof value === 'string' && value.length > FIELD_CHARS ? `${value.slice(0, FIELD_CHARS)}... (cut)` : value;
 }
 
 /** Object.prototype.toString's tag of any value, such as "[object Object]"; never throws. */
@@ -159,7 +200,7 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError
 /**
  * Rebuilds an error sent as {@link ErrorInfo}: a built-in class (RangeError, AggregateError...)
  * when the name is one, else an Error carrying the name; the worker's stack, `code`, `cause`
- * and an AggregateError's `errors` are kept.
+ * (an Error or a primitive), an AggregateError's `errors` and other primitive fields are kept.
  *
  * @example
  * ```ts
@@ -167,7 +208,8 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError
  * ```
  */
 export function rebuildError(info: ErrorInfo): Error {
-  const options = info.cause === undefined ? undefined : { cause: rebuildError(info.cause) };
+  const cause = info.cause !== undefined ? rebuildError(info.cause) : info.causeValue;
+  const options = info.cause === undefined && !('causeValue' in info) ? undefined : { cause };
   const error =
     info.name === 'AggregateError'
       ? new AggregateError((info.errors ?? []).map(rebuildError), info.message, options)
@@ -175,6 +217,7 @@ export function rebuildError(info: ErrorInfo): Error {
   if (error.name !== info.name) error.name = info.name;
   if (info.stack !== undefined) error.stack = info.stack;
   if (info.code !== undefined) (error as { code?: unknown }).code = info.code;
+  if (info.fields !== undefined) Object.assign(error, info.fields);
   return error;
 }
 

@@ -113,6 +113,20 @@ describe('poolScope', () => {
     await Promise.all(pools.map((p) => p.exited));
   });
 
+  it("a task error's own primitive fields (errno, syscall, path, custom ones) and a primitive cause cross (they were dropped)", async () => {
+    const pools: Pool[] = [];
+    const error = run(catching(poolScope(1, function* (p) {
+      pools.push(p);
+      yield* p.spawn(TASKS, 'failWithFields');
+    }))) as Error & Record<string, unknown>;
+    expect(error.message).toBe('open failed');
+    expect(error.cause).toBe('disk unplugged');
+    expect(error).toMatchObject({ errno: -2, syscall: 'open', path: '/nowhere', retryable: false, detail: null });
+    expect(error.options).toBeUndefined(); // an object field is left out
+    expect(Object.getPrototypeOf(error)).toBe(Error.prototype); // a field named __proto__ is left out
+    await Promise.all(pools.map((p) => p.exited));
+  });
+
   it('an error too big for the result ring (its message or its code), or one that cannot be described, still fails the scope (it hung)', async () => {
     const pools: Pool[] = [];
     const huge = run(catching(poolScope(1, function* (p) {
