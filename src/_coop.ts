@@ -44,6 +44,12 @@ export const coop = {
   /** How many generator task steps are running, one inside another's poll. */
   depth: 0,
   /**
+   * True while an executor turns outside Node's loop (`blockOn`, or `turn()`, which may be
+   * called in a loop of its own), so Node's streams cannot flush until it returns; false in an
+   * attached executor's turn, which Node's loop runs.
+   */
+  holdsThread: false,
+  /**
    * Runs a dropped future's awaiting cleanup (a cancelled generator's `finally`) to completion:
    * the running executor makes it part of the task polling now (see Executor #adopt).
    */

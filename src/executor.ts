@@ -78,6 +78,7 @@ export class Executor {
   #outerRunning: Executor | null = null;
   #outerFinishDropped: (future: Future<unknown>) => void = coop.finishDropped;
   #outerCx: Context | null = null;
+  #outerHoldsThread = false;
   /** Set while node.ts attach() drives this executor from Node's loop: blockOn/turn refuse then. */
   #attached = false;
   /** Set by close() while it cancels: a task spawned meanwhile (by a `finally`) is cancelled at once. */
@@ -463,6 +464,8 @@ export class Executor {
     running = this;
     coop.finishDropped = this.#finishDropped;
     coop.cx = null;
+    this.#outerHoldsThread = coop.holdsThread;
+    coop.holdsThread = !this.#attached;
   }
 
   #leave(): void {
@@ -470,6 +473,7 @@ export class Executor {
     running = this.#outerRunning;
     coop.finishDropped = this.#outerFinishDropped;
     coop.cx = this.#outerCx;
+    coop.holdsThread = this.#outerHoldsThread;
     this.#outerRunning = null;
     this.#outerCx = null;
   }

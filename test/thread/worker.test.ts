@@ -145,6 +145,14 @@ describe('ThreadWorker and process lifetime', () => {
 });
 
 describe("the runtime's warnings from a worker thread", () => {
+  it("an attached worker's go through its process.stderr, which a Worker with stderr: true captures (they went past it, to fd 2)", () => {
+    const fixture = fileURLToPath(new URL('./fixtures/attached_warning.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [fixture], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^worker exit 0\ncaptured: wakeloop: a spawned task failed and nobody joined it:\nError: attached task failed\n/);
+  });
+
   it('a long one reaches a piped stderr whole, the reader slow (it was cut at 64 KiB, where the pipe was full)', () => {
     const fixture = fileURLToPath(new URL('./fixtures/long_warning.mjs', import.meta.url));
     // The reader starts after 0.5 s: the worker's writes meet a full pipe.
