@@ -51,7 +51,8 @@ export const coop = {
   holdsThread: false,
   /**
    * Runs a dropped future's awaiting cleanup (a cancelled generator's `finally`) to completion:
-   * the running executor makes it part of the task polling now (see Executor #adopt).
+   * the running executor runs it as a cleanup task that the task polling now waits for (see
+   * Executor #adopt).
    */
   finishDropped(future: Future<unknown>): void {
     throw new StateError(`a cancelled task awaits in a finally block outside an executor (${future.constructor.name})`);

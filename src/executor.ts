@@ -33,8 +33,8 @@ export interface ExecutorOptions {
 /** The executor polling tasks on this thread right now, if any. */
 let running: Executor | null = null;
 
-/** How an error of a cancelled task's cleanup that is not the task's own error is reported. */
-const CLEANUP_FAILED = "a cancelled task's cleanup threw besides the task's own error";
+/** How an error of a cancelled task's cleanup is reported when it cannot be the task's own. */
+const CLEANUP_FAILED = "a cancelled task's cleanup threw";
 /** How an error of a dropped future's cleanup is reported while its task was not cancelled. */
 const DROPPED_CLEANUP_FAILED = "a dropped future's cleanup threw";
 
@@ -260,8 +260,14 @@ export class Executor {
         this.#wait(0);
       }
       // Tasks whose cleanup still waits (a `finally` that sleeps) are given up: their handles
-      // settle as cancelled, so a joiner or a toPromise() is not left waiting for good.
-      for (const task of [...this.#live]) if (!task.done) this.#complete(task, new CancelledError(), true);
+      // settle as cancelled, so a joiner or a toPromise() is not left waiting for good. An error
+      // a cleanup task already handed its owner is reported: nobody will settle with it.
+      for (const task of [...this.#live]) {
+        if (task.done) continue;
+        const kept = task.cleanups?.failure;
+        if (kept) this._reportUnhandled(kept.error, CLEANUP_FAILED);
+        this.#complete(task, new CancelledError(), true);
+      }
     } finally {
       this.#leave();
     }
@@ -397,10 +403,14 @@ export class Executor {
     coop.cx = null; // a cancel from inside a task's step: the cleanup is not that task's
     try {
       if (root instanceof GenFuture) {
+        root._retire(); // a generator runs once: its future cannot be awaited after the cancel
         if (root.beginCancel()) return true;
       } else {
-        root.drop();
-        root._release();
+        try {
+          root.drop();
+        } finally {
+          root._release(); // it gave nothing: a leaf future may be awaited again
+        }
       }
       this.#rootEnded(task, undefined, false);
     } catch (error) {
@@ -424,8 +434,13 @@ export class Executor {
    */
   readonly #finishDropped = (future: Future<unknown>): void => {
     const task = this.#current;
-    if (task !== null) this.#adopt(task, future);
-    else this.#start(future);
+    if (task !== null) return this.#adopt(task, future);
+    future._retire();
+    const cell = this.#start(future);
+    cell.observed = true; // reported as what it is, not as a task nobody joined
+    cell.onComplete = (failed, error) => {
+      if (failed && !(error instanceof CancelledError)) this._reportUnhandled(error, DROPPED_CLEANUP_FAILED);
+    };
   };
 
   /**

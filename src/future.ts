@@ -72,8 +72,8 @@ const RETIRED = 3;
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
  * future another task is awaiting, or that `spawn`, a combinator or `timeout` holds. An await that was cancelled gave nothing, so the future may
- * be awaited again, except a generator future: dropping it ran its `finally` blocks, and it
- * cannot run again.
+ * be awaited again, except a generator future or a scope: dropping it ran its `finally` blocks
+ * (cancelled its children), and it cannot run again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
@@ -86,7 +86,11 @@ const RETIRED = 3;
  * ```
  */
 export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown> {
-  /** Where the `yield*` of this future stands: FRESH, AWAITING (handed to the executor) or AWAITED. */
+  /**
+   * Where the awaits of this future stand: FRESH, AWAITING (a `yield*` handed it to the
+   * executor, or spawn, a combinator or `timeout` claimed it), AWAITED (it gave its value) or
+   * RETIRED (dropped for good).
+   */
   #await = FRESH;
 
   /** Lets the future be awaited again: for a future that is reused (a recycled read or recv future). */
@@ -99,7 +103,7 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
    * an error): as after a `yield*`, it has given its value and may not be awaited again.
    */
   _gaveValue(): void {
-    this.#await = AWAITED;
+    if (this.#await !== RETIRED) this.#await = AWAITED; // a cleanup task ran it to its end
   }
 
   /**
@@ -125,8 +129,9 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
-   * @internal Why a combinator or spawn may not take this future (a `yield*` of it is waiting,
-   * or already took its value), or null if it may: it would poll the future a second time.
+   * @internal Why a combinator or spawn may not take this future (a `yield*`, spawn or another
+   * combinator holds it, it already gave its value, or it was dropped for good), or null if it
+   * may: it would poll the future a second time.
    */
   _awaitedProblem(): string | null {
     if (this.#await === FRESH) return null;

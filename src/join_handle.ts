@@ -50,11 +50,20 @@ export class TaskCell<T> implements Waker, Context {
   }
 }
 
-/** The waker, if it is `task` itself or a cleanup task `task` waits for (at any depth); else null. */
-function pollingTask(waker: Waker, task: TaskCell<unknown>): TaskCell<unknown> | null {
-  for (let cell: unknown = waker; cell instanceof TaskCell; cell = cell.owner) {
-    if (cell === task) return waker as TaskCell<unknown>;
+/**
+ * How the task that polls with `waker` relates to `task`: it is `task` ('self'), a cleanup task
+ * `task` waits for, at any depth ('cleanup'), or neither (null). A select's or join's child
+ * waker names the waker of whoever polls the combinator (`_outer`), so awaits through them count.
+ */
+function relation(waker: Waker, task: TaskCell<unknown>): 'self' | 'cleanup' | null {
+  let w: unknown = waker;
+  while (!(w instanceof TaskCell)) {
+    const outer = (w as { _outer?: Waker | null })._outer;
+    if (outer === undefined || outer === null) return null;
+    w = outer;
   }
+  if (w === task) return 'self';
+  for (let cell = w.owner; cell !== null; cell = cell.owner) if (cell === task) return 'cleanup';
   return null;
 }
 
@@ -109,17 +118,16 @@ export class JoinHandle<T> extends SharedFuture<T> {
   /** @internal */
   _pollFor(key: object, cx: Context): Poll<T> {
     const task = this.#task;
-    // A task polls with itself as the waker: this is the task awaiting its own end (directly or
-    // through `timeout`; select and join poll with wakers of their own), or the cleanup of a
-    // future it dropped, which it waits for, awaiting its end. Checked before the handle counts
-    // as observed, so the error is reported if nobody joins the task. A task that cancelled
-    // itself stops at this await, as at any await that waits; one whose cleanup runs (a
-    // `finally` after a cancel) learns how it ends: cancelled.
+    // The task awaiting its own end (directly, or through `timeout`, `select` or `join`), or the
+    // cleanup of a future it dropped, which it waits for, awaiting its end: either would wait
+    // for good. Checked before the handle counts as observed, so the error is reported if
+    // nobody joins the task. A task that cancelled itself stops at this await, as at any await
+    // that waits; one whose cleanup runs (a `finally` after a cancel) learns how it ends.
     if (!task.done) {
-      const poller = pollingTask(cx.waker, task);
-      if (poller !== null) {
+      const how = relation(cx.waker, task);
+      if (how !== null) {
         if (task.cancelled) throw new CancelledError();
-        if (poller !== task) {
+        if (how === 'cleanup') {
           throw new TypeError("the cleanup of a future a task dropped awaited that task's JoinHandle: the task ends only after that cleanup");
         }
         if (!task.executor._cancelPending(task)) {

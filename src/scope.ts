@@ -172,6 +172,7 @@ export class ScopeFuture<T> extends Future<T> {
     if (!this.#bodyDone || this.#children.size > 0) return PENDING;
     this.#settled = true;
     this.#waker = null;
+    this._gaveValue(); // also when awaited through awaitScope, which polls it directly
     if (this.#error !== null) throw this.#error.error;
     return (this.#dropped ? undefined : this.#value) as T;
   }
@@ -179,6 +180,7 @@ export class ScopeFuture<T> extends Future<T> {
   override drop(): void {
     if (this.#settled || this.#dropped) return;
     this.#dropped = true;
+    this._retire(); // cancelled for good: awaiting it again or handing it on is refused
     if (!this.#started) {
       this.#settled = true; // never polled: the body never ran, no child exists
       return;
@@ -204,6 +206,10 @@ export class ScopeFuture<T> extends Future<T> {
     if (this.#viaGenerator && !this.#settled && !this.#dropped) {
       throw new TypeError('this scope is already being awaited: a scope is awaited by one task');
     }
+    // Held by spawn or a combinator (claimed), or already awaited to its end.
+    const problem = this._awaitedProblem();
+    if (problem !== null) throw new TypeError(problem);
+    this._claim(); // a combinator or spawn refuses it meanwhile
     this.#viaGenerator = true;
     return awaitScope(this);
   }

@@ -59,6 +59,11 @@ class ChildWaker implements Waker, Context {
     }
     this.owner.parent?.wake();
   }
+
+  /** @internal The waker of whoever polls the combinator (a task, or an outer child's waker). */
+  get _outer(): Waker | null {
+    return this.owner.parent;
+  }
 }
 
 /** Shared state: the children, their wakers and the list of children woken since the last poll. */

@@ -166,13 +166,20 @@ describe("a dropped future's awaiting cleanup belongs to the task that dropped i
     expect(reported).toEqual([]);
   });
 
-  it('a generator future dropped by select cannot be awaited again (it waited for good, or gave undefined)', () => {
+  it('a generator future dropped by select, or the root of a cancelled task, cannot be awaited again (it waited for good, or gave undefined)', () => {
     const { awaited, spawned } = run((function* () {
       const work = toFuture(slowCleanup([], 'work', 20));
       yield* select(work, sleep(1));
-      return { awaited: yield* catching(work), spawned: (() => { try { spawn(work); } catch (e) { return e; } })() };
+      const awaited = yield* catching(work);
+      yield* sleep(40); // its cleanup task ended: still cancelled, not "already awaited"
+      const cancelled = toFuture(slowCleanup([], 'cancelled', 1));
+      const handle = spawn(cancelled);
+      yield* yieldNow();
+      handle.cancel(); // a cancelled task's root generator future is retired too
+      const attempts = [work, cancelled].map((f) => { try { spawn(f); } catch (e) { return e; } });
+      return { awaited, spawned: [...attempts, yield* catching(cancelled)] };
     })());
-    for (const error of [awaited, spawned]) {
+    for (const error of [awaited, ...spawned]) {
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).message).toMatch(/GenFuture was cancelled \(dropped by a select, join or timeout, or with its task\): it cannot be awaited again/);
     }
@@ -256,5 +263,96 @@ describe("a dropped future's awaiting cleanup belongs to the task that dropped i
     expect(value).toBe('value');
     expect(seen).toHaveLength(1);
     expect((seen[0] as Error).message).toBe("the cleanup of a future a task dropped awaited that task's JoinHandle: the task ends only after that cleanup");
+  });
+
+  it("Executor.close() reports an error a cleanup task handed its cancelled owner (it was lost)", () => {
+    const executor = new Executor({ backend: BACKEND });
+    executor.spawn((function* () {
+      yield* select((function* (): Task<void> {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          yield* yieldNow();
+          throw new Error('cleanup failed');
+        }
+      })(), sleep(0));
+      try {
+        yield* new Gate<void>();
+      } finally {
+        yield* sleep(10_000); // the owner's own cleanup outlasts close()
+      }
+    })());
+    executor.turn(0);
+    const error = (() => {
+      try {
+        executor.close();
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(UnhandledTaskError);
+    expect((error as Error).message).toBe("a cancelled task's cleanup threw: cleanup failed");
+  });
+
+  it("a cleanup awaiting its owner's handle through join or select gets the TypeError too (it waited for good)", () => {
+    const seen: unknown[] = [];
+    run((function* () {
+      let handle: ReturnType<typeof spawn<void>> | null = null;
+      handle = spawn((function* () {
+        yield* select((function* (): Task<void> {
+          try {
+            yield* new Gate<void>();
+          } finally {
+            seen.push(yield* catching(join(handle!, sleep(0))));
+          }
+        })(), sleep(1));
+      })());
+      yield* handle;
+    })(), 2_000);
+    expect((seen[0] as Error).message).toBe("the cleanup of a future a task dropped awaited that task's JoinHandle: the task ends only after that cleanup");
+  });
+});
+
+describe('scopes are held like other futures', () => {
+  it('a scope a select holds cannot be awaited elsewhere, and one being awaited cannot be handed on (one of the two waited for good)', () => {
+    const errors = run((function* () {
+      const held = scope(function* () {
+        yield* sleep(20);
+        return 'held';
+      });
+      const holder = spawn(catching(select(held, new Gate<void>())));
+      yield* yieldNow();
+      const awaitedElsewhere = yield* catching(held);
+      const awaited = scope(function* () {
+        yield* sleep(20);
+        return 'awaited';
+      });
+      const awaiter = spawn((function* () {
+        return yield* awaited;
+      })());
+      yield* yieldNow();
+      const handedOn = [() => select(awaited, sleep(1)), () => spawn(awaited)].map((f) => { try { f(); } catch (e) { return e; } });
+      expect(yield* awaiter).toBe('awaited');
+      yield* holder;
+      return [awaitedElsewhere, ...handedOn];
+    })(), 2_000);
+    expect(errors).toHaveLength(3);
+    for (const error of errors) expect((error as Error).message).toMatch(/scope is (already )?being awaited|ScopeFuture is (already )?being awaited/);
+  });
+
+  it('a scope dropped at once (nothing left to finish) cannot be handed on either (it failed later, "awaited again")', () => {
+    const error = run((function* () {
+      const sc = scope(function* () {
+        yield* new Gate<void>();
+      });
+      yield* select(sc, sleep(1));
+      try {
+        spawn(sc);
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })());
+    expect((error as Error).message).toMatch(/ScopeFuture was cancelled/);
   });
 });

@@ -5,7 +5,7 @@ import {
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
 import { coop } from '../src/_coop.js';
-import { catching, run } from './util.js';
+import { Gate, catching, run } from './util.js';
 
 describe('awaiting a future', () => {
   it('a future that gave its value throws a TypeError when awaited again, instead of giving undefined', () => {
@@ -121,6 +121,41 @@ describe('awaiting a future', () => {
       return performance.now() - started;
     })());
     expect(elapsed).toBeGreaterThanOrEqual(30);
+  });
+
+  it('a task awaiting its own handle through select or join gets the TypeError there (it waited for good)', () => {
+    const messages = run((function* () {
+      const tasks = [(h: () => JoinHandle<unknown>) => select(h(), new Gate<void>()), (h: () => JoinHandle<unknown>) => join(h(), sleep(0))].map((wrap) => {
+        let handle: JoinHandle<unknown> | null = null;
+        handle = spawn((function* () {
+          return ((yield* catching(wrap(() => handle!))) as Error).message;
+        })());
+        return handle;
+      });
+      return [yield* tasks[0]!, yield* tasks[1]!];
+    })(), 2_000);
+    expect(messages).toEqual(['a task awaited its own JoinHandle: it cannot wait for its own end', 'a task awaited its own JoinHandle: it cannot wait for its own end']);
+  });
+
+  it('a root whose drop() throws is free again after its cancel (it stayed held)', () => {
+    const result = run((function* () {
+      let drops = 0;
+      class Stubborn extends Future<string> {
+        poll(): Poll<string> {
+          return drops > 0 ? 'polled again' : PENDING;
+        }
+        override drop(): void {
+          if (drops++ === 0) throw new Error('drop failed');
+        }
+      }
+      const f = new Stubborn();
+      const handle = spawn(f);
+      yield* yieldNow();
+      handle.cancel();
+      yield* catching(handle);
+      return yield* select(f, new Gate<void>());
+    })(), 2_000);
+    expect(result).toEqual({ index: 0, value: 'polled again' });
   });
 
   it('a future another task is awaiting cannot be awaited by a second task: the first keeps its value', () => {
