@@ -4,14 +4,13 @@
 //                          [--repeats N] [--warmup S] [--wait-quiet S]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../examples/command_line.js';
 import { buildC } from './build_c.js';
 import { fanoutShape, measureFanout } from './chat/measure_fanout.js';
 import { contenders } from './contenders.js';
 import { measureWorkload, type Progress } from './measure.js';
 import { isProgram } from './is_program.js';
-import { nonNegative, numberOption, positive, wholeAtLeastOne } from './number_option.js';
+import { TIMING_OPTIONS, parseOrUsage, timing } from './timing_options.js';
 import { resultsDir } from './paths.js';
 import { disturbance, interference, machineInfo, snapshot } from './proc_stats.js';
 import { installCleanup, pinning, sleep, stopAll } from './processes.js';
@@ -45,24 +44,16 @@ export interface Options {
 
 /** Parses and checks the command line (without the node and script paths); throws UsageError. */
 export function parseOptions(args: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        quick: { type: 'boolean', default: false },
-        only: { type: 'string', multiple: true, default: [] },
-        contenders: { type: 'string', multiple: true, default: [] },
-        duration: { type: 'string' },
-        repeats: { type: 'string' },
-        warmup: { type: 'string' },
-        'wait-quiet': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOrUsage({
+    args,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true, default: [] },
+      contenders: { type: 'string', multiple: true, default: [] },
+      ...TIMING_OPTIONS,
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   const quick = values.quick;
   const list = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
   // The names an --only or --contenders option selects. Given but naming nothing (--only '',
@@ -78,11 +69,7 @@ export function parseOptions(args: string[]): Options {
     quick,
     only: names('only', values.only, workloads.map((w) => w.name)),
     contenders: names('contenders', values.contenders, contenders.map((c) => c.name)),
-    duration: numberOption('duration', values.duration, quick ? 2 : 5, positive, 'a positive number of seconds'),
-    // A whole number: 0.4 used to round to 0 repeats (an empty result, exit 0), 1.5 to 2.
-    repeats: numberOption('repeats', values.repeats, quick ? 1 : 3, wholeAtLeastOne, 'a whole number, 1 or more'),
-    warmup: numberOption('warmup', values.warmup, quick ? 0.5 : 1, positive, 'a positive number of seconds'),
-    waitQuiet: numberOption('wait-quiet', values['wait-quiet'], 0, nonNegative, 'a number of seconds, 0 or more'),
+    ...timing(values, quick ? { duration: 2, repeats: 1, warmup: 0.5 } : { duration: 5, repeats: 3, warmup: 1 }),
   };
 }
 

@@ -6,12 +6,11 @@
 //                                  [--duration S] [--repeats N] [--warmup S] [--wait-quiet S]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../examples/command_line.js';
 import { buildC } from '../build_c.js';
 import { contenders } from '../contenders.js';
 import { isProgram } from '../is_program.js';
-import { nonNegative, numberOption, positive, wholeAtLeastOne } from '../number_option.js';
+import { TIMING_OPTIONS, numberOption, parseOrUsage, timing, wholeAtLeastOne, type Timing } from '../timing_options.js';
 import { resultsDir } from '../paths.js';
 import { machineInfo } from '../proc_stats.js';
 import { installCleanup, pinning, stopAll } from '../processes.js';
@@ -28,15 +27,11 @@ const USAGE = `usage: node dist/bench/chat/fanout.js [options]
   --wait-quiet S       seconds to wait per run for other processes to go quiet (default 0)`;
 
 /** The checked command line of the fan-out tool. */
-export interface FanoutOptions {
+export interface FanoutOptions extends Timing {
   help: boolean;
   windows: number[];
   members: number;
   size: number;
-  duration: number;
-  repeats: number;
-  warmup: number;
-  waitQuiet: number;
 }
 
 /**
@@ -49,24 +44,16 @@ export interface FanoutOptions {
  * ```
  */
 export function parseFanoutOptions(args: string[]): FanoutOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        windows: { type: 'string' },
-        members: { type: 'string' },
-        size: { type: 'string' },
-        duration: { type: 'string' },
-        repeats: { type: 'string' },
-        warmup: { type: 'string' },
-        'wait-quiet': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOrUsage({
+    args,
+    options: {
+      windows: { type: 'string' },
+      members: { type: 'string' },
+      size: { type: 'string' },
+      ...TIMING_OPTIONS,
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   const whole = (name: 'members' | 'size', fallback: number) =>
     numberOption(name, values[name], fallback, wholeAtLeastOne, 'a whole number, 1 or more');
   const windows = (values.windows ?? '16,64,256').split(',').map((w) => numberOption('windows', w, NaN, wholeAtLeastOne, 'whole numbers, 1 or more'));
@@ -75,10 +62,7 @@ export function parseFanoutOptions(args: string[]): FanoutOptions {
     windows,
     members: whole('members', 100),
     size: whole('size', 64),
-    duration: numberOption('duration', values.duration, 5, positive, 'a positive number of seconds'),
-    repeats: numberOption('repeats', values.repeats, 3, wholeAtLeastOne, 'a whole number, 1 or more'),
-    warmup: numberOption('warmup', values.warmup, 1, positive, 'a positive number of seconds'),
-    waitQuiet: numberOption('wait-quiet', values['wait-quiet'], 0, nonNegative, 'a number of seconds, 0 or more'),
+    ...timing(values, { duration: 5, repeats: 3, warmup: 1 }),
   };
 }
 
