@@ -49,8 +49,9 @@ export interface Context {
   readonly waker: Waker;
 }
 
-// The states of a future's `yield*`: not yet awaited, handed to the executor, awaited, and
-// cancelled for good (a generator future, which cannot run again once dropped).
+// The states of a future's awaits: not yet awaited, held (by a `yield*`, spawn or a
+// combinator), awaited, and cancelled for good (a generator future or a scope, which cannot run
+// again once dropped).
 const FRESH = 0;
 const AWAITING = 1;
 const AWAITED = 2;
@@ -71,9 +72,10 @@ const RETIRED = 3;
  * future it hands out is armed: drop it if you abandon the generator).
  * A future gives its value once: a `yield*` of a future that already gave its value (or error)
  * throws a TypeError, rather than quietly giving `undefined`, and so does a `yield*` of a
- * future another task is awaiting, or that `spawn`, a combinator or `timeout` holds. An await that was cancelled gave nothing, so the future may
- * be awaited again, except a generator future or a scope: dropping it ran its `finally` blocks
- * (cancelled its children), and it cannot run again.
+ * future another task is awaiting, or that `spawn`, a combinator or `timeout` holds. An await
+ * that was cancelled gave nothing, so the future may be awaited again, except a generator
+ * future or a scope: dropping it ran its `finally` blocks (cancelled its children), and it
+ * cannot run again.
  * The futures meant to be awaited repeatedly (a JoinHandle, a oneshot receiver) say so.
  *
  * @example
@@ -121,8 +123,9 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
-   * @internal Dropping cancelled this future for good (a generator's `finally` ran, and may
-   * still be running for the task that dropped it): any later await or hand-over is refused.
+   * @internal Dropping cancelled this future for good (a generator's `finally` ran, or a
+   * scope's children were cancelled, and may still be finishing for the task that dropped it):
+   * any later await or hand-over is refused.
    */
   _retire(): void {
     this.#await = RETIRED;
