@@ -242,7 +242,9 @@ export class Executor {
   /**
    * Cancels every task (running their `finally` blocks), then closes the blocker. A task spawned
    * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
-   * after the ready ones ran are abandoned, their handles settled with `CancelledError`. An
+   * after the ready ones ran are abandoned, their handles settled with `CancelledError` (a task
+   * whose own code had ended and that waited only for the cleanup of futures it dropped keeps
+   * its value or error). An
    * attachment is detached. Last, the errors nobody joined (a `finally` that threw, failures
    * still queued from the last turn) go to the `onUnhandledError` policy, since no turn follows:
    * with 'throw', close() throws one `UnhandledTaskError` for all of them once the executor is
@@ -264,6 +266,10 @@ export class Executor {
       // a cleanup task already handed its owner is reported: nobody will settle with it.
       for (const task of [...this.#live]) {
         if (task.done) continue;
+        if (task.future === null) {
+          this.#settle(task); // its own code ended: its outcome stands, only the cleanup is given up
+          continue;
+        }
         const kept = task.cleanups?.failure;
         if (kept) this._reportUnhandled(kept.error, CLEANUP_FAILED);
         this.#complete(task, new CancelledError(), true);
@@ -361,8 +367,9 @@ export class Executor {
 
   /** @internal */
   _cancel(task: TaskCell<unknown>): void {
-    // Once the root ended, only cleanup of dropped futures is left, itself a cancellation.
-    if (task.done || task.cancelled || task.future === null) return;
+    // Once the root ended, only cleanup of dropped futures is left, itself a cancellation; so
+    // is a cleanup task's root (retired): either runs on until close() gives up on it.
+    if (task.done || task.cancelled || task.future === null || task.future._isRetired()) return;
     if (task === this.#current) {
       this.#pendingCancel = task; // a task cancelling itself: done once its poll returns
       return;
@@ -505,9 +512,9 @@ export class Executor {
   }
 
   #runTask(task: TaskCell<unknown>): void {
+    coop.budget = TASK_BUDGET;
     const future = task.future;
     if (future === null) return; // only its cleanup tasks are left
-    coop.budget = TASK_BUDGET;
     this.#current = task;
     let value: unknown;
     try {

@@ -131,6 +131,11 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     this.#await = RETIRED;
   }
 
+  /** @internal True once dropping cancelled this future for good (see _retire). */
+  _isRetired(): boolean {
+    return this.#await === RETIRED;
+  }
+
   /**
    * @internal Why a combinator or spawn may not take this future (a `yield*`, spawn or another
    * combinator holds it, it already gave its value, or it was dropped for good), or null if it

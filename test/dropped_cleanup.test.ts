@@ -313,6 +313,70 @@ describe("a dropped future's awaiting cleanup belongs to the task that dropped i
   });
 });
 
+describe('Executor.close() and tasks waiting for their cleanup tasks', () => {
+  function* slowLoser(): Task<void> {
+    try {
+      yield* new Gate<void>();
+    } finally {
+      yield* sleep(200);
+    }
+  }
+
+  it("a task whose own code ended keeps its value or error (close() made it CancelledError, and the error was lost)", () => {
+    const reported: unknown[] = [];
+    const executor = new Executor({ backend: BACKEND, onUnhandledError: (e) => void reported.push(e) });
+    const returned = executor.spawn((function* () {
+      yield* select(slowLoser(), sleep(1));
+      return 'value';
+    })());
+    executor.spawn((function* () {
+      yield* select(slowLoser(), sleep(1));
+      throw new Error('boom');
+    })());
+    executor.blockOn(sleep(20)); // both returned; their losers' cleanup sleeps on
+    expect(returned.finished).toBe(false);
+    executor.close();
+    expect(returned.poll({ waker: { wake() {} } })).toBe('value');
+    expect(reported.map((e) => (e as Error).message)).toEqual(['boom']);
+  });
+
+  it("a dropped scope's awaiting cleanup runs on in close(), as a generator's does (it was cut at once)", () => {
+    const log: string[] = [];
+    const opened = new Gate<void>();
+    const executor = new Executor({ backend: BACKEND });
+    executor.spawn((function* () {
+      const loser = scope(function* () {
+        try {
+          yield* new Gate<void>();
+        } finally {
+          yield* opened;
+          log.push('scope body finally done');
+        }
+      });
+      yield* select(loser, sleep(1));
+      try {
+        yield* new Gate<void>();
+      } finally {
+        opened.resolve(); // close() cancels the task: this lets the scope's cleanup end
+      }
+    })());
+    executor.blockOn(sleep(20));
+    executor.close();
+    expect(log).toEqual(['scope body finally done']);
+  });
+});
+
+describe('a timeout whose generator a select dropped', () => {
+  it('cannot be awaited again (it polled the generator beside its cleanup task, and waited)', () => {
+    const error = run((function* () {
+      const t = timeout(60_000, slowCleanup([], 'inner', 20));
+      yield* select(t, sleep(1));
+      return yield* catching(t);
+    })(), 2_000);
+    expect((error as Error).message).toMatch(/this Timeout was cancelled \(dropped by a select, join or timeout, or with its task\)/);
+  });
+});
+
 describe('scopes are held like other futures', () => {
   it('a scope a select holds cannot be awaited elsewhere, and one being awaited cannot be handed on (one of the two waited for good)', () => {
     const errors = run((function* () {

@@ -53,6 +53,9 @@ class Timeout<T> extends Future<T> {
       this.inner.drop();
     } finally {
       this.inner._release();
+      // A generator or scope is cancelled for good (its cleanup may still run, as a task of its
+      // own): polled again through this timeout, it would be polled twice.
+      if (this.inner._isRetired()) this._retire();
     }
   }
 }
