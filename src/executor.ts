@@ -244,11 +244,10 @@ export class Executor {
    * meanwhile (by a `finally`) is cancelled before it runs. Tasks whose cleanup still awaits
    * after the ready ones ran are abandoned, their handles settled with `CancelledError` (a task
    * whose own code had ended and that waited only for the cleanup of futures it dropped keeps
-   * its value or error). An
-   * attachment is detached. Last, the errors nobody joined (a `finally` that threw, failures
-   * still queued from the last turn) go to the `onUnhandledError` policy, since no turn follows:
-   * with 'throw', close() throws one `UnhandledTaskError` for all of them once the executor is
-   * closed.
+   * its value or error). An attachment is detached. Last, the errors nobody joined (a `finally`
+   * that threw, failures still queued from the last turn) go to the `onUnhandledError` policy,
+   * since no turn follows: with 'throw', close() throws one `UnhandledTaskError` for all of
+   * them once the executor is closed.
    */
   close(): void {
     if (this.#closed) return;
@@ -262,17 +261,13 @@ export class Executor {
         this.#wait(0);
       }
       // Tasks whose cleanup still waits (a `finally` that sleeps) are given up: their handles
-      // settle as cancelled, so a joiner or a toPromise() is not left waiting for good. An error
-      // a cleanup task already handed its owner is reported: nobody will settle with it.
+      // settle, so a joiner or a toPromise() is not left waiting for good. One whose own code
+      // ended keeps its outcome; the others end cancelled, and #settle reports an error a
+      // cleanup task already handed them, since nobody will settle with it.
       for (const task of [...this.#live]) {
         if (task.done) continue;
-        if (task.future === null) {
-          this.#settle(task); // its own code ended: its outcome stands, only the cleanup is given up
-          continue;
-        }
-        const kept = task.cleanups?.failure;
-        if (kept) this._reportUnhandled(kept.error, CLEANUP_FAILED);
-        this.#complete(task, new CancelledError(), true);
+        if (task.future !== null) this.#rootEnded(task, new CancelledError(), true);
+        this.#settle(task);
       }
     } finally {
       this.#leave();
@@ -413,11 +408,7 @@ export class Executor {
         root._retire(); // a generator runs once: its future cannot be awaited after the cancel
         if (root.beginCancel()) return true;
       } else {
-        try {
-          root.drop();
-        } finally {
-          root._release(); // it gave nothing: a leaf future may be awaited again
-        }
+        root._dropClaimed();
       }
       this.#rootEnded(task, undefined, false);
     } catch (error) {
@@ -442,13 +433,21 @@ export class Executor {
   readonly #finishDropped = (future: Future<unknown>): void => {
     const task = this.#current;
     if (task !== null) return this.#adopt(task, future);
-    future._retire();
-    const cell = this.#start(future);
-    cell.observed = true; // reported as what it is, not as a task nobody joined
-    cell.onComplete = (failed, error) => {
+    this.#startCleanup(future).onComplete = (failed, error) => {
       if (failed && !(error instanceof CancelledError)) this._reportUnhandled(error, DROPPED_CLEANUP_FAILED);
     };
   };
+
+  /**
+   * Starts a task finishing a dropped future's `cleanup` (retired: only this task polls it),
+   * whose failure is reported as a cleanup's, not as that of a task nobody joined.
+   */
+  #startCleanup(cleanup: Future<unknown>): TaskCell<unknown> {
+    cleanup._retire(); // cancelled, and finished by the cleanup task alone
+    const cell = this.#start(cleanup);
+    cell.observed = true;
+    return cell;
+  }
 
   /**
    * Runs `cleanup` as a task of its own (its own budget and waker, so it is polled when it is
@@ -458,10 +457,7 @@ export class Executor {
    * else reported as unhandled: the task went on without the dropped future.
    */
   #adopt(task: TaskCell<unknown>, cleanup: Future<unknown>): void {
-    cleanup._retire(); // cancelled, and finished by the cleanup task alone
-    const cell = this.#start(cleanup);
-    cell.owner = task;
-    cell.observed = true; // its end is reported to its owner (#cleanupEnded)
+    this.#startCleanup(cleanup).owner = task; // its end is reported to its owner (#cleanupEnded)
     (task.cleanups ??= { left: 0, failure: null }).left++;
   }
 

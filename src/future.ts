@@ -123,6 +123,19 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
   }
 
   /**
+   * @internal Drops a future this caller claimed (spawn's root, a combinator's child, a
+   * timeout's inner future) and releases it, even if the drop throws: unfinished, it gave
+   * nothing, and a leaf future may be awaited again (a generator or scope stays retired).
+   */
+  _dropClaimed(): void {
+    try {
+      this.drop();
+    } finally {
+      this._release();
+    }
+  }
+
+  /**
    * @internal Dropping cancelled this future for good (a generator's `finally` ran, or a
    * scope's children were cancelled, and may still be finishing for the task that dropped it):
    * any later await or hand-over is refused.

@@ -203,7 +203,7 @@ export class ScopeFuture<T> extends Future<T> {
       throw new TypeError('this scope was cancelled (dropped by a select, join or timeout, or with its task): it cannot be awaited again; make a new scope');
     }
     // Two tasks awaiting one scope would each replace the other's waker: the first would hang.
-    if (this.#viaGenerator && !this.#settled && !this.#dropped) {
+    if (this.#viaGenerator && !this.#settled) {
       throw new TypeError('this scope is already being awaited: a scope is awaited by one task');
     }
     // Held by spawn or a combinator (claimed), or already awaited to its end.

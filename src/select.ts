@@ -142,11 +142,9 @@ abstract class Combinator<T> extends Future<T> {
       if (child === null) continue;
       this.children[i] = null;
       try {
-        child.drop();
+        child._dropClaimed();
       } catch (error) {
         (failures ??= []).push(error);
-      } finally {
-        child._release();
       }
     }
     return failures;

@@ -271,8 +271,9 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
  * every task spawned on the pool are done, with the body's value; then the workers exit.
  *
  * A task that throws fails the scope with its error (rebuilt on this thread: name, message,
- * the worker's stack and `code` are kept, and an Error `cause` and an AggregateError's Errors
- * a few levels deep; built-in classes such as RangeError and AggregateError are restored);
+ * the worker's stack and `code` are kept, and its other primitive fields (`errno`, `path`...),
+ * a primitive `cause`, and an Error `cause` and an AggregateError's Errors a few levels deep;
+ * built-in classes such as RangeError and AggregateError are restored);
  * the other tasks are cancelled. Cancelling the scope stops every worker: a stop flag in shared
  * memory plus a wake of its blocker, so even a worker blocked in the kernel (a long `sleep`)
  * cancels its tasks and runs their `finally` blocks; a worker still running after

@@ -50,9 +50,8 @@ class Timeout<T> extends Future<T> {
 
   #dropInner(): void {
     try {
-      this.inner.drop();
+      this.inner._dropClaimed();
     } finally {
-      this.inner._release();
       // A generator or scope is cancelled for good (its cleanup may still run, as a task of its
       // own): polled again through this timeout, it would be polled twice.
       if (this.inner._isRetired()) this._retire();
