@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <new>
 
 #include "helper_pool.h"
 #include "registry.h"
@@ -83,8 +84,21 @@ LookupResult resolve(const std::string& host) {
   return result;
 }
 
+// Runs on a helper thread, where an exception would end the process: running out of memory
+// (the C++ code around getaddrinfo allocates) is reported as the lookup's own failure.
+LookupResult resolve_or_report(const std::string& host) {
+  try {
+    return resolve(host);
+  } catch (const std::bad_alloc&) {
+    LookupResult failed;
+    failed.error = "EAI_MEMORY";  // both short enough to need no allocation
+    failed.message = "out of memory";
+    return failed;
+  }
+}
+
 void run(const std::shared_ptr<LookupTable::Request>& request) {
-  LookupResult result = resolve(request->host);
+  LookupResult result = resolve_or_report(request->host);
   bool wake;
   {
     std::lock_guard<std::mutex> lock(request->mu);

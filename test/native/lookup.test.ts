@@ -162,6 +162,41 @@ describe('the lookup pool and slow resolvers', () => {
   });
 });
 
+describe('a lookup that runs out of memory', () => {
+  it('finishes with EAI_MEMORY instead of ending the process', async () => {
+    // A preloaded getaddrinfo throws std::bad_alloc for "oom." names, on the helper thread.
+    // Uncaught there, it ended the whole process (std::terminate, SIGABRT).
+    const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-lookup-'));
+    try {
+      const lib = path.join(dir, 'throwing_getaddrinfo.so');
+      const cxx = process.env.CXX || 'c++';
+      const built = spawnSync(cxx, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, 'throwing_getaddrinfo.cc'), '-ldl'], { encoding: 'utf8' });
+      expect(built.error ?? built.stderr).toBeFalsy();
+      const child = `
+        const b = require(${JSON.stringify(ADDON_PATH)});
+        const blocker = new b.IoBlocker(new Int32Array(8));
+        const take = (name) => {
+          const request = b.lookupStart(name, blocker.registryId);
+          let r;
+          while ((r = b.lookupTake(request)) === undefined) blocker.block(5000);
+          return r;
+        };
+        const oom = take('oom.example');
+        const after = take('localhost');
+        console.log(JSON.stringify({ oom, after: after.addresses }));
+        blocker.close();
+      `;
+      const r = await runNode(['-e', child], { env: { LD_PRELOAD: lib } });
+      expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+      const seen = JSON.parse(r.stdout);
+      expect(seen.oom).toEqual({ error: 'EAI_MEMORY', message: 'out of memory', addresses: [] });
+      expect(seen.after).toContainEqual({ address: '127.0.0.1', family: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('lookups and worker threads', () => {
   it('lookupStart() in a worker that exits before the lookup finishes does not crash the process', async () => {
     const code = `
