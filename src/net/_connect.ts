@@ -84,12 +84,14 @@ export class ConnectFuture extends OnceFuture<TcpStream> {
     this.#lastError = new IoError('connect', rc, `to ${target}`);
   }
 
+  /** Closes a half-open socket; awaited again, the future starts over on the same address. */
   override drop(): void {
     this.#lookup?.drop();
     this.#lookup = null;
     if (this.#pending !== null) {
       this.#pending.close();
       this.#pending = null;
+      this.#next--;
     }
   }
 }

@@ -107,6 +107,33 @@ describe('a finished future given to a combinator', () => {
       expect(text(buf.subarray(0, 4))).toBe('late');
     }));
 
+  it('a connect whose await was cancelled while the handshake was under way connects when awaited again', () => {
+    noLeak(() =>
+      run((function* () {
+        // A backlog of 1, never accepted: the kernel leaves further handshakes unanswered.
+        const listener = yield* TcpListener.bind('127.0.0.1:0', { backlog: 1 });
+        const queued: TcpStream[] = [];
+        let connect = TcpStream.connect(listener.localAddress);
+        for (let i = 0; i < 8; i++) {
+          const first = yield* select(connect, sleep(50));
+          if (first.index === 1) break; // this one is still connecting
+          queued.push(first.value as TcpStream);
+          connect = TcpStream.connect(listener.localAddress);
+        }
+        expect(queued.length).toBeLessThan(8);
+        for (const stream of queued) stream.close();
+        for (const _ of queued) (yield* listener.accept()).close(); // room in the backlog again
+        // The cancelled attempt's socket was closed; awaiting again starts over on that address.
+        // Before, it had moved past the address and threw `null`.
+        const stream = yield* timeout(5_000, connect);
+        const server = yield* timeout(5_000, listener.accept());
+        yield* stream.writeAll(bytes('again'));
+        expect(text(yield* server.read())).toBe('again');
+        for (const socket of [stream, server, listener]) socket.close();
+      })()),
+    );
+  });
+
   it('a connect, bind or accept that completed inside a combinator is refused instead of connecting, binding or accepting again', () => {
     noLeak(() =>
       run((function* () {
