@@ -12,6 +12,7 @@ import {
   sleepUntil,
   spawn,
   timeout,
+  yieldNow,
   type Task,
 } from '../src/index.js';
 import { BACKEND, catching, run } from './util.js';
@@ -131,6 +132,43 @@ describe('timers', () => {
       expect(performance.now()).toBeGreaterThanOrEqual(b); // the second did not complete at the first tick
       expect(every.nextTick).toBe(b + 30);
     })());
+  });
+
+  it('tasks looping on one interval take its ticks in turn (the first no longer took them all)', () => {
+    const taken = run((function* () {
+      const every = interval(5);
+      const ticks: string[] = [];
+      const loop = (name: string) =>
+        spawn((function* () {
+          for (;;) {
+            yield* every.tick();
+            ticks.push(name);
+          }
+        })());
+      const loops = [loop('a'), loop('b'), loop('c')];
+      while (ticks.length < 12) yield* sleep(5);
+      for (const handle of loops) handle.cancel();
+      return ticks.slice(0, 12).join('');
+    })(), 5_000);
+    expect(taken).toBe('abcabcabcabc');
+  });
+
+  it('a tick() dropped while first in line, due or not, lets the next one waiting take the tick', () => {
+    run((function* () {
+      const every = interval(20);
+      // Dropped before its tick was due.
+      expect((yield* select(every.tick(), ready('now'))).index).toBe(1);
+      const due = every.nextTick;
+      let other = 0;
+      spawn((function* () {
+        other = yield* every.tick();
+      })());
+      // First in line, then dropped at the tick: the select's first future is ready then too.
+      expect((yield* select(sleepUntil(due), every.tick())).index).toBe(0);
+      yield* yieldNow();
+      expect(other).toBe(due);
+      expect(yield* every.tick()).toBeCloseTo(due + 20, 6);
+    })(), 5_000);
   });
 
   it('a loop of sleeps already due (sleep(0)) spends the budget, so other tasks still run', () => {

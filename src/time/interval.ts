@@ -1,5 +1,5 @@
 // interval(ms): ticks at a fixed period, skipping the ticks a busy task missed.
-import { Future, PENDING, type Context, type Poll } from '../future.js';
+import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
 import { checkDuration } from '../_validate.js';
 import { Sleep } from './sleep.js';
 
@@ -12,7 +12,8 @@ const MIN_PERIOD_MS = 0.001;
 /**
  * A periodic timer. `tick()` completes at the next multiple of the period after the start; if
  * the caller was so late that ticks were missed, they are skipped (not delivered in a burst).
- * Ticks pending at once (tasks sharing the interval) each get a tick of their own, in turn.
+ * `tick()` futures pending at once (tasks sharing the interval) take one tick each, in the
+ * order they began to wait: tasks looping on one interval take its ticks in turn.
  *
  * @example
  * ```ts
@@ -22,6 +23,13 @@ const MIN_PERIOD_MS = 0.001;
  */
 export class Interval {
   #next: number;
+  /**
+   * The pending tick() futures, in the order they began to wait. Only the first sleeps; it takes
+   * the next tick, and on leaving (done or dropped) hands the wait to the one after it. Were
+   * each to sleep and take whatever tick was due when it ran, a task looping on tick() would
+   * be first in the timer heap every time, and take every tick.
+   */
+  readonly #line = new Set<Tick>();
 
   constructor(readonly period: number) {
     checkDuration('interval()', 'period', period);
@@ -32,6 +40,24 @@ export class Interval {
   /** Completes at the next tick, with its scheduled time (performance.now() ms). */
   tick(): Future<number> {
     return new Tick(this);
+  }
+
+  /** @internal Puts `tick` in line (if it is not yet); true if it is first. */
+  _wait(tick: Tick): boolean {
+    this.#line.add(tick);
+    return this.#first() === tick;
+  }
+
+  /** @internal Takes `tick` out of line; if it was first, wakes the one after it. */
+  _leave(tick: Tick): void {
+    const first = this.#first();
+    this.#line.delete(tick);
+    if (first === tick) this.#first()?._wake();
+  }
+
+  #first(): Tick | undefined {
+    for (const tick of this.#line) return tick;
+    return undefined;
   }
 
   /** @internal Claims the next tick time and moves past any that were missed. */
@@ -50,28 +76,44 @@ export class Interval {
 
 class Tick extends Future<number> {
   #sleep: Sleep | null = null;
+  /** Who to wake when this tick() becomes first in line. */
+  #waker: Waker | null = null;
   constructor(private readonly interval: Interval) {
     super();
   }
   poll(cx: Context): Poll<number> {
-    // Another tick() of this interval may have claimed the tick this one slept for: then sleep
-    // on until the interval's next one, never completing early.
-    const next = this.interval.nextTick;
+    const interval = this.interval;
+    if (!interval._wait(this)) {
+      this.#waker = cx.waker;
+      return PENDING;
+    }
+    this.#waker = null;
+    const next = interval.nextTick;
     if (this.#sleep?.deadline !== next) {
       this.#sleep?.drop();
       this.#sleep = new Sleep(next);
     }
     if (this.#sleep.poll(cx) === PENDING) return PENDING;
-    return this.interval._advance(performance.now());
+    this.#sleep = null;
+    const due = interval._advance(performance.now());
+    interval._leave(this);
+    return due;
   }
   override drop(): void {
     this.#sleep?.drop();
+    this.#sleep = this.#waker = null;
+    this.interval._leave(this);
+  }
+  /** @internal This tick() is first in line now. */
+  _wake(): void {
+    this.#waker?.wake();
   }
 }
 
 /**
- * A timer that ticks every `ms` milliseconds, starting `ms` from now. `ms` must be finite and at
- * least 0.001 (1 µs); anything else is a RangeError.
+ * A timer that ticks every `ms` milliseconds, starting `ms` from now. `ms` must be a finite
+ * number of at least 0.001 (1 µs): anything but a number (or NaN) is a TypeError, a number out
+ * of range a RangeError.
  *
  * @example
  * ```ts
