@@ -1,5 +1,6 @@
 // JoinSet: a dynamic set of tasks joined in completion order (tokio's JoinSet). Closing or
 // disposing the set cancels every task still in it, so a set cannot outlive its owner's intent.
+import { Deque } from './_deque.js';
 import { ClosedError } from './errors.js';
 import { Executor } from './executor.js';
 import { defaultExecutorForThread } from './default_executor.js';
@@ -12,8 +13,9 @@ import { spawnTracked, type TaskOutcome } from './scope.js';
  * A set of spawned tasks whose results are taken in the order they finish.
  *
  * - `joinNext()` gives the next finished task's value, throws its error, and gives `undefined`
- *   once the set is empty. Tasks that were cancelled (`abortAll`, or their own handle's
- *   `cancel()`) leave the set without a result: they are skipped.
+ *   once the set is empty: loop on `size` (a task's value may be `undefined` too). Tasks that
+ *   were cancelled (`abortAll`, or their own handle's `cancel()`) leave the set without a
+ *   result: they are skipped.
  * - `close()` / `[Symbol.dispose]` (a `using` declaration) cancels every task still running
  *   and discards results nobody joined, errors included; `shutdown()` does the same and
  *   completes once every cancelled task has finished its `finally` blocks.
@@ -23,15 +25,14 @@ import { spawnTracked, type TaskOutcome } from './scope.js';
  * ```ts
  * using set = new JoinSet<number>();
  * for (const ms of [30, 10, 20]) set.spawn(function* () { yield* sleep(ms); return ms; }());
- * let v; while ((v = yield* set.joinNext()) !== undefined) console.log(v); // 10, 20, 30
+ * while (set.size > 0) console.log(yield* set.joinNext()); // 10, 20, 30
  * ```
  */
 export class JoinSet<T> {
   /** Tasks still running. */
   readonly #running = new Set<JoinHandle<T>>();
-  /** Finished tasks not yet joined, oldest first (from #head). */
-  #finished: Array<TaskOutcome<T>> = [];
-  #head = 0;
+  /** Finished tasks not yet joined, oldest first. */
+  readonly #finished = new Deque<TaskOutcome<T>>();
   /** Tasks waiting in joinNext() or shutdown(): all are woken when a task finishes. */
   readonly #wakers = new Set<Waker>();
   #closed = false;
@@ -62,7 +63,7 @@ export class JoinSet<T> {
    * ```
    */
   get size(): number {
-    return this.#running.size + this.#finished.length - this.#head;
+    return this.#running.size + this.#finished.length;
   }
 
   /**
@@ -91,11 +92,12 @@ export class JoinSet<T> {
 
   /**
    * The next task to finish: its value, or its error thrown here; `undefined` when the set is
-   * empty (and at once if it already is).
+   * empty (and at once if it already is). A task's own value can be `undefined` as well (a task
+   * that returns nothing), so a loop that joins them all tests `size`, not the value.
    *
    * @example
    * ```ts
-   * for (let v; (v = yield* set.joinNext()) !== undefined; ) total += v;
+   * while (set.size > 0) total += (yield* set.joinNext()) ?? 0;
    * ```
    */
   joinNext(): Future<T | undefined> {
@@ -109,7 +111,7 @@ export class JoinSet<T> {
    *
    * @example
    * ```ts
-   * set.abortAll(); while ((yield* set.joinNext()) !== undefined) {} // drain
+   * set.abortAll(); while (set.size > 0) yield* set.joinNext(); // drain
    * ```
    */
   abortAll(): void {
@@ -127,8 +129,7 @@ export class JoinSet<T> {
    */
   close(): void {
     this.#closed = true;
-    this.#finished = [];
-    this.#head = 0;
+    this.#finished.clear();
     this.abortAll();
   }
 
@@ -160,12 +161,7 @@ export class JoinSet<T> {
 
   /** @internal Takes the next finished outcome, or registers `waker` for the next one. */
   _next(waker: Waker | null): TaskOutcome<T> | null | typeof PENDING {
-    if (this.#head < this.#finished.length) {
-      const outcome = this.#finished[this.#head];
-      this.#finished[this.#head++] = undefined!;
-      if (this.#head === this.#finished.length) this.#finished.length = this.#head = 0;
-      return outcome;
-    }
+    if (this.#finished.length > 0) return this.#finished.shift();
     if (this.#running.size === 0) return null;
     if (waker !== null) this.#wakers.add(waker);
     return PENDING;
