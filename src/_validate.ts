@@ -1,6 +1,17 @@
 // Argument checks shared by the public API: each throws a TypeError or RangeError that names
 // the function, the argument and what it got.
+import { PENDING } from './future.js';
 import { describe } from './task.js';
+
+/**
+ * Throws a TypeError if `value` is PENDING: whoever polls for it would read "not ready yet" and
+ * wait for good, or lose it.
+ */
+export function checkNotPending(where: string, value: unknown, what = 'sent'): void {
+  if (value === PENDING) {
+    throw new TypeError(`${where}: PENDING cannot be ${what}: it is not a value, but what poll() returns for "not ready yet"`);
+  }
+}
 
 /** Throws a TypeError unless `value` is an integer (a number with no fraction). */
 export function checkInteger(where: string, name: string, value: unknown, min: number, max: number): number {

@@ -289,6 +289,7 @@ class PollFn<T> extends Future<T> {
  * ```
  */
 export function ready<T>(value: T): Future<T> {
+  if (value === PENDING) throw new TypeError('ready(value): PENDING cannot be a value: it is what poll() returns for "not ready yet"');
   return new PollFn(() => value, undefined);
 }
 

@@ -291,6 +291,10 @@ class PromiseFuture<T> extends Future<T> {
 
   /** The Promise settled (in a microtask, outside any turn). */
   #settle(state: 'fulfilled' | 'rejected', result: unknown): void {
+    if (result === PENDING && state === 'fulfilled') {
+      state = 'rejected';
+      result = new TypeError('fromPromise(): the promise resolved to PENDING, which is not a value but what poll() returns for "not ready yet"');
+    }
     this.#state = state;
     this.#result = result;
     const waker = this.#waker;

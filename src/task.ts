@@ -215,6 +215,7 @@ export class GenFuture<T> extends Future<T> {
   /** The generator returned: its value, or the error dropping the awaited future threw on cancel. */
   #end(value: T): T {
     this.#finished = true;
+    if (value === PENDING) throw new TypeError('a generator task returned PENDING: it is not a value, but what poll() returns for "not ready yet"');
     if (this.#dropError !== null) throw this.#dropError.error;
     return value;
   }

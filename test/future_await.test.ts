@@ -1,7 +1,7 @@
 // The `yield*` protocol of a future: one value per future, and what may be awaited again.
 import { describe, expect, it } from 'vitest';
 import {
-  CancelledError, Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, channel, oneshot, pollFn, ready, join, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
+  CancelledError, Executor, Future, JoinHandle, Mutex, PENDING, TimeoutError, broadcast, channel, oneshot, unboundedChannel, pollFn, ready, join, select, sleep, sleepUntil, spawn, timeout, toFuture, yieldNow,
   type Context, type Poll, type Task, type Waker,
 } from '../src/index.js';
 import { coop } from '../src/_coop.js';
@@ -292,6 +292,52 @@ describe('awaiting a future', () => {
     expect(outcomes).toContain(5);
     const other = outcomes.find((o) => o !== 5);
     expect((other as Error).name).toBe('RecvClosedError');
+  });
+});
+
+describe('PENDING is not a value', () => {
+  it('sending PENDING, returning it from a task or making ready(PENDING) is a TypeError (it was lost or hung)', () => {
+    const outcome = run((function* () {
+      const bounded = channel<unknown>(4);
+      const unbounded = unboundedChannel<unknown>();
+      const fanout = broadcast<unknown>(4);
+      const listener = fanout.subscribe();
+      const reply = oneshot<unknown>();
+      const refusals = [
+        () => bounded.sender.send(PENDING),
+        () => bounded.sender.trySend(PENDING),
+        () => unbounded.sender.send(PENDING),
+        () => fanout.send(PENDING),
+        () => reply.sender.send(PENDING),
+        () => ready(PENDING),
+      ].map((f) => {
+        try {
+          f();
+          return 'accepted';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      });
+      // Nothing was queued: each channel still gives the next real value.
+      unbounded.sender.send('next');
+      fanout.send('next');
+      reply.sender.send('next');
+      const after = [yield* unbounded.receiver.recv(), yield* listener.recv(), yield* reply.receiver];
+      const task = yield* catching(spawn((function* () {
+        return PENDING;
+      })()));
+      return { refusals, after, task: (task as Error).message };
+    })(), 5_000);
+    expect(outcome.refusals).toEqual([
+      'Sender.send(): PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"',
+      'Sender.trySend(): PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"',
+      'UnboundedSender.send(): PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"',
+      'BroadcastSender.send(): PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"',
+      'OneshotSender.send(): PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"',
+      'ready(value): PENDING cannot be a value: it is what poll() returns for "not ready yet"',
+    ]);
+    expect(outcome.after).toEqual(['next', 'next', 'next']);
+    expect(outcome.task).toBe('a generator task returned PENDING: it is not a value, but what poll() returns for "not ready yet"');
   });
 });
 

@@ -19,6 +19,7 @@ import {
   oneshot,
   pollFn,
   sleep,
+  timeout,
   toPromise,
   yieldNow,
   type Task,
@@ -215,6 +216,19 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     process.off('unhandledRejection', onUnhandled);
     expect(caught).toBe(rejection);
     expect(unhandled).toEqual([]);
+  });
+
+  it('fromPromise() of a promise that resolves to PENDING throws a TypeError (the task waited for good)', async () => {
+    const ex = attached();
+    const message = await toPromise(function* () {
+      try {
+        yield* timeout(5_000, fromPromise(Promise.resolve(PENDING)));
+        return 'no error';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    }(), ex);
+    expect(message).toMatch(/^fromPromise\(\): the promise resolved to PENDING/);
   });
 
   it('fromPromise() gives the value, or throws the rejection (same error), inside an attached executor', async () => {

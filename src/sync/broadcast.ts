@@ -2,7 +2,7 @@
 // groups. Memory is bounded by the capacity: a receiver that falls behind loses the oldest
 // messages and is told how many (LaggedError), instead of making the sender wait or buffer.
 import { ClosedError } from '../errors.js';
-import { checkInteger } from '../_validate.js';
+import { checkInteger, checkNotPending } from '../_validate.js';
 import { BroadcastState, Ring } from './_broadcast_ring.js';
 import { BroadcastReceiver, subscribe, type BroadcastTryRecvResult } from './_broadcast_receiver.js';
 
@@ -87,6 +87,7 @@ export class BroadcastSender<T> {
    */
   send(value: T): number {
     if (this.#closed) throw new ClosedError('this broadcast Sender');
+    checkNotPending('BroadcastSender.send()', value);
     const state = this.#state;
     const readers = state.receivers;
     if (readers === 0) return 0;

@@ -4,7 +4,7 @@
 import { ClosedError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { coop } from '../_coop.js';
-import { checkInteger } from '../_validate.js';
+import { checkInteger, checkNotPending } from '../_validate.js';
 import { ChannelState, enqueue, grantSlots } from './_channel_state.js';
 import { SENT, type TrySendResult } from './_results.js';
 import { Waiter } from './_waiter_queue.js';
@@ -102,6 +102,7 @@ export class Sender<T> {
    */
   send(value: T): Future<void> {
     if (this.#closed) throw new ClosedError('this mpsc Sender');
+    checkNotPending('Sender.send()', value);
     return new Send(this.#state, this, value);
   }
 
@@ -117,6 +118,7 @@ export class Sender<T> {
    */
   trySend(value: T): TrySendResult<T> {
     if (this.#closed) throw new ClosedError('this mpsc Sender');
+    checkNotPending('Sender.trySend()', value);
     const state = this.#state;
     if (state.receiverClosed) return { ok: false, reason: 'closed', value };
     if (!state.hasRoom) return { ok: false, reason: 'full', value };
@@ -192,6 +194,7 @@ export class UnboundedSender<T> {
    */
   send(value: T): void {
     if (this.#closed) throw new ClosedError('this mpsc UnboundedSender');
+    checkNotPending('UnboundedSender.send()', value);
     if (this.#state.receiverClosed) throw new ClosedError('the mpsc Receiver');
     enqueue(this.#state, value);
   }

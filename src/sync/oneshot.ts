@@ -1,6 +1,7 @@
 // oneshot: one value, sent once, from one task to another (a reply slot). The receiver is itself
 // the future of that value.
 import { ClosedError } from '../errors.js';
+import { checkNotPending } from '../_validate.js';
 import { PENDING, type Context, type Poll } from '../future.js';
 import { AlreadySentError, RecvClosedError } from './errors.js';
 import { CLOSED, EMPTY, type TryRecvResult } from './_results.js';
@@ -78,6 +79,7 @@ export class OneshotSender<T> {
     const state = this.#state;
     if (state.senderClosed) throw new ClosedError('this oneshot Sender');
     if (state.senderDone) throw new AlreadySentError();
+    checkNotPending('OneshotSender.send()', value);
     state.senderDone = true;
     if (state.receiverClosed) return false;
     state.value = value;
