@@ -42,7 +42,8 @@ export function errnoName(errno: number): string {
 }
 
 /**
- * Thrown when an object is used after `close()` (a stream, listener, executor or channel).
+ * Thrown when an object is used after `close()` (a stream, listener, executor or channel), and
+ * by an mpsc `send()` once the receiver is closed (`ClosedError: the mpsc Receiver is closed`).
  *
  * @example
  * ```ts

@@ -36,8 +36,9 @@ export class LaggedError extends Error {
  * sending) and everything sent has been received. Thrown by `recv()` of broadcast and mpsc
  * receivers and by awaiting a oneshot receiver.
  *
- * It is deliberately not a `ClosedError`: `ClosedError` means this handle was used after its own
- * `close()` (a bug), `RecvClosedError` means the other side finished (expected).
+ * It is deliberately not a `ClosedError`: `ClosedError` means a handle was used after its own
+ * `close()` (a bug), or an mpsc sender sent to a receiver that is gone (nobody would read it);
+ * `RecvClosedError` means the senders finished (expected).
  *
  * @example
  * ```ts
