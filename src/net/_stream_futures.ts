@@ -213,6 +213,7 @@ export class WriteFuture extends StreamFuture<number> {
   }
   poll(cx: Context): Poll<number> {
     this.checkIssued('write()');
+    if (!this.#copied && this.off + this.len > this.buf.length) this.fail(changedBuffer('write'));
     // A task that only writes must yield too: its waiting copy of the bytes is made below.
     const n = this.len === 0 ? 0 : this.yieldIfSpent(cx) ? PENDING : this.writeSome(cx, this.buf, this.off, this.len);
     if (n !== PENDING) return this.done(n);
@@ -247,6 +248,7 @@ export class WriteAllFuture extends StreamFuture<void> {
     this.checkIssued('writeAll()');
     if (!this.#budgeted) {
       this.#budgeted = true;
+      if (this.#end > this.#buf.length) this.fail(changedBuffer('writeAll'));
       // A task that only writes must let the others run too.
       if (this.#off < this.#end && this.yieldIfSpent(cx)) return this.#suspend();
     }
@@ -272,6 +274,14 @@ export class WriteAllFuture extends StreamFuture<void> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The error for a caller's buffer detached (transferred) or shrunk between the call, which
+ * checked it, and the write's first poll. Polls after that write from a copy.
+ */
+function changedBuffer(call: string): TypeError {
+  return new TypeError(`TcpStream.${call}(): buf was detached or shrank before the write began`);
+}
 
 /**
  * A copy of `buf[start, end)`. Not `buf.slice()`: on a Node `Buffer`, `slice()` returns a view

@@ -242,6 +242,23 @@ describe('detached buffers', () => {
       expect(yield* server.readInto(new Uint8Array(0))).toBe(0); // an empty buffer is not detached
     }));
 
+  it('a write or writeAll whose buffer is detached before its first poll names the call (it named the native write)', () =>
+    withPair(function* (client, server) {
+      for (const [call, start] of [
+        ['write', (b: Uint8Array) => client.write(b)],
+        ['writeAll', (b: Uint8Array) => client.writeAll(b)],
+      ] as const) {
+        const buf = bytes('detach me');
+        const writing = start(buf);
+        structuredClone(buf.buffer, { transfer: [buf.buffer] });
+        const error = yield* catching(writing);
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as Error).message).toBe(`TcpStream.${call}(): buf was detached or shrank before the write began`);
+      }
+      yield* client.writeAll(bytes('still works'));
+      expect(text(yield* server.read())).toBe('still works');
+    }));
+
   it('a readInto whose buffer is detached while it waits fails, and later reads still work', () =>
     withPair(function* (client, server) {
       const buf = new Uint8Array(16);
