@@ -72,12 +72,12 @@ export class ResolveError extends Error {
  * ```
  */
 export function parseAddress(input: AddressInput, where = 'parseAddress()'): { host: string; port: number } {
-  if (typeof input === 'object' && input !== null) {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     const unknown = unknownKey(input, ADDRESS_KEYS);
     if (unknown !== undefined) {
       throw new TypeError(`${where}: unknown address field '${unknown}' (an address is { host, port } or { address, port, family })`);
     }
-    const fields = input as { host?: unknown; address?: unknown; port?: unknown };
+    const fields = input as { host?: unknown; address?: unknown; port?: unknown; family?: unknown };
     if (fields.host !== undefined && fields.address !== undefined) {
       throw new TypeError(`${where}: an address has a host or an address field, not both`);
     }
@@ -85,6 +85,7 @@ export function parseAddress(input: AddressInput, where = 'parseAddress()'): { h
     const host = fields.host ?? fields.address ?? '127.0.0.1';
     if (typeof host !== 'string' || host === '') throw new TypeError(`${where}: host must be a non-empty string`);
     checkHost(where, host);
+    if (fields.family !== undefined) checkFamily(where, host, fields.family);
     return { host, port: checkInteger(where, 'port', port, 0, 65535) };
   }
   if (typeof input !== 'string') {
@@ -99,6 +100,14 @@ export function parseAddress(input: AddressInput, where = 'parseAddress()'): { h
   checkHost(where, host);
   if (match[1] !== undefined && isIP(host) !== 6) throw new TypeError(`${where}: '${host}' is not an IPv6 address`);
   return { host, port: checkInteger(where, 'port', Number(match[3]), 0, 65535) };
+}
+
+/** A SocketAddress's family must be 4 or 6 and that of its numeric address: it is not a choice of family for a lookup. */
+function checkFamily(where: string, host: string, family: unknown): void {
+  if (family !== 4 && family !== 6) throw new TypeError(`${where}: family must be 4 or 6, got ${describe(family)}`);
+  const actual = isIP(host);
+  if (actual === 0) throw new TypeError(`${where}: family goes with a numeric address (a SocketAddress), not with the host name '${host}'`);
+  if (actual !== family) throw new TypeError(`${where}: '${host}' is an IPv${actual} address, but family says ${family}`);
 }
 
 /** Refuses a host with a stray bracket (`'[::1'`) or an IPv6 zone (`'fe80::1%eth0'`, unsupported). */

@@ -13,6 +13,15 @@ describe('resolve() and host names', () => {
     expect(() => parseAddress('localhost:65536')).toThrow(RangeError);
   });
 
+  it("parseAddress() checks a SocketAddress's family and refuses an array (family 7 and [] went through)", () => {
+    expect(parseAddress({ address: '::1', port: 9, family: 6 })).toEqual({ host: '::1', port: 9 });
+    expect(() => parseAddress({ address: '1.2.3.4', port: 80, family: 7 as 4 })).toThrow(new TypeError('parseAddress(): family must be 4 or 6, got number 7'));
+    expect(() => parseAddress({ address: '127.0.0.1', port: 1, family: 6 })).toThrow(new TypeError("parseAddress(): '127.0.0.1' is an IPv4 address, but family says 6"));
+    expect(() => parseAddress({ address: 'localhost', port: 1, family: 4 })).toThrow(/family goes with a numeric address/);
+    expect(() => TcpStream.connect({ address: '127.0.0.1', port: 1, family: 6 })).toThrow(/^TcpStream\.connect\(\): '127\.0\.0\.1' is an IPv4 address/);
+    expect(() => TcpStream.connect([] as never)).toThrow(/^TcpStream\.connect\(\): address must be 'host:port' or \{ host, port \}, got /);
+  });
+
   it("ResolveError.code was 'EAI_NONAME': resolve() of a name that does not exist gives 'ENOTFOUND', as Node's dns does", () => {
     noLeak(() =>
       run((function* () {
