@@ -171,9 +171,9 @@ export class Executor {
           this.#unhandled.report();
           const timeout = this.#nextTimeout(-1);
           if (timeout === -1 && !this.reactor.hasWaiters) {
-            throw new Error(
-              'blockOn(): the main task is pending, but nothing can wake it (no ready task, timer, I/O or signal)',
-            );
+            // Timers there may be, if every one is a sleepUntil(Infinity).
+            const timers = this.timers.size > 0 ? 'timer but those at Infinity' : 'timer';
+            throw new Error(`blockOn(): the main task is pending, but nothing can wake it (no ready task, ${timers}, I/O or signal)`);
           }
           this.#poll(timeout);
         } finally {

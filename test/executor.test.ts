@@ -12,6 +12,7 @@ import {
   ready,
   scope,
   sleep,
+  sleepUntil,
   spawn,
   timeout,
   toFuture,
@@ -273,7 +274,13 @@ describe('Executor', () => {
   it('blockOn() reports a main task that nothing can wake instead of hanging', () => {
     const executor = new Executor({ backend: BACKEND });
     try {
-      expect(() => executor.blockOn(new Gate<void>())).toThrow(/nothing can wake it/);
+      expect(() => executor.blockOn(new Gate<void>())).toThrow(
+        new Error('blockOn(): the main task is pending, but nothing can wake it (no ready task, timer, I/O or signal)'),
+      );
+      // A sleepUntil(Infinity) is a timer that never fires: the message said there was none.
+      expect(() => executor.blockOn(sleepUntil(Infinity))).toThrow(
+        new Error('blockOn(): the main task is pending, but nothing can wake it (no ready task, timer but those at Infinity, I/O or signal)'),
+      );
     } finally {
       executor.close();
     }
