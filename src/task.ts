@@ -98,6 +98,19 @@ export function describe(value: unknown): string {
 
 const SELF_AWAIT = 'a generator task awaited itself: it cannot wait for its own end';
 
+/** What a task that yields something other than a future gets at that `yield`. */
+class NotAFutureError extends TypeError {}
+
+/**
+ * What to throw when the generator threw `error` in answer to `notFuture`. A `yield*` of an
+ * array, a string or a Uint8Array (a read's result, say) yields its elements; thrown into it,
+ * `notFuture` meets an iterator with no `throw` method, and V8's TypeError says only that.
+ */
+function explainIterable(notFuture: TypeError, error: unknown): unknown {
+  if (!(error instanceof TypeError) || error === notFuture || !error.message.includes("'throw' method")) return error;
+  return new TypeError(`${notFuture.message} (a \`yield*\` of an array, a string or a Uint8Array yields its elements)`, { cause: error });
+}
+
 /**
  * Polls a generator task. Each poll resumes the generator with the value of the future it
  * awaits and polls the next one, until a future is pending or the generator returns.
@@ -173,7 +186,7 @@ export class GenFuture<T> extends Future<T> {
       } catch (error) {
         this.#endStep(outerCx);
         this.#finished = true;
-        throw error;
+        throw failed && input instanceof NotAFutureError ? explainIterable(input, error) : error;
       }
       const polled = this.#endStep(outerCx);
       if (step.done) return this.#end(step.value);
@@ -185,7 +198,7 @@ export class GenFuture<T> extends Future<T> {
       }
       if (!(fut instanceof Future)) {
         // `yield x` of a non-future: throw it back into the generator at that point.
-        input = new TypeError(`a task yielded ${describe(fut)}; await futures with \`yield* future\``);
+        input = new NotAFutureError(`a task yielded ${describe(fut)}; await futures with \`yield* future\``);
         failed = true;
         fut = null;
         continue;

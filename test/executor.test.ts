@@ -298,6 +298,20 @@ describe('Executor', () => {
     expect(msg).toMatch(/yield\* future/);
   });
 
+  it('a yield* of a Uint8Array (a read result, by mistake) fails naming what was yielded, not only a missing throw method', () => {
+    let error: Error | undefined;
+    try {
+      run((function* (): Task<void> {
+        yield* (new Uint8Array([7, 8]) as unknown as Future<void>);
+      })());
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error!.message).toBe('a task yielded number 7; await futures with `yield* future` (a `yield*` of an array, a string or a Uint8Array yields its elements)');
+    expect((error!.cause as Error).message).toMatch(/'throw' method/);
+  });
+
   it('dropping a generator future (timeout) runs its finally block', () => {
     const log: string[] = [];
     run((function* () {
