@@ -10,6 +10,7 @@
         "native/signals.cc",
         "native/lookup.cc",
         "native/helper_pool.cc",
+        "native/owned_fds.cc",
         "native/uv_watch.cc",
         "native/sys_net.cc"
       ],

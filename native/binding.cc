@@ -12,6 +12,7 @@
 #include "io_blocker.h"
 #include "js_args.h"
 #include "lookup.h"
+#include "owned_fds.h"
 #include "registry.h"
 #include "signals.h"
 #include "sys_net.h"
@@ -277,6 +278,8 @@ void pin_shared_object() {
 
 class Addon : public Napi::Addon<Addon> {
  public:
+  ~Addon() { owned_fds::close_all(this); }
+
   Addon(Napi::Env env, Napi::Object exports) {
     pin_shared_object();
     DefineAddon(exports,
@@ -314,6 +317,12 @@ class Addon : public Napi::Addon<Addon> {
   }
 
  private:
+  // A new fd (or -errno) for JS, recorded as this environment's until closed through close().
+  Napi::Value owned(Napi::Env env, int fd) {
+    owned_fds::own(fd, this);
+    return number(env, fd);
+  }
+
   Napi::Value NotifyBlocker(const CallbackInfo& info) {
     double id = js::integer(info, 0, {"notifyBlocker", "registryId"}, -9007199254740991.0,
                             9007199254740991.0);
@@ -327,7 +336,7 @@ class Addon : public Napi::Addon<Addon> {
       js::throw_range_error(info.Env(), "socket: family must be 4 or 6, got " +
                                             js::format_number(family));
     }
-    return number(info.Env(), net::socket(static_cast<int>(family)));
+    return owned(info.Env(), net::socket(static_cast<int>(family)));
   }
 
   // fd, address, port: the checks bind and connect share.
@@ -357,7 +366,7 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value Accept(const CallbackInfo& info) {
-    return number(info.Env(), net::accept(js::fd(info, 0, "accept")));
+    return owned(info.Env(), net::accept(js::fd(info, 0, "accept")));
   }
 
   // buf, offset, length: a checked byte range of a Uint8Array.
@@ -418,6 +427,7 @@ class Addon : public Napi::Addon<Addon> {
       js::throw_range_error(info.Env(), "close: fd " + std::to_string(fd) +
                                             " belongs to an IoBlocker (close the blocker instead)");
     }
+    owned_fds::release(fd);
     return number(info.Env(), net::close(fd));
   }
 
@@ -460,7 +470,7 @@ class Addon : public Napi::Addon<Addon> {
     return address(info.Env(), err, a);
   }
 
-  Napi::Value OpenReserveFd(const CallbackInfo& info) { return number(info.Env(), net::open_reserve_fd()); }
+  Napi::Value OpenReserveFd(const CallbackInfo& info) { return owned(info.Env(), net::open_reserve_fd()); }
 
   Napi::Value Strerror(const CallbackInfo& info) {
     int32_t err = js::int32(info, 0, {"strerror", "errno"});

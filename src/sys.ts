@@ -13,6 +13,10 @@ import { binding } from './_binding.js';
  * The calls do not change an fd's mode: on a blocking fd made elsewhere (stdin, say) `read`
  * blocks the thread as read(2) does, so make such an fd non-blocking before polling it.
  * `close` throws a RangeError for the fds of a live `IoBlocker` (close the blocker instead).
+ * The sockets `socket` and `accept` make belong to the thread that made them: when it ends
+ * (a worker terminated, say), those still open are closed. Close them with `close` (from any
+ * thread), not with `fs.closeSync`, which would leave them counted as open, and a later socket
+ * with the same number would be closed with that thread.
  *
  * @example
  * ```ts

@@ -1,6 +1,5 @@
 // A listening TCP socket: accepts connections through the reactor.
 import { constants } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
 import { binding } from '../_binding.js';
 import { coop } from '../_coop.js';
 import { ClosedError, IoError } from '../errors.js';
@@ -43,21 +42,13 @@ export interface ListenOptions {
  * ready with nobody able to take the connection (libuv's trick).
  */
 let reserveFd = -1;
-let closesReserveOnExit = false;
 
 /**
- * Opens the reserve fd (again, after a shortage took it); a worker thread closes it when it
- * ends (fds outlive threads).
+ * Opens the reserve fd (again, after a shortage took it). The addon closes it when this thread
+ * ends, as it closes the thread's sockets (fds outlive threads).
  */
 function openReserve(): void {
   reserveFd = binding.openReserveFd();
-  if (!isMainThread && reserveFd >= 0 && !closesReserveOnExit) {
-    closesReserveOnExit = true;
-    process.once('exit', () => {
-      if (reserveFd >= 0) binding.close(reserveFd);
-      reserveFd = -1;
-    });
-  }
 }
 
 /**

@@ -222,7 +222,8 @@ export class ThreadWorker {
 
   /**
    * Terminates the thread now, even one blocked in the kernel: its `finally` blocks do not run.
-   * The exit itself is seen through `exited`.
+   * The sockets it opened through wakeloop and left open are closed as it ends. The exit itself
+   * is seen through `exited`.
    *
    * @example
    * ```ts

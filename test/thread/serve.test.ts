@@ -12,14 +12,19 @@ import { runNode } from '../child.js';
 const INDEX = new URL('../../dist/src/index.js', import.meta.url).href;
 
 // Each connection first gets one byte, the number of the worker that accepted it, then echoes.
-// Worker `crash` throws `crashAfterMs` after it is ready (its listener closes in the finally).
+// Worker `crash` throws `crashAfterMs` after it is ready (its listener closes in the finally),
+// or with `how` 'exit' calls process.exit(7) then (no finally runs).
 const SERVER = `data:text/javascript,${encodeURIComponent(`
 import { TcpListener, sleep, spawn } from ${JSON.stringify(INDEX)};
-export function* serve(ctx, port, crash = -1, crashAfterMs = 0) {
+export function* serve(ctx, port, crash = -1, crashAfterMs = 0, how = 'throw') {
   const listener = yield* TcpListener.bind({ host: '127.0.0.1', port }, { reusePort: true });
   try {
     ctx.ready(listener.localAddress.port);
-    if (ctx.index === crash) { yield* sleep(crashAfterMs); throw new Error('worker ' + ctx.index + ' crashed on purpose'); }
+    if (ctx.index === crash) {
+      yield* sleep(crashAfterMs);
+      if (how === 'exit') process.exit(7);
+      throw new Error('worker ' + ctx.index + ' crashed on purpose');
+    }
     for (;;) spawn(reply(yield* listener.accept(), ctx.index));
   } finally {
     listener.close();
@@ -105,7 +110,7 @@ describe('serveOnThreads()', () => {
     expect(error.code).toBe('ECONNREFUSED');
     await new Promise((r) => setTimeout(r, 50));
     expect(threads()).toBe(threadsBefore);
-    // Nothing the workers opened outlives them (each closes its EMFILE reserve fd at exit).
+    // Nothing the workers opened outlives them (the addon closes what a thread left open).
     const added = fds().filter((t) => t !== '');
     for (const t of fdsBefore) {
       const i = added.indexOf(t);
@@ -135,6 +140,28 @@ describe('serveOnThreads()', () => {
     expect(exits[1]).toMatchObject({ code: 1, expected: false });
     expect((exits[1] as WorkerExit).error?.message).toBe('worker 1 crashed on purpose');
     expect(exits.filter((e) => e.expected).map((e) => e.index)).toEqual([0, 2]);
+  });
+
+  it('a worker that calls process.exit() leaves no listener behind: every connection is still served', async () => {
+    const { port, release } = reservePort();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      server = serveOnThreads({ threads: 3, module: SERVER, exportName: 'serve', args: [port, 1, 300, 'exit'] });
+      await server.ready;
+      release();
+      for (let i = 0; i < 200 && server.serving === 3; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(server.serving).toBe(2);
+      // Before, the dead worker's listener stayed open, and the kernel gave it about a third of
+      // the new connections, which nobody accepted: those waited for good.
+      const answered = Promise.all(Array.from({ length: 30 }, () => ask(port)));
+      const workers = await Promise.race([answered, new Promise((r) => setTimeout(r, 5000, 'some connections hung'))]);
+      expect(workers).toBeInstanceOf(Array);
+      expect(new Set(workers as number[])).toEqual(new Set([0, 2]));
+    } finally {
+      stderr.mockRestore();
+    }
+    const exits = await server.stop();
+    expect(exits[1]).toMatchObject({ code: 7, expected: false });
   });
 
   it("onUnhandledError: 'warn' reports each failed connection task at once and the worker serves on; 'throw' (the default) ends it", async () => {
