@@ -231,7 +231,7 @@ export class Parker {
         continue; // closed in between: the next round reports it
       }
       if (seen === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
-      throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
+      throw new ParkerBusyError(`${what}: another thread is already parked on this parker (or was terminated while parked)`);
     }
     // While parked the cell holds PARKED, PARKED_NOTIFIED or CLOSED (see _parker_cells.ts), so
     // each round either sleeps in Atomics.wait or ends the call: it never spins.
@@ -268,7 +268,7 @@ export class Parker {
         continue; // closed in between
       }
       if (state === CLOSED) throw new ParkerClosedError(`${what}: the parker is closed`);
-      throw new ParkerBusyError(`${what}: another thread is already parked on this parker`);
+      throw new ParkerBusyError(`${what}: another thread is already parked on this parker (or was terminated while parked)`);
     }
   }
 }
