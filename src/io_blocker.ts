@@ -12,7 +12,7 @@ import {
   type NativeBlocker,
 } from './_binding.js';
 import { ClosedError, IoError } from './errors.js';
-import { defaultBackend } from './reactor.js';
+import { defaultBackend, openBlocker } from './reactor.js';
 import { describe } from './task.js';
 import { checkBackend, checkInteger, checkOptions } from './_validate.js';
 
@@ -76,7 +76,7 @@ export class IoBlocker {
     const backend = options.backend ?? defaultBackend();
     checkBackend('new IoBlocker()', backend);
     this.#events = new Int32Array(capacity * 2);
-    this.#native = new binding.IoBlocker(this.#events, { backend });
+    this.#native = openBlocker(this.#events, backend, 'new IoBlocker()');
   }
 
   /** The shared result array: `[eventId, signals]` pairs, valid until the next `block()`. */

@@ -81,6 +81,20 @@ export class IoSource {
 }
 
 /**
+ * Opens a native blocker. Running out of fds (or memory) there is an IoError naming `where`,
+ * as every other failed syscall is, not the addon's plain Error.
+ */
+export function openBlocker(events: Int32Array, backend: 'epoll' | 'poll', where: string): NativeBlocker {
+  try {
+    return new binding.IoBlocker(events, { backend });
+  } catch (error) {
+    const errno = (error as { errno?: unknown }).errno;
+    if (typeof errno !== 'number') throw error;
+    throw new IoError(`open the ${backend} backend`, errno, `for ${where}`);
+  }
+}
+
+/**
  * Owns an IoBlocker and the slab of sources registered with it.
  *
  * @example
@@ -116,7 +130,7 @@ export class Reactor {
     backend: 'epoll' | 'poll' = defaultBackend(),
     private readonly onReleased: () => void = () => {},
   ) {
-    this.blocker = new binding.IoBlocker(this.events, { backend });
+    this.blocker = openBlocker(this.events, backend, 'new Executor()');
     this.oneShot = this.blocker.backend === 'poll';
   }
 

@@ -1,9 +1,35 @@
 // The public IoBlocker: timeouts taken as given, and registry ids that never name a newer blocker.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BufReader, Executor, IoBlocker, TcpListener, notifyBlocker, ready } from '../src/index.js';
 import { BACKEND } from './util.js';
 
 describe('IoBlocker (public API)', () => {
+  it('running out of fds in new Executor() or new IoBlocker() is an IoError (EMFILE), as other failed syscalls are', () => {
+    // In a child with a low fd limit, every fd taken first; dist/ is the built package.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const child = `
+      import { openSync } from 'node:fs';
+      const { Executor, IoBlocker, IoError } = await import(${JSON.stringify(index)});
+      const held = [];
+      try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+      const seen = [];
+      for (const make of [() => new Executor(), () => new IoBlocker()]) {
+        try { make(); seen.push('made'); } catch (e) { seen.push({ io: e instanceof IoError, code: e.code, message: e.message }); }
+      }
+      console.log(JSON.stringify(seen));`;
+    const r = spawnSync('bash', ['-c', 'ulimit -n 64 && exec "$0" --input-type=module -e "$1"', process.execPath, child], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, WAKELOOP_BACKEND: BACKEND },
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([
+      { io: true, code: 'EMFILE', message: `open the ${BACKEND} backend for new Executor(): Too many open files (EMFILE)` },
+      { io: true, code: 'EMFILE', message: `open the ${BACKEND} backend for new IoBlocker(): Too many open files (EMFILE)` },
+    ]);
+  });
+
   it('new IoBlocker() refuses an unknown backend name with a RangeError and a non-string with a TypeError', () => {
     expect(() => new IoBlocker({ backend: 'kqueue' as never })).toThrow(new RangeError(`new IoBlocker(): backend must be 'epoll' or 'poll', got "kqueue"`));
     expect(() => new IoBlocker({ backend: 5 as never })).toThrow(new TypeError("new IoBlocker(): backend must be 'epoll' or 'poll', got number 5"));
