@@ -295,9 +295,7 @@ function* shutdown(pool: Pool, graceMs: number): Task<void> {
  * ```
  */
 export function poolScope<T>(workers: number, body: (pool: Pool) => Awaitable<T>, options: PoolOptions = {}): ScopeFuture<T> {
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
-    throw new RangeError(`poolScope(): workers must be an integer from 1 to 256, got ${describe(workers)}`);
-  }
+  checkInteger('poolScope()', 'workers', workers, 1, 256);
   if (typeof body !== 'function') {
     throw new TypeError(`poolScope(workers, body): body must be a generator function (pool) => Task, got ${describe(body)}`);
   }

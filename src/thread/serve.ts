@@ -4,7 +4,7 @@
 // 'exit' events), so call it from plain async code or an attached executor, not from blockOn.
 import { pathToFileURL } from 'node:url';
 import { describe } from '../task.js';
-import { checkDuration, checkOptions } from '../_validate.js';
+import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
 import { SERVE_KIND, type ServeMessage, type ServeWorkerData } from './_serve_worker.js';
 import { ThreadWorker } from './worker.js';
 
@@ -234,9 +234,7 @@ function reportUnexpected(exit: WorkerExit, server: ThreadServer): void {
 export function serveOnThreads(options: ServeOptions): ThreadServer {
   checkOptions('serveOnThreads(options)', options, ['threads', 'module', 'exportName', 'args', 'stopGraceMs', 'onWorkerExit', 'onUnhandledError']);
   const { threads, exportName, args = [], stopGraceMs = 2000, onWorkerExit, onUnhandledError = 'throw' } = options;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new RangeError(`serveOnThreads(): options.threads must be an integer from 1 to 256, got ${describe(threads)}`);
-  }
+  checkInteger('serveOnThreads()', 'options.threads', threads, 1, 256);
   if (typeof exportName !== 'string' || exportName === '') {
     throw new TypeError(`serveOnThreads(): options.exportName must be a non-empty string, got ${describe(exportName)}`);
   }

@@ -423,7 +423,8 @@ describe('poolScope() arguments', () => {
     expect(() => poolScope(1, body, [] as never)).toThrow('poolScope(workers, body, options): options must be an object, got an object (Array)');
     expect(() => poolScope(1, 5 as never)).toThrow('body must be a generator function (pool) => Task, got number 5');
     expect(() => scope(null as never)).toThrow('scope(body): body must be a generator function (s) => Task, got null');
-    expect(() => poolScope('2' as never, body)).toThrow('workers must be an integer from 1 to 256, got string 2');
+    expect(() => poolScope('2' as never, body)).toThrow(new TypeError('poolScope(): workers must be an integer, got string 2'));
+    expect(() => poolScope(0, body)).toThrow(new RangeError('poolScope(): workers must be between 1 and 256, got 0'));
     expect(() => poolScope(1, body, { stopGraceMs: '5' as never })).toThrow(TypeError);
     expect(() => poolScope(1, body, { stopGraceMs: Number.NaN })).toThrow(TypeError);
     expect(() => poolScope(1, body, { stopGraceMs: -1 })).toThrow(RangeError);

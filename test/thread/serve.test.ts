@@ -193,8 +193,9 @@ describe('serveOnThreads()', () => {
 
   it('serveOnThreads() rejects bad options with a clear error', () => {
     const base = { threads: 2, module: SERVER, exportName: 'serve' };
-    expect(() => serveOnThreads({ ...base, threads: 0 })).toThrow(/threads must be an integer from 1 to 256/);
-    expect(() => serveOnThreads({ ...base, threads: 1.5 })).toThrow(RangeError);
+    expect(() => serveOnThreads({ ...base, threads: 0 })).toThrow(new RangeError('serveOnThreads(): options.threads must be between 1 and 256, got 0'));
+    expect(() => serveOnThreads({ ...base, threads: '2' as never })).toThrow(new TypeError('serveOnThreads(): options.threads must be an integer, got string 2'));
+    expect(() => serveOnThreads({ ...base, threads: 1.5 })).toThrow(TypeError);
     expect(() => serveOnThreads({ ...base, module: './server.js' })).toThrow(/module must be a URL or an absolute path/);
     expect(() => serveOnThreads({ ...base, exportName: '' })).toThrow(/exportName/);
     expect(() => serveOnThreads({ ...base, onUnhandledError: 'ignore' as never })).toThrow("serveOnThreads(): options.onUnhandledError must be 'throw' or 'warn', got string ignore");
