@@ -125,8 +125,19 @@ function* runTask(task: PoolTaskMessage, module: { namespace: Record<string, unk
     results.send({ t: 'done', id: task.id, value });
   } catch (error) {
     if (error instanceof ClosedError) return; // the pool is gone: nobody waits for it
-    sendFailure(task.id, error); // not cloneable, too big
+    sendFailure(task.id, resultProblem(task.name, error));
   }
+}
+
+/** Why a task's value could not go back (not cloneable, too big), in the pool's words. */
+function resultProblem(name: string, error: unknown): unknown {
+  if (error instanceof RangeError) {
+    return new RangeError(`pool task '${name}': its result is too big for the pool's result ring (options.resultCapacity of poolScope()): ${error.message}`, { cause: error });
+  }
+  if (error instanceof TypeError) {
+    return new TypeError(`pool task '${name}': its result cannot be sent back to the pool's thread (functions and class instances do not cross threads): ${error.message}`, { cause: error });
+  }
+  return error;
 }
 
 /**

@@ -149,6 +149,22 @@ describe('poolScope', () => {
     await Promise.all(pools.map((p) => p.exited));
   });
 
+  it('a result too big for the ring or not cloneable fails naming the task and what to change, not ThreadChannel.send()', async () => {
+    const pools: Pool[] = [];
+    const fail = (name: string, ...args: unknown[]) =>
+      run(catching(poolScope(1, function* (p) {
+        pools.push(p);
+        yield* p.spawn(TASKS, name, ...args);
+      }))) as Error;
+    const huge = fail('returnHuge', 1 << 20);
+    expect(huge).toBeInstanceOf(RangeError);
+    expect(huge.message).toMatch(/^pool task 'returnHuge': its result is too big for the pool's result ring \(options.resultCapacity of poolScope\(\)\): /);
+    const fn = fail('returnFunction');
+    expect(fn).toBeInstanceOf(TypeError);
+    expect(fn.message).toMatch(/^pool task 'returnFunction': its result cannot be sent back to the pool's thread \(functions and class instances do not cross threads\): /);
+    await Promise.all(pools.map((p) => p.exited));
+  });
+
   it('an error of a custom class keeps its name; an async function is refused with a clear error', async () => {
     const pools: Pool[] = [];
     const custom = run(catching(poolScope(1, function* (p) {
