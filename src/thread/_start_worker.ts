@@ -31,13 +31,14 @@ export function workerScript(script: unknown): URL | string {
 
 /** The script as a URL or a path Node takes, or a TypeError naming what it got. */
 function scriptForm(script: unknown): URL | string {
-  if (script instanceof URL) return script;
+  if (script instanceof URL && /^(file|data):$/.test(script.protocol)) return script;
   if (typeof script === 'string') {
     if (/^(file|data):/.test(script)) return new URL(script);
     if (isAbsolute(script) || /^\.\.?\//.test(script)) return script;
   }
-  const what = 'a file URL, or a path to compiled JS that is absolute or starts with ./ or ../';
-  throw new TypeError(`new ThreadWorker(script): script must be ${what}, got ${describe(script)}`);
+  const what = 'a file: or data: URL, or a path to compiled JS that is absolute or starts with ./ or ../';
+  const got = script instanceof URL ? `URL ${script.href}` : describe(script);
+  throw new TypeError(`new ThreadWorker(script): script must be ${what}, got ${got}`);
 }
 
 /**

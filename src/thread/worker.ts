@@ -287,6 +287,10 @@ export class WorkerControl {
     if (executor !== undefined && !(executor instanceof Executor)) {
       throw new TypeError(`WorkerControl.connect(executor): executor must be an Executor, got ${describe(executor)}`);
     }
+    const form = threadWorkerData as { kind?: unknown } | null;
+    if (typeof form !== 'object' || form === null || form.kind !== KIND) {
+      throw new TypeError('WorkerControl.connect(): this thread was not started by a ThreadWorker (its workerData is not a ThreadWorker\'s)');
+    }
     const control = new WorkerControl(threadWorkerData as ControlForm);
     const blocksIn = executor ?? Executor.tryCurrent() ?? defaultExecutorForThread();
     control.#wake._publish(blocksIn.reactor.blocker.registryId);

@@ -93,7 +93,9 @@ describe('ThreadWorker', () => {
   });
 
   it('new ThreadWorker() and WorkerControl.connect() say what they got', () => {
-    expect(() => new ThreadWorker(42 as never)).toThrow(/^new ThreadWorker\(script\): script must be a file URL, or a path .* got number 42$/);
+    expect(() => new ThreadWorker(42 as never)).toThrow(/^new ThreadWorker\(script\): script must be a file: or data: URL, or a path .* got number 42$/);
+    // Node's own ERR_INVALID_URL_SCHEME named neither ThreadWorker nor the script.
+    expect(() => new ThreadWorker(new URL('http://127.0.0.1/worker.js'))).toThrow(/^new ThreadWorker\(script\): script must be a file: or data: URL, .* got URL http:\/\/127\.0\.0\.1\/worker\.js$/);
     expect(() => new ThreadWorker('worker.js')).toThrow(/absolute or starts with \.\/ or \.\.\/, got string worker\.js$/);
     const missing = 'new ThreadWorker(script): script must name an existing file, got';
     expect(() => new ThreadWorker('/no/such/worker.mjs')).toThrow(new TypeError(`${missing} string /no/such/worker.mjs`));
@@ -109,6 +111,8 @@ describe('ThreadWorker', () => {
       new TypeError('new ThreadWorker(): options.workerData could not be cloned or transferred to the worker (() => 1 could not be cloned.)'),
     );
     expect(() => WorkerControl.connect(5 as never)).toThrow('WorkerControl.connect(executor): executor must be an Executor, got number 5');
+    // On a thread no ThreadWorker started (here, vitest's): it spoke of toCloneable().
+    expect(() => WorkerControl.connect()).toThrow(new TypeError("WorkerControl.connect(): this thread was not started by a ThreadWorker (its workerData is not a ThreadWorker's)"));
   });
 });
 
