@@ -110,11 +110,19 @@ function checkFamily(where: string, host: string, family: unknown): void {
   if (actual !== family) throw new TypeError(`${where}: '${host}' is an IPv${actual} address, but family says ${family}`);
 }
 
-/** Refuses a host with a stray bracket (`'[::1'`) or an IPv6 zone (`'fe80::1%eth0'`, unsupported). */
+/**
+ * Refuses what can only fail later, at a lookup: a stray bracket (`'[::1'`), an IPv6 zone
+ * (`'fe80::1%eth0'`, unsupported), spaces, a port inside the host (`'127.0.0.1:80'`), or a
+ * dotted quad that is not an IPv4 address (`'256.0.0.1'`).
+ */
 function checkHost(where: string, host: string): void {
   checkNoNul(where, host);
   if (/[[\]]/.test(host)) throw new TypeError(`${where}: '${host}' is not a host: brackets only enclose a whole IPv6 address, '[::1]:80'`);
   if (host.includes('%')) throw new TypeError(`${where}: '${host}': IPv6 zone ids (%) are not supported`);
+  if (/\s/.test(host)) throw new TypeError(`${where}: '${host}' is not a host: it contains white space`);
+  const family = isIP(host);
+  if (host.includes(':') && family !== 6) throw new TypeError(`${where}: '${host}' is not a host (its port is given apart from it)`);
+  if (family === 0 && /^\d+\.\d+\.\d+\.\d+$/.test(host)) throw new TypeError(`${where}: '${host}' is not an IPv4 address`);
 }
 
 /** Refuses a NUL byte, which getaddrinfo would take as the end of the name. */

@@ -60,6 +60,10 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
     [['echo-server', '--attached', '--host', '::1%lo'], /--host: '::1%lo': IPv6 zone ids \(%\) are not supported/],
     [['echo-server', '--threads', '2', '--host', '[::1]'], /--host: '\[::1\]' is not a host/],
     [['http-and-echo', '--host', 'a%b'], /--host: 'a%b': IPv6 zone ids/],
+    // These went to a lookup, which failed with exit 1 and no usage.
+    [['echo-server', '--host', '127.0.0.1:80'], /--host: '127\.0\.0\.1:80' is not a host \(its port is given apart from it\)/],
+    [['echo-server', '--host', ' 127.0.0.1'], /--host: ' 127\.0\.0\.1' is not a host: it contains white space/],
+    [['http-and-echo', '--host', '256.0.0.1'], /--host: '256\.0\.0\.1' is not an IPv4 address/],
     [['socket-read', '--bogus'], /Unknown option '--bogus'/],
     [['socket-read', '--pause=-5'], /--pause must be an integer from 0 to 60000, got '-5'/],
     [['socket-read', '--pause', '1.5'], /--pause must be an integer/],

@@ -13,6 +13,15 @@ describe('resolve() and host names', () => {
     expect(() => parseAddress('localhost:65536')).toThrow(RangeError);
   });
 
+  it('parseAddress() refuses a host that could only fail at a lookup: spaces, a port inside it, a dotted quad out of range', () => {
+    expect(() => parseAddress(' 127.0.0.1:80')).toThrow(new TypeError("parseAddress(): ' 127.0.0.1' is not a host: it contains white space"));
+    expect(() => parseAddress({ host: '127.0.0.1:80', port: 1 })).toThrow(new TypeError("parseAddress(): '127.0.0.1:80' is not a host (its port is given apart from it)"));
+    expect(() => parseAddress('256.1.1.1:80')).toThrow(new TypeError("parseAddress(): '256.1.1.1' is not an IPv4 address"));
+    expect(() => TcpStream.connect({ host: 'local host', port: 80 })).toThrow(/^TcpStream\.connect\(\): 'local host' is not a host/);
+    expect(parseAddress({ host: '::1', port: 1 })).toEqual({ host: '::1', port: 1 });
+    expect(parseAddress('1.2.3:80')).toEqual({ host: '1.2.3', port: 80 }); // inet_aton's short form (1.2.0.3): getaddrinfo takes it
+  });
+
   it("parseAddress() checks a SocketAddress's family and refuses an array (family 7 and [] went through)", () => {
     expect(parseAddress({ address: '::1', port: 9, family: 6 })).toEqual({ host: '::1', port: 9 });
     expect(() => parseAddress({ address: '1.2.3.4', port: 80, family: 7 as 4 })).toThrow(new TypeError('parseAddress(): family must be 4 or 6, got number 7'));
