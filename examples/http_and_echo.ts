@@ -4,6 +4,7 @@
 // wakeloop TcpStream; the wakeloop side awaits Promises (the http server listening, a signal).
 import http from 'node:http';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
   Executor,
@@ -83,12 +84,12 @@ function* serveBoth(host: string, echoPort: number, httpPort: number): Task<stri
   try {
     web.listen(httpPort, host);
     yield* fromPromise(once(web, 'listening')); // a Promise awaited by a wakeloop task; rejects on 'error'
-    const { port } = web.address() as { port: number };
+    const bound = web.address() as AddressInfo; // the address Node bound, as the echo line shows wakeloop's
     // The handlers are installed before the addresses are announced: whoever reads the lines
     // may signal at once, and the signal's default action would kill the process.
     using signals = listenSignals('SIGINT', 'SIGTERM');
     say(`echo listening on ${formatAddress(listener.localAddress)}`);
-    say(`http listening on ${formatAddress({ address: host, port, family: host.includes(':') ? 6 : 4 })}`);
+    say(`http listening on ${formatAddress({ address: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 6 : 4 })}`);
     return yield* signals.recv();
   } finally {
     accepting.cancel();

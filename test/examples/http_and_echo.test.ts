@@ -43,8 +43,9 @@ describe('wakeloop http-and-echo', () => {
     expect(output()).toContain('closed 1 echo connection(s)');
   });
 
-  it('asks for the epoll backend itself, as attach() needs it, whatever WAKELOOP_BACKEND says', async () => {
-    const { child, ports: [, httpPort] } = await startCli(['http-and-echo', '--echo-port', '0', '--http-port', '0'], {
+  it('asks for the epoll backend itself, as attach() needs it, whatever WAKELOOP_BACKEND says; both lines show the bound address', async () => {
+    // With --host 127.1 the http line printed '127.1', the text given, not the address bound.
+    const { child, ports: [, httpPort] } = await startCli(['http-and-echo', '--host', '127.1', '--echo-port', '0', '--http-port', '0'], {
       env: { WAKELOOP_BACKEND: 'poll' },
       listening: [/echo listening on 127\.0\.0\.1:(\d+)/, /http listening on 127\.0\.0\.1:(\d+)/],
     });
