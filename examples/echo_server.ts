@@ -195,7 +195,7 @@ async function serveThreads(host: string, port: number, threads: number): Promis
       sys.close(reservation.fd); // every worker's listener holds the port now
       reservation = undefined;
     }
-    say(`listening on ${formatAddress(address)} (${threads} threads)`);
+    say(`listening on ${formatAddress(address)} (${threads} thread${threads === 1 ? '' : 's'})`);
     const which = await Promise.race([stop, server.exited.then(() => null)]);
     const exits = await server.stop();
     if (which === null) {

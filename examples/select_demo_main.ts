@@ -26,7 +26,7 @@ export function formatReport(r: Report, n: number): string {
     `   messages sent ${f(r.sent)}, received intact ${f(r.intact)}, corrupted ${f(r.corrupted)}, lost ${f(r.sent - r.intact)}`,
     `   bytes lost ${f(r.bytesLost)} of ${f(r.sentBytes)}` +
       (r.version === 'naive' && r.bytesLost > 0
-        ? ` (${f(r.swallowed)} dropped inside cancelled parse futures; after that the stream was out of step)`
+        ? ` (${f(r.swallowed)} dropped inside cancelled parse futures${r.swallowed < r.bytesLost ? '; after that the stream was out of step' : ''})`
         : ''),
     `   channel messages handled meanwhile: ${f(r.ticks)}`,
   ];
