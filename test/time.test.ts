@@ -153,6 +153,24 @@ describe('timers', () => {
     expect(taken).toBe('abcabcabcabc');
   });
 
+  it("a tick() waiting on an executor nobody drives, or one whose poll failed, holds back no other executor's tick()", () => {
+    const every = interval(20);
+    const side = new Executor({ backend: BACKEND });
+    try {
+      side.spawn((function* () {
+        yield* every.tick();
+      })());
+      side.turn(0); // its tick() waits, and side is never turned again
+      expect(() => every.tick().poll({ waker: { wake() {} } })).toThrow(/no wakeloop executor is running/);
+      const t = run((function* () {
+        return yield* timeout(1_000, every.tick());
+      })());
+      expect(t).toBeGreaterThan(0);
+    } finally {
+      side.close();
+    }
+  });
+
   it('a tick() dropped while first in line, due or not, lets the next one waiting take the tick', () => {
     run((function* () {
       const every = interval(20);

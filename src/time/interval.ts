@@ -1,5 +1,6 @@
 // interval(ms): ticks at a fixed period, skipping the ticks a busy task missed.
 import { Future, PENDING, type Context, type Poll, type Waker } from '../future.js';
+import { Executor } from '../executor.js';
 import { checkDuration } from '../_validate.js';
 import { Sleep } from './sleep.js';
 
@@ -24,12 +25,13 @@ const MIN_PERIOD_MS = 0.001;
 export class Interval {
   #next: number;
   /**
-   * The pending tick() futures, in the order they began to wait. Only the first sleeps; it takes
-   * the next tick, and on leaving (done or dropped) hands the wait to the one after it. Were
-   * each to sleep and take whatever tick was due when it ran, a task looping on tick() would
-   * be first in the timer heap every time, and take every tick.
+   * The pending tick() futures of each executor, in the order they began to wait. Only the
+   * first sleeps; it takes the next tick, and on leaving (done, dropped or failed) hands the
+   * wait to the one after it. Were each to sleep and take whatever tick was due when it ran, a
+   * task looping on tick() would be first in the timer heap every time, and take every tick.
+   * One line per executor: a tick() waiting on an executor nobody drives holds back no other.
    */
-  readonly #line = new Set<Tick>();
+  readonly #lines = new Map<Executor, Set<Tick>>();
 
   constructor(readonly period: number) {
     checkDuration('interval()', 'period', period);
@@ -42,22 +44,22 @@ export class Interval {
     return new Tick(this);
   }
 
-  /** @internal Puts `tick` in line (if it is not yet); true if it is first. */
-  _wait(tick: Tick): boolean {
-    this.#line.add(tick);
-    return this.#first() === tick;
+  /** @internal Puts `tick` in `executor`'s line (if it is not yet); true if it is first. */
+  _wait(tick: Tick, executor: Executor): boolean {
+    let line = this.#lines.get(executor);
+    if (line === undefined) this.#lines.set(executor, (line = new Set()));
+    line.add(tick);
+    return first(line) === tick;
   }
 
-  /** @internal Takes `tick` out of line; if it was first, wakes the one after it. */
-  _leave(tick: Tick): void {
-    const first = this.#first();
-    this.#line.delete(tick);
-    if (first === tick) this.#first()?._wake();
-  }
-
-  #first(): Tick | undefined {
-    for (const tick of this.#line) return tick;
-    return undefined;
+  /** @internal Takes `tick` out of `executor`'s line; if it was first, wakes the one after it. */
+  _leave(tick: Tick, executor: Executor): void {
+    const line = this.#lines.get(executor);
+    if (line === undefined) return;
+    const head = first(line);
+    line.delete(tick);
+    if (line.size === 0) this.#lines.delete(executor);
+    else if (head === tick) first(line)?._wake();
   }
 
   /** @internal Claims the next tick time and moves past any that were missed. */
@@ -74,35 +76,54 @@ export class Interval {
   }
 }
 
+function first(line: Set<Tick>): Tick | undefined {
+  for (const tick of line) return tick;
+  return undefined;
+}
+
 class Tick extends Future<number> {
   #sleep: Sleep | null = null;
   /** Who to wake when this tick() becomes first in line. */
   #waker: Waker | null = null;
+  /** The executor whose line this tick() stands in, from its first poll until it leaves. */
+  #executor: Executor | null = null;
   constructor(private readonly interval: Interval) {
     super();
   }
   poll(cx: Context): Poll<number> {
     const interval = this.interval;
-    if (!interval._wait(this)) {
+    this.#executor ??= Executor.current();
+    if (!interval._wait(this, this.#executor)) {
       this.#waker = cx.waker;
       return PENDING;
     }
     this.#waker = null;
     const next = interval.nextTick;
-    if (this.#sleep?.deadline !== next) {
-      this.#sleep?.drop();
-      this.#sleep = new Sleep(next);
+    let slept: Poll<void>;
+    try {
+      if (this.#sleep?.deadline !== next) {
+        this.#sleep?.drop();
+        this.#sleep = new Sleep(next);
+      }
+      slept = this.#sleep.poll(cx);
+    } catch (error) {
+      this.drop(); // a failed first must not hold the line
+      throw error;
     }
-    if (this.#sleep.poll(cx) === PENDING) return PENDING;
+    if (slept === PENDING) return PENDING;
     this.#sleep = null;
     const due = interval._advance(performance.now());
-    interval._leave(this);
+    this.#leave();
     return due;
   }
   override drop(): void {
     this.#sleep?.drop();
     this.#sleep = this.#waker = null;
-    this.interval._leave(this);
+    this.#leave();
+  }
+  #leave(): void {
+    if (this.#executor !== null) this.interval._leave(this, this.#executor);
+    this.#executor = null;
   }
   /** @internal This tick() is first in line now. */
   _wake(): void {
