@@ -427,8 +427,7 @@ class Addon : public Napi::Addon<Addon> {
       js::throw_range_error(info.Env(), "close: fd " + std::to_string(fd) +
                                             " belongs to an IoBlocker (close the blocker instead)");
     }
-    owned_fds::release(fd);
-    return number(info.Env(), net::close(fd));
+    return number(info.Env(), owned_fds::release_and_close(fd, net::close));
   }
 
   Napi::Value SocketError(const CallbackInfo& info) {

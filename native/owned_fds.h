@@ -10,12 +10,14 @@
 namespace iob {
 namespace owned_fds {
 
-// Records that `owner` (an environment's addon instance) opened `fd`. Ignores fd < 0.
+// Records that `owner` (an environment's addon instance) opened `fd`, and which file it is.
+// Ignores fd < 0.
 void own(int fd, const void* owner);
-// Forgets `fd`, whoever opened it. Call it before closing the fd: once closed, its number may
-// be handed to another thread's new socket, which that thread records.
-void release(int fd);
-// Closes every fd `owner` still holds: its environment is going away.
+// Forgets `fd`, whoever opened it, and closes it with `close_fd`, both under the table's lock:
+// once closed, its number may be handed to another thread's new socket.
+int release_and_close(int fd, int (*close_fd)(int));
+// Closes every fd `owner` still holds: its environment is going away. An fd that was closed
+// some other way meanwhile is skipped: its number now names another file (or an IoBlocker's).
 void close_all(const void* owner);
 
 }  // namespace owned_fds

@@ -14,9 +14,9 @@ import { binding } from './_binding.js';
  * blocks the thread as read(2) does, so make such an fd non-blocking before polling it.
  * `close` throws a RangeError for the fds of a live `IoBlocker` (close the blocker instead).
  * The sockets `socket` and `accept` make belong to the thread that made them: when it ends
- * (a worker terminated, say), those still open are closed. Close them with `close` (from any
- * thread), not with `fs.closeSync`, which would leave them counted as open, and a later socket
- * with the same number would be closed with that thread.
+ * (a worker terminated, say), those still open are closed; one whose number now names another
+ * file (it was closed some other way, then reused) is left alone. Close them with `close`, from
+ * any thread, but not while the thread that made them may be ending.
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 // Sockets a worker thread opened through the addon and never closed are closed when the worker
 // ends, however it ends: terminate() and process.exit() run none of its `finally` blocks.
 import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { binding } from '../../src/_binding.js';
@@ -77,6 +78,26 @@ describe('sockets of a worker that ends', () => {
       expect(openFds().has(mine)).toBe(true);
     } finally {
       binding.close(mine);
+    }
+  });
+
+  it('an fd the worker opened, closed by other means and reused for another file, is left alone when the worker ends', async () => {
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const B = require(${JSON.stringify(ADDON_PATH)});
+       parentPort.postMessage(B.socket(4));
+       parentPort.once('message', () => process.exit(0));`,
+      { eval: true },
+    );
+    const [fd] = (await once(worker, 'message')) as [number];
+    closeSync(fd); // not through the addon: its record stays
+    const file = openSync('/dev/null', 'r'); // the lowest free number: most likely the same one
+    try {
+      worker.postMessage('end');
+      await once(worker, 'exit');
+      expect(openFds().has(file)).toBe(true); // another file now: not closed with the worker
+    } finally {
+      closeSync(file);
     }
   });
 });
