@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 
@@ -55,14 +56,16 @@ LookupResult resolve(const std::string& host) {
   struct addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;        // both families, in the resolver's preferred order
   hints.ai_socktype = SOCK_STREAM;    // one entry per address instead of one per socktype
-  struct addrinfo* list = nullptr;
-  int code = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  struct addrinfo* found = nullptr;
+  int code = getaddrinfo(host.c_str(), nullptr, &hints, &found);
   if (code != 0) {
     result.error = gai_error_name(code);
     result.message = code == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(code);
     return result;
   }
-  for (struct addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+  // Freed however this returns: the copies below may throw std::bad_alloc.
+  std::unique_ptr<struct addrinfo, void (*)(struct addrinfo*)> list(found, freeaddrinfo);
+  for (struct addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     char text[INET6_ADDRSTRLEN];
     int family;
     if (ai->ai_family == AF_INET) {
@@ -80,7 +83,6 @@ LookupResult resolve(const std::string& host) {
     for (const auto& e : result.addresses) seen = seen || (e.family == family && e.address == text);
     if (!seen) result.addresses.push_back({text, family});
   }
-  freeaddrinfo(list);
   return result;
 }
 

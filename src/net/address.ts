@@ -122,7 +122,9 @@ function checkHost(where: string, host: string): void {
   if (/\s/.test(host)) throw new TypeError(`${where}: '${host}' is not a host: it contains white space`);
   const family = isIP(host);
   if (host.includes(':') && family !== 6) throw new TypeError(`${where}: '${host}' is not a host (its port is given apart from it)`);
-  if (family === 0 && /^\d+\.\d+\.\d+\.\d+$/.test(host)) throw new TypeError(`${where}: '${host}' is not an IPv4 address`);
+  if (family === 0 && /^\d+\.\d+\.\d+\.\d+$/.test(host) && host.split('.').some((part) => Number(part) > 255)) {
+    throw new TypeError(`${where}: '${host}' is not an IPv4 address (a part is over 255)`);
+  }
 }
 
 /** Refuses a NUL byte, which getaddrinfo would take as the end of the name. */

@@ -135,7 +135,7 @@ function resultProblem(name: string, error: unknown): unknown {
     return new RangeError(`pool task '${name}': its result is too big for the pool's result ring (options.resultCapacity of poolScope()): ${error.message}`, { cause: error });
   }
   if (error instanceof TypeError) {
-    return new TypeError(`pool task '${name}': its result cannot be sent back to the pool's thread (functions and class instances do not cross threads): ${error.message}`, { cause: error });
+    return new TypeError(`pool task '${name}': its result cannot be sent back to the pool's thread (functions, symbols and other values structured cloning cannot copy; class instances arrive as plain objects): ${error.message}`, { cause: error });
   }
   return error;
 }

@@ -63,7 +63,7 @@ describe('wakeloop demos: bad command lines exit 2 with the usage', () => {
     // These went to a lookup, which failed with exit 1 and no usage.
     [['echo-server', '--host', '127.0.0.1:80'], /--host: '127\.0\.0\.1:80' is not a host \(its port is given apart from it\)/],
     [['echo-server', '--host', ' 127.0.0.1'], /--host: ' 127\.0\.0\.1' is not a host: it contains white space/],
-    [['http-and-echo', '--host', '256.0.0.1'], /--host: '256\.0\.0\.1' is not an IPv4 address/],
+    [['http-and-echo', '--host', '256.0.0.1'], /--host: '256\.0\.0\.1' is not an IPv4 address \(a part is over 255\)/],
     [['socket-read', '--bogus'], /Unknown option '--bogus'/],
     [['socket-read', '--pause=-5'], /--pause must be an integer from 0 to 60000, got '-5'/],
     [['socket-read', '--pause', '1.5'], /--pause must be an integer/],

@@ -16,7 +16,8 @@ describe('resolve() and host names', () => {
   it('parseAddress() refuses a host that could only fail at a lookup: spaces, a port inside it, a dotted quad out of range', () => {
     expect(() => parseAddress(' 127.0.0.1:80')).toThrow(new TypeError("parseAddress(): ' 127.0.0.1' is not a host: it contains white space"));
     expect(() => parseAddress({ host: '127.0.0.1:80', port: 1 })).toThrow(new TypeError("parseAddress(): '127.0.0.1:80' is not a host (its port is given apart from it)"));
-    expect(() => parseAddress('256.1.1.1:80')).toThrow(new TypeError("parseAddress(): '256.1.1.1' is not an IPv4 address"));
+    expect(() => parseAddress('256.1.1.1:80')).toThrow(new TypeError("parseAddress(): '256.1.1.1' is not an IPv4 address (a part is over 255)"));
+    expect(parseAddress('127.0.0.01:80')).toEqual({ host: '127.0.0.01', port: 80 }); // zero-padded: getaddrinfo takes it
     expect(() => TcpStream.connect({ host: 'local host', port: 80 })).toThrow(/^TcpStream\.connect\(\): 'local host' is not a host/);
     expect(parseAddress({ host: '::1', port: 1 })).toEqual({ host: '::1', port: 1 });
     expect(parseAddress('1.2.3:80')).toEqual({ host: '1.2.3', port: 80 }); // inet_aton's short form (1.2.0.3): getaddrinfo takes it

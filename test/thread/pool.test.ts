@@ -161,7 +161,7 @@ describe('poolScope', () => {
     expect(huge.message).toMatch(/^pool task 'returnHuge': its result is too big for the pool's result ring \(options.resultCapacity of poolScope\(\)\): /);
     const fn = fail('returnFunction');
     expect(fn).toBeInstanceOf(TypeError);
-    expect(fn.message).toMatch(/^pool task 'returnFunction': its result cannot be sent back to the pool's thread \(functions and class instances do not cross threads\): /);
+    expect(fn.message).toMatch(/^pool task 'returnFunction': its result cannot be sent back to the pool's thread \(functions, symbols and other values structured cloning cannot copy; class instances arrive as plain objects\): /);
     await Promise.all(pools.map((p) => p.exited));
   });
 
