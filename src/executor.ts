@@ -171,9 +171,7 @@ export class Executor {
           this.#unhandled.report();
           const timeout = this.#nextTimeout(-1);
           if (timeout === -1 && !this.reactor.hasWaiters) {
-            // Timers there may be, if every one is a sleepUntil(Infinity).
-            const timers = this.timers.size > 0 ? 'timer but those at Infinity' : 'timer';
-            throw new Error(`blockOn(): the main task is pending, but nothing can wake it (no ready task, ${timers}, I/O or signal)`);
+            throw new Error(`blockOn(): the main task is pending, but nothing can wake it (no ready task, ${this.#timersText}, I/O or signal)`);
           }
           this.#poll(timeout);
         } finally {
@@ -220,7 +218,7 @@ export class Executor {
       this.#unhandled.report();
       const timeout = this.#nextTimeout(timeoutMs);
       if (timeout === -1 && this.#live.size > 0 && !this.reactor.hasWaiters) {
-        throw new Error('Executor.turn(-1): tasks are pending, but nothing can wake them (no ready task, timer, I/O or signal)');
+        throw new Error(`Executor.turn(-1): tasks are pending, but nothing can wake them (no ready task, ${this.#timersText}, I/O or signal)`);
       }
       this.#poll(timeout === -1 && this.#live.size === 0 ? 0 : timeout); // nothing left to wait for
     } finally {
@@ -588,6 +586,11 @@ export class Executor {
       this.#unhandled.add(task);
     }
     this.#changed(); // outside a turn (a cancel from plain code) this may end the work
+  }
+
+  /** For "nothing can wake it": timers there may be, if every one is a sleepUntil(Infinity). */
+  get #timersText(): string {
+    return this.timers.size > 0 ? 'timer but those at Infinity' : 'timer';
   }
 
   /** The block() timeout: 0 if tasks are ready, else up to the next timer, capped by `limit`. */
