@@ -43,6 +43,19 @@ function listenOn(port: number): number {
   }
 }
 
+/** A worker that opens one socket, posts its fd, and exits when told to. */
+async function workerWithOneSocket(): Promise<{ worker: Worker; fd: number }> {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const B = require(${JSON.stringify(ADDON_PATH)});
+     parentPort.postMessage(B.socket(4));
+     parentPort.once('message', () => process.exit(0));`,
+    { eval: true },
+  );
+  const [fd] = (await once(worker, 'message')) as [number];
+  return { worker, fd };
+}
+
 describe('sockets of a worker that ends', () => {
   it.each([
     ['terminated', 'for (;;) {}', 'terminate'],
@@ -61,14 +74,7 @@ describe('sockets of a worker that ends', () => {
   });
 
   it('an fd the worker opened and another thread closed is not closed again when the worker ends', async () => {
-    const worker = new Worker(
-      `const { parentPort } = require('node:worker_threads');
-       const B = require(${JSON.stringify(ADDON_PATH)});
-       parentPort.postMessage(B.socket(4));
-       parentPort.once('message', () => process.exit(0));`,
-      { eval: true },
-    );
-    const [fd] = (await once(worker, 'message')) as [number];
+    const { worker, fd } = await workerWithOneSocket();
     expect(binding.close(fd)).toBe(0);
     const mine = binding.socket(4); // the lowest free number: most likely the same one
     try {
@@ -82,14 +88,7 @@ describe('sockets of a worker that ends', () => {
   });
 
   it('an fd the worker opened, closed by other means and reused for another file, is left alone when the worker ends', async () => {
-    const worker = new Worker(
-      `const { parentPort } = require('node:worker_threads');
-       const B = require(${JSON.stringify(ADDON_PATH)});
-       parentPort.postMessage(B.socket(4));
-       parentPort.once('message', () => process.exit(0));`,
-      { eval: true },
-    );
-    const [fd] = (await once(worker, 'message')) as [number];
+    const { worker, fd } = await workerWithOneSocket();
     closeSync(fd); // not through the addon: its record stays
     const file = openSync('/dev/null', 'r'); // the lowest free number: most likely the same one
     try {
