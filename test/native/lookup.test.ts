@@ -139,16 +139,28 @@ describe('lookupStart()', () => {
   });
 });
 
+/**
+ * Builds `source` (a fixture, C or C++) as a shared library for LD_PRELOAD, passes its path to
+ * `use`, and removes it afterwards.
+ */
+async function withPreload(source: string, use: (lib: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-lookup-'));
+  try {
+    const lib = path.join(dir, source.replace(/\.\w+$/, '.so'));
+    const compiler = source.endsWith('.cc') ? process.env.CXX || 'c++' : process.env.CC || 'cc';
+    const built = spawnSync(compiler, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, source), '-ldl'], { encoding: 'utf8' });
+    expect(built.error ?? built.stderr).toBeFalsy();
+    await use(lib);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the lookup pool and slow resolvers', () => {
   it('cancelled lookups that hang in getaddrinfo do not hold back the next one; the queued ones never run', async () => {
     // A preloaded getaddrinfo makes "slow." names take 3 s. Before, the four running ones kept
     // the pool's four places until they returned, and localhost waited about 3 s behind them.
-    const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-lookup-'));
-    try {
-      const lib = path.join(dir, 'slow_getaddrinfo.so');
-      const cc = process.env.CC || 'cc';
-      const built = spawnSync(cc, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, 'slow_getaddrinfo.c'), '-ldl'], { encoding: 'utf8' });
-      expect(built.error ?? built.stderr).toBeFalsy();
+    await withPreload('slow_getaddrinfo.c', async (lib) => {
       const r = await runNode([path.join(FIXTURES, 'lookup_pool.mjs')], { env: { LD_PRELOAD: lib } });
       expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
       const seen = JSON.parse(r.stdout);
@@ -156,9 +168,7 @@ describe('the lookup pool and slow resolvers', () => {
       expect(seen.ms).toBeLessThan(1500);
       // The four that were running when cancelled; the two still queued were dropped unrun.
       expect(r.stderr.trim().split('\n').sort()).toEqual([0, 1, 2, 3].map((i) => `resolving slow.${i}.example`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -166,12 +176,7 @@ describe('a lookup that runs out of memory', () => {
   it('finishes with EAI_MEMORY instead of ending the process', async () => {
     // A preloaded getaddrinfo throws std::bad_alloc for "oom." names, on the helper thread.
     // Uncaught there, it ended the whole process (std::terminate, SIGABRT).
-    const dir = mkdtempSync(path.join(tmpdir(), 'wakeloop-lookup-'));
-    try {
-      const lib = path.join(dir, 'throwing_getaddrinfo.so');
-      const cxx = process.env.CXX || 'c++';
-      const built = spawnSync(cxx, ['-shared', '-fPIC', '-O2', '-o', lib, path.join(FIXTURES, 'throwing_getaddrinfo.cc'), '-ldl'], { encoding: 'utf8' });
-      expect(built.error ?? built.stderr).toBeFalsy();
+    await withPreload('throwing_getaddrinfo.cc', async (lib) => {
       const child = `
         const b = require(${JSON.stringify(ADDON_PATH)});
         const blocker = new b.IoBlocker(new Int32Array(8));
@@ -191,9 +196,7 @@ describe('a lookup that runs out of memory', () => {
       const seen = JSON.parse(r.stdout);
       expect(seen.oom).toEqual({ error: 'EAI_MEMORY', message: 'out of memory', addresses: [] });
       expect(seen.after).toContainEqual({ address: '127.0.0.1', family: 4 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
