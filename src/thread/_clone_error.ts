@@ -1,5 +1,8 @@
 // The one error for a value that cannot cross to another thread, whichever call sent it.
 
+/** What cannot cross to another thread, for messages that say why something was not sent. */
+export const NOT_CLONEABLE = 'functions, symbols and other values structured cloning cannot copy; class instances arrive as plain objects';
+
 /**
  * A TypeError saying that `what` could not be sent by `where`, with the structured-clone error
  * (Node's DataCloneError, or v8.serialize's) as its `cause` and its message in parentheses.

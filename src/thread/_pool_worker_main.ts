@@ -9,6 +9,7 @@ import { ThreadChannel } from './channel.js';
 import { ClosedError } from '../errors.js';
 import { errorInfo, shortErrorInfo, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
 import { WorkerControl } from './worker.js';
+import { NOT_CLONEABLE } from './_clone_error.js';
 
 const executor = new Executor({ onUnhandledError: 'warn' });
 const control = WorkerControl.connect(executor);
@@ -135,7 +136,7 @@ function resultProblem(name: string, error: unknown): unknown {
     return new RangeError(`pool task '${name}': its result is too big for the pool's result ring (options.resultCapacity of poolScope()): ${error.message}`, { cause: error });
   }
   if (error instanceof TypeError) {
-    return new TypeError(`pool task '${name}': its result cannot be sent back to the pool's thread (functions, symbols and other values structured cloning cannot copy; class instances arrive as plain objects): ${error.message}`, { cause: error });
+    return new TypeError(`pool task '${name}': its result cannot be sent back to the pool's thread (${NOT_CLONEABLE}): ${error.message}`, { cause: error });
   }
   return error;
 }

@@ -14,6 +14,7 @@ import { sleepUntil } from '../time/sleep.js';
 import { checkDuration, checkInteger, checkOptions } from '../_validate.js';
 import { PoolExits } from './_pool_exits.js';
 import { MIN_RESULT_CAPACITY, moduleHref, rebuildError, type PoolResult, type PoolTaskMessage, type PoolWorkerData } from './_pool_protocol.js';
+import { NOT_CLONEABLE } from './_clone_error.js';
 import { ThreadChannel } from './channel.js';
 import { ThreadWorker } from './worker.js';
 
@@ -168,7 +169,7 @@ export class Pool {
     } catch (error) {
       const cause = (error as Error).cause ?? error; // Node's error, not post()'s wrapper of it
       throw new TypeError(
-        `pool.spawn(): the arguments cannot be sent to a worker thread (functions and class instances do not cross threads): ${(cause as Error).message}`,
+        `pool.spawn(): the arguments cannot be sent to a worker thread (${NOT_CLONEABLE}): ${(cause as Error).message}`,
         { cause },
       );
     }
