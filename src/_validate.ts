@@ -4,12 +4,12 @@ import { PENDING } from './future.js';
 import { describe } from './task.js';
 
 /**
- * Throws a TypeError if `value` is PENDING: whoever polls for it would read "not ready yet" and
- * wait for good, or lose it.
+ * Throws a TypeError if `value`, about to be sent on a channel, is PENDING: whoever polls for it
+ * would read "not ready yet" and wait for good, or lose it.
  */
-export function checkNotPending(where: string, value: unknown, what = 'sent'): void {
+export function checkNotPending(where: string, value: unknown): void {
   if (value === PENDING) {
-    throw new TypeError(`${where}: PENDING cannot be ${what}: it is not a value, but what poll() returns for "not ready yet"`);
+    throw new TypeError(`${where}: PENDING cannot be sent: it is not a value, but what poll() returns for "not ready yet"`);
   }
 }
 
