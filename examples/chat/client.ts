@@ -2,7 +2,8 @@
  * `wakeloop chat-client ADDRESS`: the async-chat client of Programming Rust, on wakeloop. One
  * task sends the commands typed on stdin, another prints what the server sends, both on one
  * executor; the first to finish ends the program, as the book's `race` does: end of input, or
- * the server closing. Output goes out with synchronous writes (see `output.ts`).
+ * the server closing. Output goes through the reactor too (see `async_output.ts`), so a stalled
+ * terminal or pipe holds back only the printing, never the signals that end the client.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import {
   BufReader,
   Executor,
   TcpStream,
+  type Future,
   select,
   signal,
   type Task,
@@ -17,7 +19,8 @@ import {
 import { parseArgs } from 'node:util';
 import { UsageError, readCommandLine } from '../command_line.js';
 import { HELP_TEXT, formatFromServer, parseCommand, unrecognizedCommand } from './client_commands.js';
-import { writeAllSync } from './output.js';
+import { AsyncOutput } from './async_output.js';
+import { logSync } from './output.js';
 import { decodeFromServer, encodeFromClient } from './protocol.js';
 import { splitAddress } from './server_args.js';
 import { Stdin } from './stdin.js';
@@ -35,16 +38,24 @@ class ClientError extends Error {}
 
 /**
  * Where the client writes: stdout lines (help, messages, errors from the server) and stderr
- * lines (unrecognized commands, failures).
+ * lines (unrecognized commands, failures). Each write is ready once its line is out; a write
+ * dropped midway (the program ending) leaves the rest of its line for `flush()`.
  *
  * @example
  * ```ts
- * const console: ClientOutput = { out: (l) => writeAllSync(1, `${l}\n`), err: (l) => writeAllSync(2, `${l}\n`) };
+ * const stdout = new AsyncOutput(1, 'stdout');
+ * const stderr = new AsyncOutput(2, 'stderr');
+ * const io: ClientOutput = {
+ *   out: (line) => stdout.write(`${line}\n`),
+ *   err: (line) => stderr.write(`${line}\n`),
+ *   flush: () => stdout.flush(),
+ * };
  * ```
  */
 export interface ClientOutput {
-  out(line: string): void;
-  err(line: string): void;
+  out(line: string): Future<void>;
+  err(line: string): Future<void>;
+  flush(): Future<void>;
 }
 
 /**
@@ -63,24 +74,27 @@ export function* chatClient(address: string, io: ClientOutput): Task<number> {
   try {
     socket = yield* TcpStream.connect(address);
   } catch (error) {
-    io.err(`Error: ${(error as Error).message}`);
+    yield* io.err(`Error: ${(error as Error).message}`);
     return 1;
   }
   try {
     socket.setNoDelay(true);
-    io.out(HELP_TEXT);
+    yield* io.out(HELP_TEXT);
     const stdin = new Stdin();
     try {
       // SIGHUP and SIGQUIT too: a terminal that goes away, or Ctrl-\, must not leave stdin (and
       // a terminal's stdout with it) non-blocking either.
-      const first = yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io), signal('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'));
+      const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+      const first = yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io), signal(...stopSignals));
       if (first.index === 2) return SIGNAL_STATUS[first.value];
-      return 0;
+      // End of input may have cut a reply's printing short: finish that line, unless told to stop.
+      const flushed = yield* select(io.flush(), signal(...stopSignals));
+      return flushed.index === 1 ? SIGNAL_STATUS[flushed.value] : 0;
     } finally {
       stdin.close(); // before exiting: a terminal must get its blocking mode back
     }
   } catch (error) {
-    io.err(`Error: ${(error as Error).message}`);
+    yield* io.err(`Error: ${(error as Error).message}`);
     return 1;
   } finally {
     socket.close();
@@ -100,7 +114,7 @@ function* sendCommands(socket: TcpStream, stdin: Stdin, io: ClientOutput): Task<
       throw new ClientError('stream did not contain valid UTF-8');
     }
     const command = parseCommand(line);
-    if (command.kind === 'unrecognized') io.err(unrecognizedCommand(command.line));
+    if (command.kind === 'unrecognized') yield* io.err(unrecognizedCommand(command.line));
     else if (command.kind !== 'ignored') yield* socket.writeAll(encodeFromClient(command));
   }
 }
@@ -113,7 +127,7 @@ function* handleReplies(socket: TcpStream, io: ClientOutput): Task<void> {
     if (line === null) return;
     const packet = decodeFromServer(line);
     if (!packet.ok) throw new ClientError(packet.error);
-    io.out(formatFromServer(packet.value));
+    yield* io.out(formatFromServer(packet.value));
   }
 }
 
@@ -142,14 +156,32 @@ function parseOptions(argv: string[]): { address: string } {
 export function main(argv: string[]): number {
   const o = readCommandLine('chat-client', USAGE, argv, parseOptions);
   if (typeof o === 'number') return o;
-  const err = (line: string) => writeAllSync(2, `${line}\n`);
   const executor = new Executor();
   try {
-    return executor.blockOn(chatClient(o.address, { out: (line) => writeAllSync(1, `${line}\n`), err }));
+    return executor.blockOn(onTerminal(o.address));
   } catch (error) {
-    err(`Error: ${(error as Error).message}`);
+    logSync(2, `Error: ${(error as Error).message}\n`);
     return 1;
   } finally {
     executor.close();
+  }
+}
+
+/** {@link chatClient} printing to this process's stdout and stderr. */
+function* onTerminal(address: string): Task<number> {
+  const stdout = new AsyncOutput(1, 'stdout');
+  try {
+    const stderr = new AsyncOutput(2, 'stderr');
+    try {
+      return yield* chatClient(address, {
+        out: (line) => stdout.write(`${line}\n`),
+        err: (line) => stderr.write(`${line}\n`),
+        flush: () => stdout.flush(),
+      });
+    } finally {
+      stderr.close();
+    }
+  } finally {
+    stdout.close();
   }
 }

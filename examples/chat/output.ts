@@ -15,7 +15,7 @@ import { writeSync } from 'node:fs';
  * writeAllSync(1, 'message posted to dogs: hi\n');
  * ```
  */
-export function writeAllSync(fd: number, text: string): void {
+function writeAllSync(fd: number, text: string): void {
   const bytes = Buffer.from(text, 'utf8');
   let at = 0;
   while (at < bytes.length) {

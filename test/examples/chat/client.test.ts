@@ -4,7 +4,7 @@
 // replies in flight.
 import { once } from 'node:events';
 import { execFileSync, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -156,9 +156,9 @@ describe('wakeloop chat-client', () => {
     }
   });
 
-  /** The client under `sh -c`, its stderr on its stdout pipe, and `after` run once it exited. */
-  function shellClient(port: number, after = ''): { sh: ChildProcess; exited: Promise<unknown>; out: () => string; clientPid: () => number } {
-    const sh = spawnProcess('sh', ['-c', `"$0" "$1" chat-client "127.0.0.1:$2" 2>&1; echo "status $?"; ${after}`, process.execPath, CLI, String(port)], {
+  /** The client under `sh -c` with `redirect` (by default its stderr on its stdout pipe), and `after` run once it exited. */
+  function shellClient(port: number, after = '', redirect = '2>&1'): { sh: ChildProcess; exited: Promise<unknown>; out: () => string; clientPid: () => number } {
+    const sh = spawnProcess('sh', ['-c', `"$0" "$1" chat-client "127.0.0.1:$2" ${redirect}; echo "status $?"; ${after}`, process.execPath, CLI, String(port)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     shells.push(sh);
@@ -211,6 +211,59 @@ describe('wakeloop chat-client', () => {
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBe(status);
     expect(parseInt(m![2], 8) & constants.O_NONBLOCK).toBe(0);
+  });
+
+  it('chatClient() answers SIGINT, without spinning, while its output is stalled on the stdin it shares (as a terminal is)', async () => {
+    // A flood of replies, bounded: enough to fill the output socket's buffers many times over.
+    const sockets: net.Socket[] = [];
+    const line = `{"Message":{"group_name":"dogs","message":"${'z'.repeat(1000)}"}}\n`;
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      let sent = 0;
+      const more = () => {
+        while (sent < 20_000 && s.write(line)) sent++;
+      };
+      s.on('drain', more);
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      // stdio 'pipe' is a socket pair: `0<&1` gives the client one open file as stdin and
+      // stdout, as a terminal does, so making stdin non-blocking makes stdout non-blocking too.
+      const port = (server.address() as net.AddressInfo).port;
+      const { sh, out, clientPid } = shellClient(port, 'grep ^flags /proc/self/fdinfo/1', '0<&1 2>/dev/null');
+      const closed = once(sh, 'close'); // exited, and its stdout read to the end
+      sh.stdout!.pause(); // nobody reads: the client's output stalls once the buffers are full
+      await waitUntil(() => sockets.length === 1);
+      const pid = clientPid();
+      const cpuTicks = () => {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        return Number(fields[11]) + Number(fields[12]); // utime + stime
+      };
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = cpuTicks();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(cpuTicks() - before).toBeLessThan(30); // of 100 per second: waiting, not retrying EAGAIN
+
+      process.kill(pid, 'SIGINT');
+      let gone = false;
+      for (let i = 0; i < 300 && !gone; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        gone = !existsSync(`/proc/${pid}`) || /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      }
+      expect(gone).toBe(true); // it ended while its output was still stalled
+
+      sh.stdout!.resume();
+      await closed;
+      const m = /status (\d+)\nflags:\s+(\d+)\n$/.exec(out());
+      expect(m).not.toBeNull();
+      expect(Number(m![1])).toBe(130);
+      expect(parseInt(m![2], 8) & constants.O_NONBLOCK).toBe(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 
   it('chat-client exits 2 with its usage without an address', async () => {
