@@ -6,7 +6,6 @@ import {
   receiveMessageOnPort,
   workerData as threadWorkerData,
   type MessagePort,
-  type TransferListItem,
   type Worker,
 } from 'node:worker_threads';
 import { defaultExecutorForThread } from '../default_executor.js';
@@ -19,6 +18,9 @@ import { checkDuration } from '../_validate.js';
 import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './signal.js';
 import { checkWorkerOptions, startWorker, workerScript } from './_start_worker.js';
 import { cloneError } from './_clone_error.js';
+
+/** What `postMessage` may transfer; named by the port's own signature, which every @types/node version has. */
+type TransferList = NonNullable<Parameters<MessagePort['postMessage']>[1]>;
 
 // Control cells: [stop flag, magic].
 const STOP = 0;
@@ -49,7 +51,7 @@ export interface ThreadWorkerOptions {
   /** Handed to the worker as `WorkerControl.data` (structured clone; SharedArrayBuffers shared). */
   workerData?: unknown;
   /** Transferred with `workerData` (e.g. MessagePorts inside it). */
-  transferList?: TransferListItem[];
+  transferList?: TransferList;
   /** The thread's name, for debuggers. */
   name?: string;
 }
@@ -166,7 +168,7 @@ export class ThreadWorker {
    * w.post({ id: 1, shared: sab }); // the SharedArrayBuffer is shared, not copied
    * ```
    */
-  post(message: unknown, transferList?: TransferListItem[]): void {
+  post(message: unknown, transferList?: TransferList): void {
     if (transferList !== undefined && !Array.isArray(transferList)) {
       throw new TypeError(`ThreadWorker.post(message, transferList): transferList must be an array, got ${describe(transferList)}`);
     }
