@@ -93,16 +93,17 @@ export class JoinHandle<T> extends SharedFuture<T> {
   }
 
   /**
-   * @internal Calls `onComplete` when the task ends (its value, or its error: a CancelledError
-   * if it was cancelled). The caller takes charge of a failure, so it is not reported as
-   * unhandled.
+   * @internal Calls `onComplete` when the task ends, at once if it has (its value, or its error:
+   * a CancelledError if it was cancelled), after any added before it. The caller takes charge
+   * of a failure, so it is not reported as unhandled.
    */
   _onComplete(onComplete: (failed: boolean, result: unknown) => void): void {
     const task = this.#task;
     task.observed = true;
     // A task spawned while its executor closes is cancelled, and so ended, before spawn returns.
-    if (task.done) onComplete(task.failed, task.result);
-    else task.onComplete = onComplete;
+    if (task.done) return onComplete(task.failed, task.result);
+    const before = task.onComplete;
+    task.onComplete = before === null ? onComplete : (failed, result) => (before(failed, result), onComplete(failed, result));
   }
 
   /** @internal The executor the task runs on. */

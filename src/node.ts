@@ -37,8 +37,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * - the earliest timer deadline is one Node timer, re-armed only when that deadline changes;
  * - a task woken outside a turn (by a Promise callback, a Node event handler, `spawn()` from
  *   plain code) gets a turn through `setImmediate`, and so does a turn that ended with tasks
- *   still ready (a turn runs woken tasks on until about one task budget of work is done, then
- *   lets Node's loop go on): the epoll fd will not become readable for them;
+ *   still ready (a turn runs the tasks ready at its start, then those they wake while the work
+ *   stays under about one task budget, then lets Node's loop go on): the epoll fd will not
+ *   become readable for them;
  * - a wake from another thread (`notifyBlocker`) makes the epoll fd readable;
  * - the uv handle keeps the process alive only while the executor has tasks, registered
  *   sources (sockets, listeners), timers or cross-thread waiters, so a program ends by itself
@@ -213,9 +214,10 @@ export function attach(executor: Executor = defaultExecutorForThread()): Attachm
  * Runs `task` on an executor (the running one, else this thread's default) and returns a Promise
  * of its value; it rejects with the task's own error (same object, same stack), or with
  * `CancelledError` if the task is cancelled (also when its executor closes before it ran).
- * Given a `JoinHandle`, awaits that task, by default on the executor running it. The Promise
- * settles once the executor runs the task: when it is attached, or inside `blockOn` (then its
- * callbacks run after blockOn returns).
+ * Given a `JoinHandle`, it follows that task where it runs (`executor` is then not used): it
+ * counts as joining it at once, and settles when the task ends, at once if it has ended. The
+ * Promise settles once the executor runs the task: when it is attached, or inside `blockOn`
+ * (then its callbacks run after blockOn returns).
  *
  * @example
  * ```ts
@@ -228,12 +230,13 @@ export function toPromise<T>(task: Awaitable<T>, executor?: Executor): Promise<T
   if (executor !== undefined && !(executor instanceof Executor)) {
     throw new TypeError('toPromise(task, executor): executor must be an Executor');
   }
-  const own = task instanceof JoinHandle && !task._executor.closed ? task._executor : undefined;
-  const target = executor ?? own ?? Executor.tryCurrent() ?? defaultExecutorForThread();
   // Settled from the task's end as the executor records it: a task cancelled before its first
-  // step never runs its body, so a `finally` inside it could not settle anything.
+  // step never runs its body, so a `finally` inside it could not settle anything. A handle is
+  // not awaited by a task of its own: that task could be cancelled first (by a close()), and
+  // would leave the handle's task unjoined until it ran.
+  const handle = task instanceof JoinHandle ? task : (executor ?? Executor.tryCurrent() ?? defaultExecutorForThread()).spawn(future);
   return new Promise<T>((resolve, reject) => {
-    target.spawn(future)._onComplete((failed, result) => (failed ? reject(result) : resolve(result as T)));
+    handle._onComplete((failed, result) => (failed ? reject(result) : resolve(result as T)));
   });
 }
 
@@ -244,6 +247,8 @@ export function toPromise<T>(task: Awaitable<T>, executor?: Executor): Promise<T
  * Promise at once, so a rejection that comes before the first poll is kept for it, not reported
  * as unhandled by Node (as `await` in an async function would catch it). Dropping it (cancelling
  * the task) drops the waker: the settlement wakes nothing; awaited again, it gives the outcome.
+ * Its callbacks stay on the Promise until it settles, as `Promise.race`'s do: a loop that races
+ * a Promise that never settles should make one future of it, not one per round.
  *
  * @example
  * ```ts
@@ -276,7 +281,7 @@ class PromiseFuture<T> extends Future<T> {
     if (this.#state === 'rejected') throw this.#result;
     if (!Executor.current().attached) {
       throw new NotAttachedError(
-        'fromPromise(): Promise continuations cannot run inside blockOn (Node runs them only between its own callbacks, ' +
+        'fromPromise(): the executor is not attached. Promise continuations cannot run inside blockOn (Node runs them only between its own callbacks, ' +
           'and blockOn holds the thread), so this Promise could never settle here. Run the executor inside Node\'s loop ' +
           'with attach(), or await a wakeloop future instead',
       );

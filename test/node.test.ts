@@ -197,6 +197,41 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     await expect(toPromise(handle)).resolves.toBe('from ex');
   });
 
+  it('toPromise(handle) after its executor closed settles with how the task ended', async () => {
+    const ex = attached();
+    const ran = ex.spawn(function* () { return 'ran'; }());
+    await pause(5);
+    const never = ex.spawn(function* () { return 'never runs'; }());
+    ex.close();
+    await expect(toPromise(ran)).resolves.toBe('ran');
+    await expect(toPromise(never)).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('toPromise(handle) of a task whose cleanup throws when close() cancels it rejects with that error', async () => {
+    const ex = attached();
+    const handle = ex.spawn(function* () {
+      try {
+        yield* sleep(60_000);
+      } finally {
+        throw new Error('cleanup failed');
+      }
+    }());
+    const promise = toPromise(handle);
+    await pause(5);
+    ex.close(); // the promise took charge of the failure: close() reports nothing
+    await expect(promise).rejects.toThrow('cleanup failed');
+  });
+
+  it('toPromise(handle, otherExecutor) joins the task at once: its failure goes to the promise, and nothing is reported', async () => {
+    const r = await child(`
+      const e1 = new w.Executor(), e2 = new w.Executor();
+      w.attach(e1);
+      w.attach(e2);
+      const h = e1.spawn(function* () { throw new Error('task failed'); }());
+      w.toPromise(h, e2).catch((e) => process.stdout.write('rejected: ' + e.message + '\\n'));`);
+    expect(r).toMatchObject({ code: 0, stdout: 'rejected: task failed\n', stderr: '' });
+  });
+
   it('fromPromise() of a Promise that rejects before the task first awaits it: the task catches it, Node reports nothing', async () => {
     const ex = attached();
     const unhandled: unknown[] = [];
