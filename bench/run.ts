@@ -156,6 +156,11 @@ async function main(): Promise<void> {
   const svg = svgChart(results);
   writeFileSync(join(resultsDir, `${date}.json`), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(resultsDir, `${date}.svg`), svg);
+  // latest.* is what the README shows: only a run of every workload and contender replaces it.
+  if (o.quick || o.only.length > 0 || o.contenders.length > 0) {
+    console.log(`\nwrote bench/results/${date}.json, ${date}.svg (a partial run: latest.svg and latest.md stay as they were)`);
+    return;
+  }
   writeFileSync(join(resultsDir, 'latest.svg'), svg);
   writeFileSync(join(resultsDir, 'latest.md'), markdown(results, 'latest.svg'));
   console.log(`\nwrote bench/results/${date}.json, ${date}.svg, latest.svg, latest.md`);

@@ -6,6 +6,8 @@
 //   npm run bench:targets -- bench/results/2026-11-22T16-28-44Z.json
 //   node dist/bench/targets.js bench/results/*.json      (after a tsc build)
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError, readCommandLine } from '../examples/command_line.js';
 import { contenders } from './contenders.js';
 import { isProgram } from './is_program.js';
 import { median } from './measure.js';
@@ -139,12 +141,24 @@ export function acrossRuns(runs: Results[]): string[] {
   return all.map((row) => `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
 }
 
-function main(files: string[]): void {
-  if (files.length === 0) {
-    console.error('usage: node dist/bench/targets.js RESULTS.json... (npm run bench:targets -- RESULTS.json...)');
-    process.exitCode = 2;
+const USAGE =
+  'usage: node dist/bench/targets.js RESULTS.json...   (npm run bench:targets -- RESULTS.json...)\n' +
+  '  one file: its verdicts; several: per target, in how many runs it was met, and the lowest, median and highest figure';
+
+/** The command line: one or more result files, no options. */
+function parseFiles(argv: string[]): { files: string[] } {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new UsageError('no RESULTS.json given');
+  return { files: positionals };
+}
+
+function main(argv: string[]): void {
+  const options = readCommandLine('targets', USAGE, argv, parseFiles);
+  if (typeof options === 'number') {
+    process.exitCode = options;
     return;
   }
+  const { files } = options;
   const read = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as Results);
   // The micro-benchmarks' JSON files sit beside the runs' in bench/results/: they hold no workloads.
   const all = read.filter((r) => Array.isArray(r.workloads));

@@ -204,7 +204,7 @@ export class Executor {
    *
    * @example
    * ```ts
-   * while (executor.turn(0)) {} // run until every task is done or waiting
+   * while (executor.turn(-1)) {} // run until every task is done, sleeping while they wait
    * ```
    */
   turn(timeoutMs = 0): boolean {

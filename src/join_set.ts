@@ -71,7 +71,7 @@ export class JoinSet<T> {
    *
    * @example
    * ```ts
-   * const handle = set.spawn(fetch(url)); // handle.cancel() removes it from the set
+   * const handle = set.spawn(download(url)); // a generator task; handle.cancel() removes it from the set
    * ```
    */
   spawn(task: Awaitable<T>): JoinHandle<T> {

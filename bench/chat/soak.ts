@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError, integer, readCommandLine } from '../../examples/command_line.js';
 import { isProgram } from '../is_program.js';
 import { exited, lineReader, sleep } from '../processes.js';
 import { repoRoot } from '../paths.js';
@@ -253,8 +254,13 @@ async function checkIdleStats(server: Server, problems: string[]): Promise<void>
   if (stats === undefined || !idle.test(stats)) problems.push(`the server is not idle at the end: ${stats ?? 'no stats line'}`);
 }
 
-if (isProgram(import.meta.url)) {
+const USAGE = 'usage: node dist/bench/chat/soak.js [--seconds 1-3600] [--seed 0-2147483647] [--server wakeloop|node-net] [--backend epoll|poll]\n' +
+  '         [--posters 1-64] [--burst 1-10000]   (defaults: 30 s, seed 1, wakeloop, its default backend, 3 posters, bursts of 400)';
+
+/** The command line, checked. */
+function parseSoakOptions(argv: string[]): SoakOptions {
   const { values } = parseArgs({
+    args: argv,
     options: {
       seconds: { type: 'string', default: '30' },
       seed: { type: 'string', default: '1' },
@@ -264,19 +270,23 @@ if (isProgram(import.meta.url)) {
       burst: { type: 'string', default: '400' },
     },
   });
-  const seconds = Number(values.seconds);
-  const seed = Number(values.seed);
-  const posters = Number(values.posters);
-  const burst = Number(values.burst);
-  const server = values.server;
-  const backend = values.backend;
-  if (!(seconds >= 1 && seconds <= 3600) || !Number.isInteger(seed) || !(Number.isInteger(posters) && posters >= 1 && posters <= 64) ||
-      !(Number.isInteger(burst) && burst >= 1 && burst <= 10_000) ||
-      (server !== 'wakeloop' && server !== 'node-net') || (backend !== undefined && backend !== 'epoll' && backend !== 'poll')) {
-    process.stderr.write('usage: soak [--seconds 1-3600] [--seed INTEGER] [--server wakeloop|node-net] [--backend epoll|poll] [--posters 1-64] [--burst 1-10000]\n');
-    process.exit(2);
-  }
-  const report = await runSoak({ seconds, seed, server, backend, posters, burst });
+  const { server, backend } = values;
+  if (server !== 'wakeloop' && server !== 'node-net') throw new UsageError(`--server must be wakeloop or node-net, got '${server}'`);
+  if (backend !== undefined && backend !== 'epoll' && backend !== 'poll') throw new UsageError(`--backend must be epoll or poll, got '${backend}'`);
+  return {
+    seconds: integer('seconds', values.seconds, 1, 3600),
+    seed: integer('seed', values.seed, 0, 2 ** 31 - 1),
+    server,
+    backend,
+    posters: integer('posters', values.posters, 1, 64),
+    burst: integer('burst', values.burst, 1, 10_000),
+  };
+}
+
+if (isProgram(import.meta.url)) {
+  const options = readCommandLine('soak', USAGE, process.argv.slice(2), parseSoakOptions);
+  if (typeof options === 'number') process.exit(options);
+  const report = await runSoak(options);
   const { problems, ...figures } = report;
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   process.stdout.write(problems.length === 0 ? 'OK\n' : `${problems.length} problem(s):\n${problems.slice(0, 30).join('\n')}\n`);

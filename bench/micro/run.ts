@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { Executor } from '../../src/index.js';
+import { UsageError, integer, readCommandLine } from '../../examples/command_line.js';
 import { resultsDir } from '../paths.js';
 import { disturbance, interference, machineInfo, snapshot } from '../proc_stats.js';
 import { ALLOC_METHOD, allocatedBytes, bytesPerOp, calibrationRun, type AllocResult } from './_alloc.js';
@@ -31,16 +32,29 @@ interface Row {
   disturbed?: string;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    time: { type: 'string', default: '1000' },
-    only: { type: 'string', multiple: true },
-  },
-});
-const timeMs = Number(args.time);
-const only = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
-const selected = microBenches.filter((b) => only.length === 0 || only.some((s) => b.name.includes(s)));
-if (selected.length === 0) throw new Error(`--only ${only.join(',')}: no benchmark name contains that`);
+const USAGE = `usage: node --expose-gc dist/bench/micro/run.js [--only TEXT[,TEXT]]... [--time MS]   (npm run bench:micro -- ...)
+  --only TEXT   rows whose name contains TEXT, e.g. ${[...new Set(microBenches.map((b) => b.name.split(/[: ]/)[0]))].join(', ')}
+  --time MS     measuring time per row (default 1000)`;
+
+/** The command line, checked: the rows to run and the time for each. */
+function parseOptions(argv: string[]): { timeMs: number; only: string[]; selected: MicroBench[] } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      time: { type: 'string', default: '1000' },
+      only: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const timeMs = integer('time', values.time, 1, 600_000);
+  const only = values.only.flatMap((s) => s.split(',')).filter(Boolean);
+  const selected = microBenches.filter((b) => only.length === 0 || only.some((s) => b.name.includes(s)));
+  if (selected.length === 0) throw new UsageError(`--only ${only.join(',')}: no benchmark name contains that`);
+  return { timeMs, only, selected };
+}
+
+const options = readCommandLine('bench:micro', USAGE, process.argv.slice(2), parseOptions);
+if (typeof options === 'number') process.exit(options);
+const { timeMs, only, selected } = options;
 if (typeof globalThis.gc !== 'function') {
   process.stderr.write('note: run with --expose-gc (npm run bench:micro does) so the allocation count of each row starts after a full GC\n');
 }

@@ -20,7 +20,7 @@ import { serve, type ConnectionLimits } from './connection.js';
 import { GroupTable } from './group_table.js';
 import { asksForHelp } from '../command_line.js';
 import { logSync } from './output.js';
-import { parseChatServerArgs } from './server_args.js';
+import { SERVER_OPTIONS_HELP, parseChatServerArgs } from './server_args.js';
 
 /**
  * What the command line asks for: where to listen, and the server's limits. They bound memory,
@@ -49,7 +49,8 @@ export interface ChatServerArgs {
 }
 
 const USAGE = 'usage: wakeloop chat-server [ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]\n' +
-  '  ADDRESS is HOST:PORT (default 127.0.0.1:8088; port 0 picks a free one)';
+  '  ADDRESS is HOST:PORT (default 127.0.0.1:8088; port 0 picks a free one)\n' +
+  SERVER_OPTIONS_HELP;
 
 /**
  * Parses `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]`.

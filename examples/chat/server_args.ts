@@ -11,6 +11,13 @@ const MAX_LINE = 2 ** 31 - 1;
 /** The largest `--max-groups`: a V8 `Map` holds no more entries (2^24). */
 const MAX_GROUPS = 2 ** 24;
 
+/** The options with their defaults and limits, for a usage text. */
+export const SERVER_OPTIONS_HELP =
+  `  --capacity N        posts a group keeps for members that fall behind (default ${DEFAULT_GROUP_CAPACITY}, at most 2^30)\n` +
+  `  --max-line BYTES    longest request line (default ${DEFAULT_MAX_LINE}, at most 2^31 - 1)\n` +
+  `  --max-groups N      groups at once (default ${DEFAULT_MAX_GROUPS}, at most 2^24)\n` +
+  `  --max-joins N       Joins one connection may make (default ${DEFAULT_MAX_JOINS}, at most 2^24)`;
+
 /** `[ADDRESS] [--capacity N] [--max-line BYTES] [--max-groups N] [--max-joins N]`, parsed. */
 export interface ParsedServerArgs {
   /** As given: `host:port` or `[ipv6]:port` (default 127.0.0.1:8088). */

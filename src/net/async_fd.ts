@@ -24,7 +24,7 @@ import { checkInteger } from '../_validate.js';
  * const afd = new AsyncFd(fd);
  * // in poll(cx):
  * const n = sys.read(fd, buf, 0, buf.length);
- * if (n === -EAGAIN) { afd.clearReadable(); if (!afd.pollReadable(cx)) return PENDING; }
+ * if (n === -os.constants.errno.EAGAIN) { afd.clearReadable(); if (!afd.pollReadable(cx)) return PENDING; }
  * ```
  */
 export class AsyncFd {

@@ -13,8 +13,7 @@ import { describe } from '../task.js';
  *
  * @example
  * ```ts
- * import { Parker } from './parker.js';
- * import { ParkerClosedError } from './_thread_errors.js';
+ * import { Parker, ParkerClosedError } from 'wakeloop';
  *
  * const parker = new Parker();
  * const unparker = parker.unparker();
@@ -44,7 +43,7 @@ export class ParkerClosedError extends Error {
  *
  * @example
  * ```ts
- * import { ParkerBusyError } from './_thread_errors.js';
+ * import { ParkerBusyError } from 'wakeloop';
  *
  * const err = new ParkerBusyError();
  * console.log(err.name, err.code); // ParkerBusyError ERR_PARKER_BUSY
@@ -67,8 +66,7 @@ export class ParkerBusyError extends Error {
  *
  * @example
  * ```ts
- * import { WaitGroup } from './wait_group.js';
- * import { WaitGroupDroppedError } from './_thread_errors.js';
+ * import { WaitGroup, WaitGroupDroppedError } from 'wakeloop';
  *
  * const wg = new WaitGroup();
  * wg.drop();

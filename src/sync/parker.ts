@@ -17,7 +17,7 @@ const PARKER_KIND = 'wakeloop.Parker';
  *
  * @example
  * ```ts
- * import { Parker, type ParkerForm } from './parker.js';
+ * import { Parker, type ParkerForm } from 'wakeloop';
  *
  * const form: ParkerForm = new Parker().toCloneable();
  * console.log(form.kind, form.sab.byteLength); // wakeloop.Parker 8
@@ -47,7 +47,7 @@ export interface ParkerForm {
  * @example
  * ```ts
  * import { Worker } from 'node:worker_threads';
- * import { Parker } from './parker.js';
+ * import { Parker } from 'wakeloop';
  *
  * const parker = new Parker();
  * const url = new URL('./unparker.js', import.meta.url).href;
@@ -80,7 +80,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const here = new Parker();
    * const there = Parker.from(structuredClone(here.toCloneable()));
@@ -98,7 +98,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * parker.unparker().unpark();
@@ -117,7 +117,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * console.log(parker.parkTimeout(10)); // false, after at least 10 ms
@@ -134,7 +134,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * console.log(parker.unparker() === parker.unparker()); // true
@@ -155,7 +155,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const { kind, sab } = new Parker().toCloneable();
    * console.log(kind, sab instanceof SharedArrayBuffer); // wakeloop.Parker true
@@ -170,7 +170,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * parker.close();
@@ -188,7 +188,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * const unparker = parker.unparker();
@@ -206,7 +206,7 @@ export class Parker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * parker[Symbol.dispose]();

@@ -12,8 +12,7 @@ const UNPARKER_KIND = 'wakeloop.Unparker';
  *
  * @example
  * ```ts
- * import { Parker } from './parker.js';
- * import type { UnparkerForm } from './unparker.js';
+ * import { Parker, type UnparkerForm } from 'wakeloop';
  *
  * const form: UnparkerForm = new Parker().unparker().toCloneable();
  * console.log(form.kind); // wakeloop.Unparker
@@ -32,8 +31,7 @@ export interface UnparkerForm {
  *
  * @example
  * ```ts
- * import { Parker } from './parker.js';
- * import { Unparker } from './unparker.js';
+ * import { Parker, Unparker } from 'wakeloop';
  *
  * const parker = new Parker();
  * const unparker = Unparker.from(structuredClone(parker.unparker().toCloneable()));
@@ -51,7 +49,7 @@ export class Unparker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const unparker = new Parker().unparker(); // not `new Unparker()`
    * unparker.unpark();
@@ -71,8 +69,7 @@ export class Unparker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
-   * import { Unparker } from './unparker.js';
+   * import { Parker, Unparker } from 'wakeloop';
    *
    * const parker = new Parker();
    * Unparker.from(parker.unparker().toCloneable()).unpark();
@@ -91,7 +88,7 @@ export class Unparker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * parker.unparker().unpark();
@@ -119,7 +116,7 @@ export class Unparker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const form = new Parker().unparker().toCloneable();
    * console.log(form.kind); // wakeloop.Unparker
@@ -134,7 +131,7 @@ export class Unparker {
    *
    * @example
    * ```ts
-   * import { Parker } from './parker.js';
+   * import { Parker } from 'wakeloop';
    *
    * const parker = new Parker();
    * console.log(parker.unparker().isClosed); // false

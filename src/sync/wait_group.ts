@@ -29,7 +29,7 @@ type RefState =
  *
  * @example
  * ```ts
- * import { WaitGroup, type WaitGroupForm } from './wait_group.js';
+ * import { WaitGroup, type WaitGroupForm } from 'wakeloop';
  *
  * const wg = new WaitGroup();
  * const form: WaitGroupForm = wg.toCloneable();
@@ -58,7 +58,7 @@ export interface WaitGroupForm {
  * @example
  * ```ts
  * import { Worker } from 'node:worker_threads';
- * import { WaitGroup } from './wait_group.js';
+ * import { WaitGroup } from 'wakeloop';
  *
  * const wg = new WaitGroup();
  * const url = new URL('./wait_group.js', import.meta.url).href;
@@ -101,7 +101,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const there = WaitGroup.from(structuredClone(wg.toCloneable()));
@@ -124,7 +124,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const other = wg.clone();
@@ -142,7 +142,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const worker = wg.clone();
@@ -164,7 +164,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const form = wg.toCloneable();
@@ -186,7 +186,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * wg.clone().drop();
@@ -203,7 +203,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const helper = wg.clone(); // usually posted to a worker with toCloneable() instead
@@ -223,7 +223,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const helper = wg.clone();
@@ -245,7 +245,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * const helper = wg.clone();
@@ -272,7 +272,7 @@ export class WaitGroup {
    *
    * @example
    * ```ts
-   * import { WaitGroup } from './wait_group.js';
+   * import { WaitGroup } from 'wakeloop';
    *
    * const wg = new WaitGroup();
    * {

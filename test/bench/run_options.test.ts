@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFanoutOptions } from '../../bench/chat/fanout.js';
 import { parseOptions } from '../../bench/run.js';
 import { UsageError } from '../../examples/command_line.js';
+import { runNode } from '../child.js';
 
 describe('bench command line', () => {
   it('parseOptions() gives the defaults, and the --quick ones', () => {
@@ -67,5 +68,23 @@ describe('chat fan-out command line', () => {
       expect(() => parseFanoutOptions(args), args.join(' ')).toThrow(UsageError);
       expect(() => parseFanoutOptions(args), args.join(' ')).toThrow(message);
     }
+  });
+
+  it.each([
+    ['micro/run.js', ['--only', 'no-such-row'], /no benchmark name contains that/],
+    ['micro/run.js', ['--time', '1e3'], /--time must be an integer/],
+    ['chat/soak.js', ['--seconds', '0'], /--seconds must be an integer from 1 to 3600/],
+    ['chat/soak.js', ['--server', 'c'], /--server must be wakeloop or node-net/],
+    ['targets.js', [], /no RESULTS.json given/],
+    ['targets.js', ['--verbose'], /Unknown option '--verbose'/],
+  ] as const)('dist/bench/%s %j prints the problem and its usage on stderr and exits 2; --help prints the usage and exits 0', async (script, args, problem) => {
+    const path = new URL(`../../dist/bench/${script}`, import.meta.url).pathname;
+    const bad = await runNode([path, ...args], { killAfterMs: 15_000 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(problem);
+    expect(bad.stderr).toMatch(/^usage: /m);
+    const help = await runNode([path, '--help'], { killAfterMs: 15_000 });
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: /);
   });
 });
