@@ -147,6 +147,9 @@ export class JoinHandle<T> extends SharedFuture<T> {
 
   /** @internal */
   _dropFor(key: object): void {
+    // Handed to an await that was dropped, by select or join even before its first poll: that
+    // counts as awaiting the handle, which keeps the error for whoever awaits it next.
+    this.#task.observed = true;
     this.#task.joiners?.delete(key);
   }
 

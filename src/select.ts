@@ -1,11 +1,10 @@
 // select / join: combinators that poll several futures inside one task. Each child gets its own
 // small waker, so a poll of the combinator re-polls only the children that were woken.
-import { Executor } from './executor.js';
 import { Future, PENDING, type Context, type Poll, type Waker } from './future.js';
 import { SharedFuture } from './_shared_future.js';
 import { coop } from './_coop.js';
 import { describe, describeNonTask, isGenerator, takeFuture, type Awaitable } from './task.js';
-import { UnhandledTaskError } from './unhandled_errors.js';
+import { reportDropFailure } from './_drop_failure.js';
 
 /**
  * The value an awaitable completes with.
@@ -171,19 +170,8 @@ abstract class Combinator<T> extends Future<T> {
     throw failures[0];
   }
 
-  /**
-   * Drop errors that cannot be thrown (a value or another error is being returned) go to the
-   * running executor's unhandled-error policy; polled outside any executor, to Node's
-   * uncaught-exception path.
-   */
   #report(failures: unknown[] | null): void {
-    if (failures === null) return;
-    const context = `${this.where}: dropping an unfinished future threw`;
-    const executor = Executor.tryCurrent();
-    for (const error of failures) {
-      if (executor !== null) executor._reportUnhandled(error, context);
-      else queueMicrotask(() => { throw new UnhandledTaskError(error, context); });
-    }
+    if (failures !== null) for (const error of failures) reportDropFailure(error, this.where);
   }
 }
 

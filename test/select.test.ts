@@ -232,13 +232,43 @@ describe('select() and join() when dropping a child throws', () => {
     const reported: unknown[] = [];
     const error = run(
       (function* () {
-        return yield* catching(timeout(5, select(failingCleanup('first'), failingCleanup('second'))));
+        const task = spawn(function* () {
+          yield* select(failingCleanup('first'), failingCleanup('second'));
+        }());
+        yield* sleep(5);
+        task.cancel(); // drops the select the task awaits: its error is the task's
+        return yield* catching(task);
       })(),
       10_000,
       { onUnhandledError: (e) => reported.push(e) },
     );
     expect((error as Error).message).toBe('first');
     expect(reported.map((e) => (e as Error).message)).toEqual(['second']);
+  });
+
+  it('a JoinHandle that a select or join dropped before polling it counts as awaited: a later await gets its error, nothing is reported', () => {
+    const errors = run((function* () {
+      const lost = spawn(function* () { yield* sleep(5); throw new Error('lost a select'); }());
+      yield* select(ready('first'), lost); // ready at once: the handle is dropped unpolled
+      const joined = spawn(function* () { yield* sleep(5); throw new Error('in a failed join'); }());
+      yield* catching(join(function* () { throw new Error('sibling'); }(), joined));
+      yield* sleep(20);
+      return [yield* catching(lost), yield* catching(joined)];
+    })());
+    expect(errors.map((e) => (e as Error).message)).toEqual(['lost a select', 'in a failed join']);
+  });
+
+  it('timeout() throws TimeoutError when it expires, and reports what dropping its future threw', () => {
+    const reported: unknown[] = [];
+    const error = run(
+      (function* () {
+        return yield* catching(timeout(5, select(failingCleanup('first'), failingCleanup('second'))));
+      })(),
+      10_000,
+      { onUnhandledError: (e) => reported.push(e) },
+    );
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(reported.map((e) => (e as Error).message).sort()).toEqual(['first', 'second']);
   });
 });
 

@@ -3,6 +3,7 @@ import { TimeoutError } from '../errors.js';
 import { Future, PENDING, type Context, type Poll } from '../future.js';
 import { takeFuture, type Awaitable } from '../task.js';
 import { checkDuration } from '../_validate.js';
+import { reportDropFailure } from '../_drop_failure.js';
 import { sleep, type Sleep } from './sleep.js';
 
 class Timeout<T> extends Future<T> {
@@ -34,7 +35,11 @@ class Timeout<T> extends Future<T> {
     }
     if (this.timer.poll(cx) === PENDING) return PENDING;
     this.#done = true;
-    this.#dropInner();
+    try {
+      this.#dropInner();
+    } catch (error) {
+      reportDropFailure(error, 'timeout()'); // the caller waits for the TimeoutError, as select's for its winner
+    }
     throw new TimeoutError(this.ms);
   }
 
@@ -62,8 +67,9 @@ class Timeout<T> extends Future<T> {
 /**
  * Awaits `future`, but throws `TimeoutError` if it has not finished after `ms` milliseconds; the
  * future is then dropped (cancelled). Whether that loses data depends on the future: see the
- * cancellation-safety table in the README. A future that already gave its value to a `yield*` is
- * refused with a TypeError.
+ * cancellation-safety table in the README. If that drop throws (a `finally` that fails), the
+ * error goes to the executor's unhandled-error policy and `TimeoutError` is still thrown. A
+ * future that already gave its value to a `yield*` is refused with a TypeError.
  *
  * @example
  * ```ts
