@@ -98,11 +98,23 @@ describe('timers', () => {
     expect(() => sleep(-1)).toThrow(RangeError);
     expect(() => sleep(Number.NaN)).toThrow(/number of milliseconds/);
     expect(() => sleep('5' as never)).toThrow(TypeError);
-    expect(() => sleep(Infinity)).toThrow(RangeError);
     expect(() => interval(0)).toThrow(/interval\(\): period must be at least 0.001 ms, got 0/);
     expect(() => timeout(-5, sleep(1))).toThrow(RangeError);
     expect(() => timeout(5, 42 as never)).toThrow(/timeout\(\): expected a Future or a generator task/);
     expect(() => sleepUntil('x' as never)).toThrow(/sleepUntil\(\): deadline must be a performance.now\(\) time in ms, got string x/);
+  });
+
+  it('sleep(Infinity) never completes and timeout(Infinity, f) never expires, as the thread timeouts take Infinity', () => {
+    expect(run((function* () {
+      const raced = yield* select(sleep(Infinity), sleep(5));
+      return [raced.index, yield* timeout(Infinity, function* () { yield* sleep(2); return 'done'; }())];
+    })())).toEqual([1, 'done']);
+    const executor = new Executor({ backend: BACKEND });
+    try {
+      expect(() => executor.blockOn(sleep(Infinity))).toThrow(/nothing can wake it \(no ready task, timer but those at Infinity/);
+    } finally {
+      executor.close();
+    }
   });
 
   it('interval() refuses a period too small to move the next tick past now (Number.MIN_VALUE stopped after one tick)', () => {

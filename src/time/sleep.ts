@@ -54,7 +54,8 @@ export class Sleep extends Future<void> {
 }
 
 /**
- * Completes after `ms` milliseconds (never earlier; later by at most the loop's latency).
+ * Completes after `ms` milliseconds (never earlier; later by at most the loop's latency);
+ * `sleep(Infinity)` never does.
  *
  * @example
  * ```ts
@@ -62,7 +63,7 @@ export class Sleep extends Future<void> {
  * ```
  */
 export function sleep(ms: number): Sleep {
-  checkDuration('sleep()', 'ms', ms);
+  checkDuration('sleep()', 'ms', ms, true);
   return new Sleep(performance.now() + ms);
 }
 

@@ -69,7 +69,8 @@ class Timeout<T> extends Future<T> {
  * future is then dropped (cancelled). Whether that loses data depends on the future: see the
  * cancellation-safety table in the README. If that drop throws (a `finally` that fails), the
  * error goes to the executor's unhandled-error policy and `TimeoutError` is still thrown. A
- * future that already gave its value to a `yield*` is refused with a TypeError.
+ * future that already gave its value to a `yield*` is refused with a TypeError. With `ms`
+ * Infinity it never expires, as for the other timeouts that take milliseconds.
  *
  * @example
  * ```ts
@@ -77,6 +78,6 @@ class Timeout<T> extends Future<T> {
  * ```
  */
 export function timeout<T>(ms: number, future: Awaitable<T>): Future<T> {
-  checkDuration('timeout()', 'ms', ms);
+  checkDuration('timeout()', 'ms', ms, true);
   return new Timeout(takeFuture(future, 'timeout()'), sleep(ms), ms);
 }
