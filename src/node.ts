@@ -217,7 +217,8 @@ export function attach(executor: Executor = defaultExecutorForThread()): Attachm
  * Given a `JoinHandle`, it follows that task where it runs (`executor` is then not used): it
  * counts as joining it at once, and settles when the task ends, at once if it has ended. The
  * Promise settles once the executor runs the task: when it is attached, or inside `blockOn`
- * (then its callbacks run after blockOn returns).
+ * (then its callbacks run after blockOn returns). Throws, as `spawn` does, for bad arguments and
+ * for an executor already closed (`ClosedError`).
  *
  * @example
  * ```ts

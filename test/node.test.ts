@@ -197,6 +197,12 @@ describe.skipIf(BACKEND === 'poll')('attach()', () => {
     await expect(toPromise(handle)).resolves.toBe('from ex');
   });
 
+  it('toPromise(task, executor) throws ClosedError at once for a closed executor, as spawn() does', () => {
+    const ex = new Executor({ backend: 'epoll' });
+    ex.close();
+    expect(() => toPromise(function* () { return 1; }(), ex)).toThrow(ClosedError);
+  });
+
   it('toPromise(handle) after its executor closed settles with how the task ended', async () => {
     const ex = attached();
     const ran = ex.spawn(function* () { return 'ran'; }());
