@@ -96,4 +96,7 @@ class OneAwait<T> extends Future<T> {
   override drop(): void {
     this.shared._dropFor(this);
   }
+  override _heldBy(waker: Waker): void {
+    this.shared._heldBy(waker);
+  }
 }

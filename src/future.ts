@@ -144,6 +144,9 @@ export abstract class Future<T> implements Iterator<Future<unknown>, T, unknown>
     this.#await = RETIRED;
   }
 
+  /** @internal A select or join holding this future was first polled by the task of `waker`. */
+  _heldBy(_waker: Waker): void {}
+
   /** @internal True once dropping cancelled this future for good (see _retire). */
   _isRetired(): boolean {
     return this.#await === RETIRED;

@@ -94,8 +94,8 @@ export class JoinHandle<T> extends SharedFuture<T> {
 
   /**
    * @internal Calls `onComplete` when the task ends, at once if it has (its value, or its error:
-   * a CancelledError if it was cancelled), after any added before it. The caller takes charge
-   * of a failure, so it is not reported as unhandled.
+   * a CancelledError if it was cancelled); added while the task runs, in the order added. The
+   * caller takes charge of a failure, so it is not reported as unhandled.
    */
   _onComplete(onComplete: (failed: boolean, result: unknown) => void): void {
     const task = this.#task;
@@ -147,10 +147,17 @@ export class JoinHandle<T> extends SharedFuture<T> {
 
   /** @internal */
   _dropFor(key: object): void {
-    // Handed to an await that was dropped, by select or join even before its first poll: that
-    // counts as awaiting the handle, which keeps the error for whoever awaits it next.
-    this.#task.observed = true;
     this.#task.joiners?.delete(key);
+  }
+
+  /**
+   * @internal A select or join holding an await of this handle was awaited by `waker`'s task:
+   * that counts as awaiting the handle even if it drops it unpolled (a child ready first), so a
+   * later await gets the error, not the unhandled-error policy. Not for the task itself or its
+   * cleanup: the await would fail there, and the task's own failure must still be reported.
+   */
+  override _heldBy(waker: Waker): void {
+    if (this.#task.done || relation(waker, this.#task) === null) this.#task.observed = true;
   }
 
   /**

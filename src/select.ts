@@ -75,6 +75,8 @@ abstract class Combinator<T> extends Future<T> {
   /** The waker of the task polling us; null once finished (late child wakes go nowhere). */
   parent: Waker | null = null;
   #done = false;
+  /** Polled once: its children were told who awaits them (see Future._heldBy). */
+  #held = false;
 
   constructor(
     readonly where: string,
@@ -123,6 +125,10 @@ abstract class Combinator<T> extends Future<T> {
 
   protected checkLive(cx: Context): void {
     if (this.#done) throw new TypeError(`${this.where} was awaited again after it completed or was cancelled: make a new one`);
+    if (!this.#held) {
+      this.#held = true;
+      for (const child of this.children) child?._heldBy(cx.waker);
+    }
     this.parent = cx.waker;
   }
 

@@ -16,6 +16,7 @@ import {
   unboundedChannel,
   UnhandledTaskError,
   yieldNow,
+  type JoinHandle,
   type Task,
 } from '../src/index.js';
 import { BACKEND, Gate, catching, run } from './util.js';
@@ -256,6 +257,22 @@ describe('select() and join() when dropping a child throws', () => {
       return [yield* catching(lost), yield* catching(joined)];
     })());
     expect(errors.map((e) => (e as Error).message)).toEqual(['lost a select', 'in a failed join']);
+  });
+
+  it("a task's failure is still reported when only its own select, or a spawn cancelled before it ran, held its handle", () => {
+    const reported: string[] = [];
+    run((function* () {
+      const self: { handle?: JoinHandle<void> } = {};
+      self.handle = spawn(function* () {
+        yield* sleep(1);
+        yield* catching(join(function* () { throw new Error('sibling'); }(), self.handle!)); // its own handle
+        throw new Error('failed after holding its own handle');
+      }());
+      const unawaited = spawn(function* () { yield* sleep(5); throw new Error('awaited by a cancelled spawn'); }());
+      spawn(unawaited).cancel();
+      yield* sleep(20);
+    })(), 10_000, { onUnhandledError: (e) => reported.push((e as Error).message) });
+    expect(reported.sort()).toEqual(['awaited by a cancelled spawn', 'failed after holding its own handle']);
   });
 
   it('timeout() throws TimeoutError when it expires, and reports what dropping its future threw', () => {

@@ -70,34 +70,32 @@ export interface ClientOutput {
  * ```
  */
 export function* chatClient(address: string, io: ClientOutput): Task<number> {
-  let socket: TcpStream;
+  // The signals race the whole session, so they end it wherever it waits, printing included.
+  // SIGHUP and SIGQUIT too: a terminal that goes away, or Ctrl-\, must not leave stdin (and a
+  // terminal's stdout with it) non-blocking either. The dropped session's finally restores it.
+  const first = yield* select(session(address, io), signal('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'));
+  return first.index === 0 ? first.value : SIGNAL_STATUS[first.value];
+}
+
+/** Connects, prints the help, then runs the book's two halves until one ends. */
+function* session(address: string, io: ClientOutput): Task<number> {
+  let socket: TcpStream | null = null;
+  let stdin: Stdin | null = null;
   try {
     socket = yield* TcpStream.connect(address);
-  } catch (error) {
-    yield* io.err(`Error: ${(error as Error).message}`);
-    return 1;
-  }
-  try {
     socket.setNoDelay(true);
     yield* io.out(HELP_TEXT);
-    const stdin = new Stdin();
-    try {
-      // SIGHUP and SIGQUIT too: a terminal that goes away, or Ctrl-\, must not leave stdin (and
-      // a terminal's stdout with it) non-blocking either.
-      const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
-      const first = yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io), signal(...stopSignals));
-      if (first.index === 2) return SIGNAL_STATUS[first.value];
-      // End of input may have cut a reply's printing short: finish that line, unless told to stop.
-      const flushed = yield* select(io.flush(), signal(...stopSignals));
-      return flushed.index === 1 ? SIGNAL_STATUS[flushed.value] : 0;
-    } finally {
-      stdin.close(); // before exiting: a terminal must get its blocking mode back
-    }
+    stdin = new Stdin();
+    yield* select(sendCommands(socket, stdin, io), handleReplies(socket, io));
+    yield* io.flush(); // end of input may have cut a reply's printing short: finish that line
+    return 0;
   } catch (error) {
     yield* io.err(`Error: ${(error as Error).message}`);
     return 1;
   } finally {
-    socket.close();
+    // After the printing above: on a terminal, stdin's blocking mode is stdout's too.
+    stdin?.close();
+    socket?.close();
   }
 }
 

@@ -7,14 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 
-/**
- * Writes all of `text` to `fd`, retrying while a non-blocking pipe is full (EAGAIN).
- *
- * @example
- * ```ts
- * writeAllSync(1, 'message posted to dogs: hi\n');
- * ```
- */
+/** Writes all of `text` to `fd`, retrying while a non-blocking pipe is full (EAGAIN). */
 function writeAllSync(fd: number, text: string): void {
   const bytes = Buffer.from(text, 'utf8');
   let at = 0;

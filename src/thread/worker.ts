@@ -19,8 +19,11 @@ import { CrossThreadSignal, checkForm, type CrossThreadSignalForm } from './sign
 import { checkWorkerOptions, startWorker, workerScript } from './_start_worker.js';
 import { cloneError } from './_clone_error.js';
 
-/** What `postMessage` may transfer; named by the port's own signature, which every @types/node version has. */
-type TransferList = NonNullable<Parameters<MessagePort['postMessage']>[1]>;
+/**
+ * What `postMessage` may transfer, named by Worker's own signature: it has one in every
+ * @types/node version (MessagePort's gained an options overload in 26).
+ */
+type TransferList = NonNullable<Parameters<Worker['postMessage']>[1]>;
 
 // Control cells: [stop flag, magic].
 const STOP = 0;
