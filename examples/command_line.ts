@@ -8,7 +8,10 @@
  */
 import { parseArgs } from 'node:util';
 import { parseAddress } from '../src/index.js';
-import { logSync } from './chat/output.js';
+import { say, sayError } from './chat/output.js';
+
+/** The demos' status lines, from the module the `wakeloop` command itself prints with. */
+export { say, sayError };
 
 /** A bad command line: its message is printed above the usage, and the exit code is 2. */
 export class UsageError extends Error {}
@@ -89,30 +92,4 @@ export function hostFlag(flag: string, text: string): string {
     if (error instanceof TypeError) throw new UsageError(error.message);
     throw error;
   }
-}
-
-/**
- * Prints a status line on stdout. A server's log line must not end it: once stdout is closed
- * (`wakeloop echo-server | head -1`) each write fails with EPIPE and the line is dropped. The
- * write is synchronous, so lines printed inside blockOn (Node's loop stalled) go out at once.
- *
- * @example
- * ```ts
- * say('listening on 127.0.0.1:7000');
- * ```
- */
-export function say(line: string): void {
-  logSync(1, `${line}\n`);
-}
-
-/**
- * Prints a line on stderr, dropped as {@link say} drops it if stderr is closed.
- *
- * @example
- * ```ts
- * sayError('echo-server: every worker thread ended');
- * ```
- */
-export function sayError(line: string): void {
-  logSync(2, `${line}\n`);
 }

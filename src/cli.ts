@@ -2,10 +2,7 @@
 // The `wakeloop` command: runs the demos. Each lives in examples/ as a small readable module
 // exporting `main(argv)`, loaded only when asked for.
 // Nothing here loads the addon, so `wakeloop --help` works before it is built.
-import { logSync } from '../examples/chat/output.js';
-
-const say = (text: string) => logSync(1, `${text}\n`);
-const sayError = (text: string) => logSync(2, `${text}\n`);
+import { say, sayError } from '../examples/chat/output.js';
 
 type Main = (argv: string[]) => number | Promise<number>;
 type Command = { about: string; load: () => Promise<{ main: Main }> };

@@ -1,7 +1,8 @@
 /**
- * Synchronous writes to stdout and stderr for the chat programs. While `blockOn` holds the
- * thread, Node's loop does not run, so `process.stdout` could leave a write queued until the
- * program ends; `fs.writeSync` is done when it returns.
+ * Synchronous writes to stdout and stderr for the `wakeloop` command and its demos. While
+ * `blockOn` holds the thread, Node's loop does not run, so `process.stdout` could leave a write
+ * queued until the program ends; `fs.writeSync` is done when it returns. Nothing here loads the
+ * addon.
  *
  * @module
  */
@@ -38,4 +39,30 @@ export function logSync(fd: number, text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Prints a status line on stdout. A server's log line must not end it: once stdout is closed
+ * (`wakeloop echo-server | head -1`) each write fails with EPIPE and the line is dropped. The
+ * write is synchronous, so lines printed inside blockOn (Node's loop stalled) go out at once.
+ *
+ * @example
+ * ```ts
+ * say('listening on 127.0.0.1:7000');
+ * ```
+ */
+export function say(line: string): void {
+  logSync(1, `${line}\n`);
+}
+
+/**
+ * Prints a line on stderr, dropped as {@link say} drops it if stderr is closed.
+ *
+ * @example
+ * ```ts
+ * sayError('echo-server: every worker thread ended');
+ * ```
+ */
+export function sayError(line: string): void {
+  logSync(2, `${line}\n`);
 }
