@@ -9,7 +9,8 @@
  * @module
  */
 import { constants } from 'node:os';
-import { AsyncFd, IoError, PENDING, pollFn, sys, type Context, type Future, type Poll } from '../../src/index.js';
+import { IoError, PENDING, pollFn, sys, type AsyncFd, type Context, type Future, type Poll } from '../../src/index.js';
+import { unwatch, watchNonBlocking } from './nonblocking_fd.js';
 
 const EAGAIN = constants.errno.EAGAIN;
 
@@ -43,15 +44,7 @@ export class AsyncOutput {
   constructor(fd: number, name: string) {
     this.#fd = fd;
     this.#name = name;
-    const rc = sys.setNonBlocking(fd, true);
-    if (rc < 0) throw new IoError('fcntl O_NONBLOCK', rc, `on ${name}`);
-    try {
-      // A regular file or /dev/null cannot be polled; the reactor takes it as always ready.
-      this.#afd = new AsyncFd(fd);
-    } catch (error) {
-      sys.setNonBlocking(fd, false);
-      throw error;
-    }
+    this.#afd = watchNonBlocking(fd, name);
   }
 
   /**
@@ -95,8 +88,7 @@ export class AsyncOutput {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
-    this.#afd.deregister();
-    sys.setNonBlocking(this.#fd, false);
+    unwatch(this.#afd);
   }
 
   #drain(cx: Context): Poll<void> {

@@ -7,7 +7,8 @@
  * @module
  */
 import { constants } from 'node:os';
-import { AsyncFd, IoError, PENDING, pollFn, sys, type ByteSource, type Future } from '../../src/index.js';
+import { IoError, PENDING, pollFn, sys, type AsyncFd, type ByteSource, type Future } from '../../src/index.js';
+import { unwatch, watchNonBlocking } from './nonblocking_fd.js';
 
 const EAGAIN = constants.errno.EAGAIN;
 
@@ -35,14 +36,7 @@ export class Stdin implements ByteSource {
   #closed = false;
 
   constructor() {
-    const rc = sys.setNonBlocking(this.#fd, true);
-    if (rc < 0) throw new IoError('fcntl O_NONBLOCK', rc, 'on stdin');
-    try {
-      this.#afd = new AsyncFd(this.#fd);
-    } catch (error) {
-      sys.setNonBlocking(this.#fd, false);
-      throw error;
-    }
+    this.#afd = watchNonBlocking(this.#fd, 'stdin');
   }
 
   /**
@@ -76,7 +70,6 @@ export class Stdin implements ByteSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#afd.deregister();
-    sys.setNonBlocking(this.#fd, false);
+    unwatch(this.#afd);
   }
 }
