@@ -138,20 +138,13 @@ describe('wakeloop chat-client', () => {
   });
 
   it('chatClient() exits 1 when the server sends a line it cannot parse', async () => {
-    const sockets: net.Socket[] = [];
-    const server = net.createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => {});
-      s.write('{"Message":{"group_name":"dogs","message":"fine"}}\n{"Message":{"group_name":"dogs"}}\n');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await standInServer('{"Message":{"group_name":"dogs","message":"fine"}}\n{"Message":{"group_name":"dogs"}}\n', 1);
     try {
-      const c = new ChatClient(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+      const c = new ChatClient(`127.0.0.1:${server.port}`);
       expect(await c.exited).toBe(1);
       expect(c.out.text).toBe(`${HELP}message posted to dogs: fine\n`);
       expect(c.err.text).toBe('Error: invalid reply: missing field `message`\n');
     } finally {
-      for (const s of sockets) s.destroy();
       server.close();
     }
   });
@@ -170,17 +163,34 @@ describe('wakeloop chat-client', () => {
     return { sh, exited, out: () => out, clientPid };
   }
 
-  it('chatClient() ends a line it began before exiting at the end of input, however slowly stdout drains', async () => {
+  /** A stand-in for the chat server that sends each client `count` copies of `text`, as fast as it takes them. */
+  async function standInServer(text: string, count: number): Promise<{ port: number; clients: () => number; close: () => void }> {
     const sockets: net.Socket[] = [];
-    const line = `{"Message":{"group_name":"dogs","message":"${'y'.repeat(60_000)}"}}\n`;
     const server = net.createServer((s) => {
       sockets.push(s);
       s.on('error', () => {});
-      for (let i = 0; i < 20; i++) s.write(line);
+      let sent = 0;
+      const more = () => {
+        while (sent < count && s.write(text)) sent++;
+      };
+      s.on('drain', more);
+      more();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      clients: () => sockets.length,
+      close: () => {
+        for (const s of sockets) s.destroy();
+        server.close();
+      },
+    };
+  }
+
+  it('chatClient() ends a line it began before exiting at the end of input, however slowly stdout drains', async () => {
+    const server = await standInServer(`{"Message":{"group_name":"dogs","message":"${'y'.repeat(60_000)}"}}\n`, 20);
     try {
-      const { sh, exited, out } = shellClient((server.address() as net.AddressInfo).port);
+      const { sh, exited, out } = shellClient(server.port);
       await waitUntil(() => out().length > 0);
       sh.stdout!.pause();
       await new Promise((r) => setTimeout(r, 500)); // the client is mid-line on a full pipe
@@ -193,7 +203,6 @@ describe('wakeloop chat-client', () => {
       expect(lines.pop()).toBe('status 0');
       for (const l of lines.slice(HELP_TEXT.split('\n').length)) expect(l).toBe(`message posted to dogs: ${'y'.repeat(60_000)}`);
     } finally {
-      for (const s of sockets) s.destroy();
       server.close();
     }
   });
@@ -215,27 +224,14 @@ describe('wakeloop chat-client', () => {
 
   it('chatClient() answers SIGINT, without spinning, while its output is stalled on the stdin it shares (as a terminal is)', async () => {
     // A flood of replies, bounded: enough to fill the output socket's buffers many times over.
-    const sockets: net.Socket[] = [];
-    const line = `{"Message":{"group_name":"dogs","message":"${'z'.repeat(1000)}"}}\n`;
-    const server = net.createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => {});
-      let sent = 0;
-      const more = () => {
-        while (sent < 20_000 && s.write(line)) sent++;
-      };
-      s.on('drain', more);
-      more();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await standInServer(`{"Message":{"group_name":"dogs","message":"${'z'.repeat(1000)}"}}\n`, 20_000);
     try {
       // stdio 'pipe' is a socket pair: `0<&1` gives the client one open file as stdin and
       // stdout, as a terminal does, so making stdin non-blocking makes stdout non-blocking too.
-      const port = (server.address() as net.AddressInfo).port;
-      const { sh, out, clientPid } = shellClient(port, 'grep ^flags /proc/self/fdinfo/1', '0<&1 2>/dev/null');
+      const { sh, out, clientPid } = shellClient(server.port, 'grep ^flags /proc/self/fdinfo/1', '0<&1 2>/dev/null');
       const closed = once(sh, 'close'); // exited, and its stdout read to the end
       sh.stdout!.pause(); // nobody reads: the client's output stalls once the buffers are full
-      await waitUntil(() => sockets.length === 1);
+      await waitUntil(() => server.clients() === 1);
       const pid = clientPid();
       const cpuTicks = () => {
         const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
@@ -261,7 +257,6 @@ describe('wakeloop chat-client', () => {
       expect(Number(m![1])).toBe(130);
       expect(parseInt(m![2], 8) & constants.O_NONBLOCK).toBe(0);
     } finally {
-      for (const s of sockets) s.destroy();
       server.close();
     }
   });
